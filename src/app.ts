@@ -1,0 +1,57 @@
+/**
+ * Builds the HTTP application from its dependencies. Starting and stopping it is main.ts's job,
+ * so tests build apps freely (supertest) against their own databases and registries.
+ */
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from './config/config.ts';
+import { errorHandler, HttpError } from './http/errors.ts';
+import { serviceRouter } from './http/service-routes.ts';
+import { metaWebhookRouter } from './ingest/meta/routes.ts';
+import { splitSecrets } from './ingest/meta/signature.ts';
+import { httpLogger } from './logging/logger.ts';
+import { registerDatabaseMetrics } from './metrics/database.ts';
+import { IngestMetrics } from './metrics/ingest.ts';
+import { createRegistry } from './metrics/registry.ts';
+import type { Database } from './storage/database.ts';
+
+export interface AppDependencies {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  /** Whether migrations are applied; webhooks answer 503 until then. Defaults to always. */
+  isReady?: () => boolean;
+}
+
+export interface App {
+  express: Express;
+  registry: Registry;
+  metrics: { ingest: IngestMetrics };
+}
+
+export function createApp(deps: AppDependencies): App {
+  const { config, database, logger } = deps;
+  const registry = createRegistry();
+  const ingest = new IngestMetrics(registry);
+  registerDatabaseMetrics(registry, database);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(httpLogger(logger));
+
+  const context = { database, metrics: ingest, logger: logger.child({ module: 'ingest' }) };
+  app.use(
+    metaWebhookRouter(context, {
+      appSecrets: splitSecrets(config.whatsappAppSecret),
+      verifyToken: config.whatsappVerifyToken,
+      isReady: deps.isReady ?? (() => true),
+    }),
+  );
+  app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken }));
+
+  app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(logger));
+  return { express: app, registry, metrics: { ingest } };
+}

@@ -1,0 +1,204 @@
+/**
+ * Settings come from environment variables and are validated once, at start-up, into a frozen
+ * Config. The rest of the program takes a Config, so validation cannot be skipped. A bad setting
+ * yields one line naming the variable, what is wrong and what is expected — never a stack trace,
+ * never a silent default for a secret.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+export const GRAPH_API_DEFAULT_URL = 'https://graph.facebook.com/v24.0';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalText = z
+  .string()
+  .transform((v) => v.trim())
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+function secret(name: string, purpose: string) {
+  return z.string({ error: `${name}: required — ${purpose}` }).refine((v) => v.trim().length > 0, {
+    message: `${name}: empty — ${purpose}`,
+  });
+}
+
+function duration(name: string, fallback: string) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const text = value === undefined || value.trim() === '' ? fallback : value;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name}: "${text}" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+function positiveInteger(name: string, fallback: number, what: string) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      if (!/^\d+$/.test(value.trim()) || Number(value) <= 0) {
+        ctx.addIssue({ code: 'custom', message: `${name}: "${value}" is not valid — expected ${what}` });
+        return z.NEVER;
+      }
+      return Number(value);
+    });
+}
+
+function httpUrl(name: string) {
+  return optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), {
+    message: `${name}: not an http(s) URL`,
+  });
+}
+
+/** BUSINESS_HOURS is a path to a JSON file or the JSON itself; here we only check it is readable JSON. */
+const businessHours = optionalText.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const text = value.startsWith('{') ? value : readIfFile(value);
+  if (text === undefined) {
+    ctx.addIssue({ code: 'custom', message: `BUSINESS_HOURS: "${value}" is neither inline JSON nor a readable file` });
+    return z.NEVER;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `BUSINESS_HOURS: not valid JSON (${(error as Error).message})` });
+    return z.NEVER;
+  }
+});
+
+function readIfFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const envSchema = z
+  .object({
+    PORT: positiveInteger('PORT', 8080, 'a TCP port number from 1 to 65535').refine((p) => p <= 65535, {
+      message: 'PORT: must be at most 65535',
+    }),
+    DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+      message: 'DATABASE_URL: not a PostgreSQL URL — expected postgres://user:password@host:5432/database',
+    }),
+    DATA_DIR: optionalText.transform((v) => v ?? './data'),
+    WHATSAPP_APP_SECRET: secret('WHATSAPP_APP_SECRET', 'the Meta app secret that verifies X-Hub-Signature-256'),
+    WHATSAPP_VERIFY_TOKEN: secret('WHATSAPP_VERIFY_TOKEN', "the token you typed into Meta's webhook settings"),
+    EVENTS_API_TOKEN: secret('EVENTS_API_TOKEN', 'the bearer token helpdesks use for POST /api/v1/events'),
+    METRICS_TOKEN: optionalText,
+    LOG_LEVEL: optionalText
+      .transform((v) => v ?? 'info')
+      .refine((v) => (LOG_LEVELS as readonly string[]).includes(v), {
+        message: `LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}`,
+      }),
+    AUTO_RESOLVE_AFTER: duration('AUTO_RESOLVE_AFTER', '24h'),
+    FCR_WINDOW: duration('FCR_WINDOW', '72h'),
+    BUSINESS_HOURS: businessHours,
+    WHATSAPP_ACCESS_TOKEN: optionalText,
+    WHATSAPP_API_URL: httpUrl('WHATSAPP_API_URL').transform((v) => (v ?? GRAPH_API_DEFAULT_URL).replace(/\/+$/, '')),
+    CSAT_DELAY: duration('CSAT_DELAY', '5m'),
+    CSAT_RESPONSE_WINDOW: duration('CSAT_RESPONSE_WINDOW', '24h'),
+    CSAT_TEMPLATE_NAME: optionalText,
+    CSAT_TEMPLATE_LANGUAGE: optionalText,
+    RETENTION_DAYS: positiveInteger('RETENTION_DAYS', 90, 'a whole number of days, at least 1'),
+    TWILIO_AUTH_TOKEN: optionalText,
+    PUBLIC_URL: httpUrl('PUBLIC_URL'),
+    CHATWOOT_WEBHOOK_SECRET: optionalText,
+  })
+  .superRefine((env, ctx) => {
+    if (env.TWILIO_AUTH_TOKEN && !env.PUBLIC_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_URL'],
+        message: 'PUBLIC_URL: required when TWILIO_AUTH_TOKEN is set — Twilio signs the public URL it calls',
+      });
+    }
+    if (env.CSAT_TEMPLATE_NAME && !env.CSAT_TEMPLATE_LANGUAGE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CSAT_TEMPLATE_LANGUAGE'],
+        message: 'CSAT_TEMPLATE_LANGUAGE: required when CSAT_TEMPLATE_NAME is set — e.g. en_US or de',
+      });
+    }
+  });
+
+type Env = z.output<typeof envSchema>;
+
+export interface Config {
+  readonly port: number;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly whatsappAppSecret: string;
+  readonly whatsappVerifyToken: string;
+  readonly eventsApiToken: string;
+  readonly metricsToken: string | undefined;
+  readonly logLevel: string;
+  readonly autoResolveAfterMs: number;
+  readonly fcrWindowMs: number;
+  readonly businessHours: unknown;
+  readonly whatsappAccessToken: string | undefined;
+  readonly whatsappApiUrl: string;
+  readonly csatDelayMs: number;
+  readonly csatResponseWindowMs: number;
+  readonly csatTemplateName: string | undefined;
+  readonly csatTemplateLanguage: string | undefined;
+  readonly retentionDays: number;
+  readonly twilioAuthToken: string | undefined;
+  readonly publicUrl: string | undefined;
+  readonly chatwootWebhookSecret: string | undefined;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/** Validates the environment. Never throws: problems come back as one line each. */
+export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '');
+      // Our own messages start with the variable name; zod's built-in ones get it prefixed.
+      return issue.message.startsWith(`${name}:`) ? issue.message : `${name}: ${issue.message}`;
+    });
+    return { ok: false, errors: [...new Set(errors)] };
+  }
+  return { ok: true, config: toConfig(parsed.data) };
+}
+
+function toConfig(env: Env): Config {
+  return Object.freeze({
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    whatsappAppSecret: env.WHATSAPP_APP_SECRET,
+    whatsappVerifyToken: env.WHATSAPP_VERIFY_TOKEN,
+    eventsApiToken: env.EVENTS_API_TOKEN,
+    metricsToken: env.METRICS_TOKEN,
+    logLevel: env.LOG_LEVEL,
+    autoResolveAfterMs: env.AUTO_RESOLVE_AFTER,
+    fcrWindowMs: env.FCR_WINDOW,
+    businessHours: env.BUSINESS_HOURS,
+    whatsappAccessToken: env.WHATSAPP_ACCESS_TOKEN,
+    whatsappApiUrl: env.WHATSAPP_API_URL,
+    csatDelayMs: env.CSAT_DELAY,
+    csatResponseWindowMs: env.CSAT_RESPONSE_WINDOW,
+    csatTemplateName: env.CSAT_TEMPLATE_NAME,
+    csatTemplateLanguage: env.CSAT_TEMPLATE_LANGUAGE,
+    retentionDays: env.RETENTION_DAYS,
+    twilioAuthToken: env.TWILIO_AUTH_TOKEN,
+    publicUrl: env.PUBLIC_URL,
+    chatwootWebhookSecret: env.CHATWOOT_WEBHOOK_SECRET,
+  });
+}

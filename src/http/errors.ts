@@ -1,0 +1,66 @@
+/**
+ * One catalogue of the errors the HTTP API answers with, and one middleware that turns any error
+ * into a response: `{"error": {"code", "message"}}`. A client's mistake is a 4xx that says what
+ * is wrong; a database outage is a 503 with Retry-After; only our own bugs are a 500.
+ */
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { isUnavailable } from '../storage/database.ts';
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Seconds a client (Meta) should wait before retrying while the database is away. */
+export const RETRY_AFTER_SECONDS = 30;
+
+export class HttpError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+/** Maps anything thrown (ours, body-parser's, the database's) to an HttpError. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const e = error as { type?: string; status?: number; message?: string; limit?: number; code?: string };
+  if (e?.type === 'entity.too.large') return new HttpError('payload_too_large', `request body exceeds the limit of ${e.limit} bytes`);
+  if (e?.type === 'entity.parse.failed') return new HttpError('bad_request', `request body is not valid JSON: ${e.message}`);
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new HttpError('unsupported_media_type', e.message ?? 'unsupported encoding');
+  if (e?.type === 'request.aborted') return new HttpError('bad_request', 'request aborted by the client');
+  if (isUnavailable(error)) return new HttpError('unavailable', 'database unavailable, retry later');
+  // Data exceptions (SQLSTATE class 22): a value in the request the database cannot store.
+  if (typeof e?.code === 'string' && e.code.startsWith('22')) return new HttpError('bad_request', `a value in the request cannot be stored: ${e.message}`);
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError('bad_request', e.message ?? 'bad request');
+  return new HttpError('internal', 'internal error');
+}
+
+export function sendError(res: import('express').Response, error: HttpError): void {
+  if (error.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  res.status(error.status).json({ error: { code: error.code, message: error.message } });
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const httpError = toHttpError(error);
+    if (httpError.status >= 500) {
+      logger.error({ err: error, reqId: req.id, path: req.path }, 'request failed');
+    }
+    sendError(res, httpError);
+  };
+}

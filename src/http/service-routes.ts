@@ -1,0 +1,68 @@
+/**
+ * The exporter's own endpoints: a landing page (as node_exporter has), liveness, readiness and
+ * the Prometheus scrape endpoint.
+ */
+import { Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { Database } from '../storage/database.ts';
+import { isMigrated } from '../storage/migrate.ts';
+import { isUnavailable } from '../storage/database.ts';
+import { VERSION } from '../version.ts';
+import { requireBearer } from './auth.ts';
+
+export interface ServiceRouteOptions {
+  registry: Registry;
+  database: Database;
+  metricsToken: string | undefined;
+}
+
+const LANDING_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>WhatsApp Helpdesk Exporter</title></head>
+<body>
+<h1>WhatsApp Helpdesk Exporter</h1>
+<p>Version ${VERSION}</p>
+<ul>
+<li><a href="metrics">Metrics</a></li>
+<li><a href="healthz">Liveness</a> (/healthz)</li>
+<li><a href="readyz">Readiness</a> (/readyz)</li>
+</ul>
+<p>Webhooks: <code>/webhooks/whatsapp</code> (Meta Cloud API).</p>
+</body></html>
+`;
+
+export function serviceRouter(options: ServiceRouteOptions): Router {
+  const router = Router();
+
+  router.get('/', (_req, res) => {
+    res.type('html').send(LANDING_PAGE);
+  });
+
+  router.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    const state = await readiness(options.database);
+    res.status(state.status === 'ready' ? 200 : 503).json(state);
+  });
+
+  const metricsAuth = options.metricsToken ? [requireBearer(options.metricsToken, '/metrics')] : [];
+  router.get('/metrics', ...metricsAuth, async (_req, res) => {
+    const body = await options.registry.metrics();
+    res.set('Content-Type', options.registry.contentType).send(body);
+  });
+
+  return router;
+}
+
+/** Ready when the database answers and every migration of this build is applied. */
+async function readiness(database: Database) {
+  try {
+    const applied = await isMigrated(database);
+    return { status: applied ? 'ready' : 'not ready', database: 'up', migrations: applied ? 'applied' : 'pending' };
+  } catch (error) {
+    // No schema_migrations table yet (42P01) means the database is up but not migrated.
+    if (isUnavailable(error)) return { status: 'not ready', database: 'down', migrations: 'unknown' };
+    return { status: 'not ready', database: 'up', migrations: 'pending' };
+  }
+}

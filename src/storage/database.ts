@@ -1,0 +1,128 @@
+/**
+ * The one module that talks to PostgreSQL. Everything else goes through `Database`: queries,
+ * transactions, the health check. Query parameters are never logged (they hold phone numbers
+ * and message text). Connection trouble becomes a DatabaseUnavailableError, which the HTTP
+ * layer answers with 503 so that Meta retries instead of dropping the webhook.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+// PostgreSQL `bigint` (ids, counts) as JS numbers: our values stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export interface Database {
+  /** 'postgres' for DATABASE_URL, 'embedded' for PGlite. */
+  readonly kind: 'postgres' | 'embedded';
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs `work` in one transaction on one connection; commits if it resolves, rolls back if it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs `work` on one dedicated connection (session-level advisory locks need that). */
+  withConnection<T>(work: (connection: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`database unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
+// SQLSTATE: 08 connection exceptions, 57P0x shutdown/crash, 53300 too many connections, 57014 timeout.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|57014)$/;
+const UNAVAILABLE_MESSAGES = /(Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection timeout|Too many connections|Client has encountered a connection error)/i;
+
+/** True when the error means "the database cannot be reached now", as opposed to a bad query. */
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  if (!e) return false;
+  if (typeof e.code === 'string' && (UNAVAILABLE_NODE_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code))) return true;
+  return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
+}
+
+function classify(error: unknown): unknown {
+  return isUnavailable(error) && !(error instanceof DatabaseUnavailableError) ? new DatabaseUnavailableError(error) : error;
+}
+
+export interface PoolOptions {
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  database?: string;
+  max: number;
+  /** Bound on every statement, so a stuck database never hangs a request or a scrape. */
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export function createPostgresDatabase(kind: Database['kind'], options: PoolOptions, logger: Logger, onClose?: () => Promise<void>): Database {
+  const statementTimeout = options.statementTimeoutMs ?? 10_000;
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    database: options.database,
+    max: options.max,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 3_000,
+    idleTimeoutMillis: 30_000,
+    // Client-side bound as well: a statement_timeout cannot fire on a database that stopped answering.
+    query_timeout: statementTimeout + 2_000,
+    statement_timeout: kind === 'postgres' ? statementTimeout : undefined,
+    application_name: 'whatsapp-helpdesk-exporter',
+  });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, it would kill the process.
+  pool.on('error', (error) => logger.warn({ err: { message: error.message } }, 'idle database connection lost'));
+
+  const database: Database = {
+    kind,
+    async query(sql, params) {
+      try {
+        return await pool.query(sql, params as unknown[]);
+      } catch (error) {
+        throw classify(error);
+      }
+    },
+    async transaction(work) {
+      return database.withConnection(async (client) => {
+        await client.query('BEGIN');
+        try {
+          const result = await work(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
+    },
+    async withConnection(work) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw classify(error);
+      }
+      let broken: unknown;
+      try {
+        return await work(client);
+      } catch (error) {
+        if (isUnavailable(error)) broken = error;
+        throw classify(error);
+      } finally {
+        // A connection that failed mid-way is destroyed rather than handed to the next request.
+        client.release(broken instanceof Error ? broken : undefined);
+      }
+    },
+    async close() {
+      await pool.end();
+      await onClose?.();
+    },
+  };
+  return database;
+}

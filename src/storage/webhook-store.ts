@@ -1,0 +1,232 @@
+/**
+ * The webhook write path. Each table gets one multi-row statement (rows travel as one JSON
+ * parameter through jsonb_to_recordset), idempotent on provider ids through ON CONFLICT, and
+ * RETURNING tells which facts are new — so metrics count a redelivered message or status never
+ * again, even across restarts, and concurrent redeliveries cannot both win. There is no SELECT
+ * before an INSERT. The caller owns the transaction; several requests' batches can share one.
+ */
+import { createHash } from 'node:crypto';
+import type { Direction, IngestBatch, MessageRow, Sender } from '../ingest/batch.ts';
+import type { Database, Queryable } from './database.ts';
+
+export interface Delivery {
+  provider: string;
+  /** The body exactly as received; stored as jsonb for audit and replay. */
+  body: string;
+  bodySha256: Buffer;
+}
+
+export interface NewFacts {
+  deliveryIsNew: boolean;
+  messages: { direction: Direction; type: string; sender: Sender }[];
+  statuses: { status: string; errorCodes: number[] }[];
+  accountEvents: number;
+}
+
+export function sha256(data: Buffer | string): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/** Stores one delivery and its rows inside the caller's transaction. */
+export async function storeDelivery(tx: Queryable, delivery: Delivery, batch: IngestBatch): Promise<NewFacts> {
+  const inserted = await tx.query<{ id: number }>(
+    `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
+     VALUES ($1, $2, $3::jsonb, 'stored')
+     ON CONFLICT (provider, body_sha256) DO UPDATE SET outcome = 'stored', error = NULL
+       WHERE webhook_deliveries.outcome = 'rejected'
+     RETURNING id`,
+    [delivery.provider, delivery.bodySha256, delivery.body],
+  );
+  // An identical body seen before: its rows are known too, but we still let ON CONFLICT decide.
+  const deliveryId = inserted.rows[0]?.id ?? null;
+  const provider = delivery.provider;
+
+  await upsertBusinessNumbers(tx, batch);
+  await upsertContacts(tx, batch);
+  const messages = await insertMessages(tx, provider, deliveryId, messageRowsOf(batch));
+  const statuses = await insertStatuses(tx, deliveryId, batch);
+  const accountEvents = await insertAccountEvents(tx, provider, deliveryId, batch);
+  return { deliveryIsNew: deliveryId !== null, messages, statuses, accountEvents };
+}
+
+/**
+ * Keeps a signed body we could not understand, so that nothing Meta delivered is lost: it can be
+ * replayed once the parser knows the shape. Best effort — the request is answered 400 anyway.
+ */
+export async function storeRejectedDelivery(database: Database, delivery: Delivery, error: string): Promise<void> {
+  await database.query(
+    `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, error)
+     VALUES ($1, $2, $3::jsonb, 'rejected', $4)
+     ON CONFLICT (provider, body_sha256) DO NOTHING`,
+    [delivery.provider, delivery.bodySha256, delivery.body, error],
+  );
+}
+
+function json(rows: unknown[]): string {
+  return JSON.stringify(rows);
+}
+
+async function upsertBusinessNumbers(tx: Queryable, batch: IngestBatch): Promise<void> {
+  const rows = uniqueBy(batch.businessNumbers, (b) => b.phoneNumberId).map((b) => ({
+    phone_number_id: b.phoneNumberId,
+    display_phone_number: b.displayPhoneNumber,
+    waba_id: b.accountId,
+  }));
+  if (rows.length === 0) return;
+  // Update only what changed: an unconditional upsert would lock the row on every webhook and
+  // serialise concurrent requests for the same business number.
+  await tx.query(
+    `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(phone_number_id text, display_phone_number text, waba_id text)),
+     changed AS (
+       UPDATE business_numbers b
+          SET display_phone_number = coalesce(r.display_phone_number, b.display_phone_number),
+              waba_id = coalesce(r.waba_id, b.waba_id)
+         FROM r
+        WHERE b.phone_number_id = r.phone_number_id
+          AND (b.display_phone_number IS DISTINCT FROM coalesce(r.display_phone_number, b.display_phone_number)
+               OR b.waba_id IS DISTINCT FROM coalesce(r.waba_id, b.waba_id)))
+     INSERT INTO business_numbers (phone_number_id, display_phone_number, waba_id)
+     SELECT phone_number_id, display_phone_number, waba_id FROM r ORDER BY phone_number_id
+     ON CONFLICT (phone_number_id) DO NOTHING`,
+    [json(rows)],
+  );
+}
+
+async function upsertContacts(tx: Queryable, batch: IngestBatch): Promise<void> {
+  // The last profile name in the batch wins; a missing name never erases a known one.
+  const byId = new Map<string, string | null>();
+  for (const c of batch.contacts) byId.set(c.waId, c.profileName ?? byId.get(c.waId) ?? null);
+  const rows = [...byId].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, profile_name]) => ({ wa_id, profile_name }));
+  if (rows.length === 0) return;
+  await tx.query(
+    `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, profile_name text)),
+     renamed AS (
+       UPDATE contacts c SET profile_name = r.profile_name, updated_at = now()
+         FROM r
+        WHERE c.wa_id = r.wa_id AND r.profile_name IS NOT NULL AND c.profile_name IS DISTINCT FROM r.profile_name)
+     INSERT INTO contacts (wa_id, profile_name)
+     SELECT wa_id, profile_name FROM r ORDER BY wa_id
+     ON CONFLICT (wa_id) DO NOTHING`,
+    [json(rows)],
+  );
+}
+
+/**
+ * Messages from the batch plus the outbound messages known only from their statuses (an
+ * API-sent message whose content we never see). One row per wamid: a message seen in full wins
+ * over its status-only twin, and among statuses the earliest timestamp stands for the send time.
+ */
+export function messageRowsOf(batch: IngestBatch): MessageRow[] {
+  const rows = new Map<string, MessageRow>();
+  for (const m of batch.messages) if (!rows.has(m.wamid)) rows.set(m.wamid, m);
+  for (const s of batch.statuses) {
+    const known = rows.get(s.wamid);
+    if (known && known.source !== 'status') continue;
+    if (known && known.sentAt <= s.occurredAt) continue;
+    rows.set(s.wamid, {
+      wamid: s.wamid,
+      source: 'status',
+      phoneNumberId: s.phoneNumberId,
+      contactWaId: s.recipientId,
+      direction: 'outbound',
+      sender: s.sender,
+      agentId: s.agentId,
+      type: 'unknown',
+      sentAt: s.occurredAt,
+      textBody: null,
+      contextWamid: null,
+      payload: null,
+    });
+  }
+  return [...rows.values()].sort((a, b) => (a.wamid < b.wamid ? -1 : 1));
+}
+
+async function insertMessages(tx: Queryable, provider: string, deliveryId: number | null, messages: MessageRow[]): Promise<NewFacts['messages']> {
+  if (messages.length === 0) return [];
+  const rows = messages.map((m) => ({
+    wamid: m.wamid,
+    source: m.source,
+    phone_number_id: m.phoneNumberId,
+    contact_wa_id: m.contactWaId,
+    direction: m.direction,
+    sender: m.sender,
+    agent_id: m.agentId,
+    type: m.type,
+    sent_at: m.sentAt.toISOString(),
+    text_body: m.textBody,
+    context_wamid: m.contextWamid,
+    payload: m.payload,
+  }));
+  // A row known only from statuses is completed when the message itself shows up (an echo), and
+  // its send time moves earlier when an earlier status arrives late; neither counts as new.
+  const { rows: stored } = await tx.query<{ direction: Direction; type: string; sender: Sender; inserted: boolean }>(
+    `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
+                           type, sent_at, text_body, context_wamid, payload, delivery_id)
+     SELECT r.wamid, $2, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
+            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, $3
+       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, source text, phone_number_id text, contact_wa_id text,
+            direction text, sender text, agent_id text, type text, sent_at timestamptz, text_body text,
+            context_wamid text, payload jsonb)
+     ON CONFLICT (wamid) DO UPDATE SET
+            source = excluded.source, sender = excluded.sender, agent_id = excluded.agent_id, type = excluded.type,
+            text_body = excluded.text_body, context_wamid = excluded.context_wamid,
+            payload = coalesce(excluded.payload, messages.payload),
+            sent_at = LEAST(messages.sent_at, excluded.sent_at)
+      WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
+     RETURNING direction, type, sender, (xmax = 0) AS inserted`,
+    [json(rows), provider, deliveryId],
+  );
+  return stored.filter((r) => r.inserted).map(({ direction, type, sender }) => ({ direction, type, sender }));
+}
+
+async function insertStatuses(tx: Queryable, deliveryId: number | null, batch: IngestBatch): Promise<NewFacts['statuses']> {
+  const rows = uniqueBy(batch.statuses, (s) => `${s.wamid}\u0000${s.status}`)
+    .sort((a, b) => (a.wamid < b.wamid ? -1 : a.wamid > b.wamid ? 1 : a.status < b.status ? -1 : 1))
+    .map((s) => ({
+      wamid: s.wamid,
+      status: s.status,
+      occurred_at: s.occurredAt.toISOString(),
+      recipient_id: s.recipientId,
+      error_codes: s.errorCodes,
+      payload: s.payload,
+    }));
+  if (rows.length === 0) return [];
+  const { rows: stored } = await tx.query<{ status: string; error_codes: number[] }>(
+    `INSERT INTO message_statuses (wamid, status, occurred_at, recipient_id, error_codes, payload, delivery_id)
+     SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, $2
+       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
+            error_codes integer[], payload jsonb)
+     ON CONFLICT (wamid, status) DO NOTHING
+     RETURNING status, error_codes`,
+    [json(rows), deliveryId],
+  );
+  return stored.map((r) => ({ status: r.status, errorCodes: r.error_codes }));
+}
+
+async function insertAccountEvents(tx: Queryable, provider: string, deliveryId: number | null, batch: IngestBatch): Promise<number> {
+  const rows = batch.accountEvents.map((e) => {
+    const value = JSON.stringify(e.value);
+    return {
+      field: e.field,
+      account_id: e.accountId,
+      occurred_at: e.occurredAt?.toISOString() ?? null,
+      value,
+      value_sha256: sha256(`${e.field}\u0000${e.accountId ?? ''}\u0000${e.occurredAt?.getTime() ?? ''}\u0000${value}`).toString('hex'),
+    };
+  });
+  if (rows.length === 0) return 0;
+  const { rowCount } = await tx.query(
+    `INSERT INTO account_events (provider, field, account_id, occurred_at, value, value_sha256, delivery_id)
+     SELECT $2, r.field, r.account_id, r.occurred_at, r.value::jsonb, decode(r.value_sha256, 'hex'), $3
+       FROM jsonb_to_recordset($1::jsonb) AS r(field text, account_id text, occurred_at timestamptz, value text, value_sha256 text)
+     ON CONFLICT (provider, field, value_sha256) DO NOTHING`,
+    [json(rows), provider, deliveryId],
+  );
+  return rowCount ?? 0;
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}

@@ -1,0 +1,80 @@
+/** Settings: each bad value gives exactly one clear line; good values become a frozen Config. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config/config.ts';
+import { formatDuration, parseDuration } from '../src/config/duration.ts';
+
+const REQUIRED = { WHATSAPP_APP_SECRET: 's', WHATSAPP_VERIFY_TOKEN: 'v', EVENTS_API_TOKEN: 'e' };
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const result = loadConfig(REQUIRED);
+    assert.ok(result.ok);
+    const c = result.config;
+    assert.equal(c.port, 8080);
+    assert.equal(c.databaseUrl, undefined);
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.autoResolveAfterMs, 24 * 3600_000);
+    assert.equal(c.fcrWindowMs, 72 * 3600_000);
+    assert.equal(c.csatDelayMs, 5 * 60_000);
+    assert.equal(c.csatResponseWindowMs, 24 * 3600_000);
+    assert.equal(c.retentionDays, 90);
+    assert.equal(c.whatsappApiUrl, 'https://graph.facebook.com/v24.0');
+    assert.equal(c.metricsToken, undefined);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('names every missing secret on its own line', () => {
+    const result = loadConfig({});
+    assert.ok(!result.ok);
+    assert.deepEqual(result.errors, [
+      'WHATSAPP_APP_SECRET: required — the Meta app secret that verifies X-Hub-Signature-256',
+      "WHATSAPP_VERIFY_TOKEN: required — the token you typed into Meta's webhook settings",
+      'EVENTS_API_TOKEN: required — the bearer token helpdesks use for POST /api/v1/events',
+    ]);
+  });
+
+  const table: [Record<string, string>, string][] = [
+    [{ PORT: 'http' }, 'PORT: "http" is not valid — expected a TCP port number from 1 to 65535'],
+    [{ PORT: '70000' }, 'PORT: must be at most 65535'],
+    [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: not a PostgreSQL URL — expected postgres://user:password@host:5432/database'],
+    [{ WHATSAPP_APP_SECRET: '  ' }, 'WHATSAPP_APP_SECRET: empty — the Meta app secret that verifies X-Hub-Signature-256'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent'],
+    [{ AUTO_RESOLVE_AFTER: '1 day' }, 'AUTO_RESOLVE_AFTER: "1 day" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d'],
+    [{ FCR_WINDOW: '0h' }, 'FCR_WINDOW: "0h" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d'],
+    [{ CSAT_DELAY: '5' }, 'CSAT_DELAY: "5" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d'],
+    [{ RETENTION_DAYS: '-3' }, 'RETENTION_DAYS: "-3" is not valid — expected a whole number of days, at least 1'],
+    [{ WHATSAPP_API_URL: 'graph.facebook.com' }, 'WHATSAPP_API_URL: not an http(s) URL'],
+    [{ BUSINESS_HOURS: '/nonexistent/hours.json' }, 'BUSINESS_HOURS: "/nonexistent/hours.json" is neither inline JSON nor a readable file'],
+    [{ TWILIO_AUTH_TOKEN: 't' }, 'PUBLIC_URL: required when TWILIO_AUTH_TOKEN is set — Twilio signs the public URL it calls'],
+    [{ CSAT_TEMPLATE_NAME: 'csat' }, 'CSAT_TEMPLATE_LANGUAGE: required when CSAT_TEMPLATE_NAME is set — e.g. en_US or de'],
+  ];
+  for (const [env, line] of table) {
+    it(`rejects ${JSON.stringify(env)}`, () => {
+      const result = loadConfig({ ...REQUIRED, ...env });
+      assert.ok(!result.ok);
+      assert.deepEqual(result.errors, [line]);
+    });
+  }
+
+  it('reads durations, trims values and strips a trailing slash from the API URL', () => {
+    const result = loadConfig({ ...REQUIRED, AUTO_RESOLVE_AFTER: '90m', PORT: ' 9100 ', WHATSAPP_API_URL: 'http://127.0.0.1:9999/v24.0/' });
+    assert.ok(result.ok);
+    assert.equal(result.config.autoResolveAfterMs, 90 * 60_000);
+    assert.equal(result.config.port, 9100);
+    assert.equal(result.config.whatsappApiUrl, 'http://127.0.0.1:9999/v24.0');
+  });
+});
+
+describe('durations', () => {
+  it('parses and formats the documented units', () => {
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.equal(parseDuration('7d'), 7 * 86_400_000);
+    assert.equal(parseDuration('1.5h'), undefined);
+    assert.equal(parseDuration('h'), undefined);
+    assert.equal(formatDuration(86_400_000), '1d');
+    assert.equal(formatDuration(90_000), '90s');
+  });
+});

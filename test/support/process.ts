@@ -1,0 +1,57 @@
+/** Runs the real entry point (src/main.ts) as a child process, as `npm start` does. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Exporter {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the exporter with exactly `env` (plus PATH) and returns once it is ready, or once it has exited. */
+export async function runExporter(env: Record<string, string>, options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<Exporter> {
+  const port = env.PORT ?? String(await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: port, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exporter: Exporter = { child, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
+  if (options.waitReady === false) return exporter;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (!gone && Date.now() < deadline) {
+    try {
+      if ((await fetch(`${exporter.url}/readyz`)).status === 200) return exporter;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!gone) child.kill('SIGKILL');
+  throw new Error(`exporter did not become ready\nstdout:\n${out}\nstderr:\n${err}`);
+}
+
+export async function stopExporter(exporter: Exporter): Promise<number | null> {
+  exporter.child.kill('SIGTERM');
+  return exporter.exited;
+}
