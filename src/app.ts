@@ -9,6 +9,7 @@ import type { Config } from './config/config.ts';
 import { errorHandler, HttpError } from './http/errors.ts';
 import { serviceRouter } from './http/service-routes.ts';
 import { metaWebhookRouter } from './ingest/meta/routes.ts';
+import { createWebhookWriter } from './ingest/record.ts';
 import { splitSecrets } from './ingest/meta/signature.ts';
 import { httpLogger } from './logging/logger.ts';
 import { registerDatabaseMetrics } from './metrics/database.ts';
@@ -41,7 +42,12 @@ export function createApp(deps: AppDependencies): App {
   app.set('trust proxy', false);
   app.use(httpLogger(logger));
 
-  const context = { database, metrics: ingest, logger: logger.child({ module: 'ingest' }) };
+  const context = {
+    database,
+    writer: createWebhookWriter(database, database.poolSize),
+    metrics: ingest,
+    logger: logger.child({ module: 'ingest' }),
+  };
   app.use(
     metaWebhookRouter(context, {
       appSecrets: splitSecrets(config.whatsappAppSecret),

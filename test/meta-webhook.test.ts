@@ -184,6 +184,17 @@ describe('storing webhooks', () => {
     assert.equal(answers.filter((a) => a.body.status === 'accepted').length, 1);
   });
 
+  it('credits each new message to exactly one of many concurrent, overlapping requests (group commit)', async () => {
+    const from = '4915133300003';
+    const shared = textMessage(from, 'in every body');
+    const bodies = Array.from({ length: 40 }, (_, i) => inbound(from, 'Many', [shared, textMessage(from, `own ${i}`)]));
+    const before = await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' });
+    const answers = await Promise.all(bodies.map((b) => post(app, b)));
+    assert.ok(answers.every((a) => a.status === 200 && a.body.status === 'accepted'));
+    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' }) - before, 41);
+    assert.equal(await count('SELECT count(*) AS n FROM messages WHERE contact_wa_id = $1', [from]), 41);
+  });
+
   it('takes statuses in any order, before their message is known, each (wamid, status) once', async () => {
     const id = wamid('out');
     const t0 = new Date('2026-11-20T10:00:00Z');

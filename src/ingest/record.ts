@@ -1,17 +1,32 @@
 /**
- * The provider-neutral half of receiving a webhook: store a verified, normalised batch in one
- * transaction, then — only after the commit — count what was new. Shared by every adapter.
+ * The provider-neutral half of receiving a webhook: store a verified, normalised batch — in a
+ * transaction shared with concurrent requests (group commit) — then, only after the commit,
+ * count what was new. Shared by every adapter.
  */
 import type { Logger } from 'pino';
 import type { IngestMetrics, WebhookOutcome } from '../metrics/ingest.ts';
-import type { Database } from '../storage/database.ts';
-import { sha256, storeDelivery, storeRejectedDelivery, type Delivery } from '../storage/webhook-store.ts';
+import { isUnavailable, type Database } from '../storage/database.ts';
+import { GroupCommitter } from '../storage/group-commit.ts';
+import { sha256, storeDeliveries, storeRejectedDelivery, type Delivery, type NewFacts, type PendingDelivery } from '../storage/webhook-store.ts';
 import { batchSize, type IngestBatch } from './batch.ts';
 
 export interface IngestContext {
   database: Database;
+  writer: WebhookWriter;
   metrics: IngestMetrics;
   logger: Logger;
+}
+
+export type WebhookWriter = GroupCommitter<PendingDelivery, NewFacts>;
+
+/** At most 200 webhooks per transaction, and as many transactions at once as the pool allows less one for scrapes. */
+export function createWebhookWriter(database: Database, poolSize: number): WebhookWriter {
+  return new GroupCommitter((pending) => database.transaction((tx) => storeDeliveries(tx, pending)), {
+    maxGroupSize: 200,
+    maxConcurrentGroups: Math.max(1, Math.min(4, poolSize - 1)),
+    // A database outage fails every item alike; anything else may be one item's fault.
+    splitOnError: (error) => !isUnavailable(error),
+  });
 }
 
 export function deliveryOf(provider: string, body: string): Delivery {
@@ -20,7 +35,7 @@ export function deliveryOf(provider: string, body: string): Delivery {
 
 /** Stores the batch and returns `accepted`, or `duplicate` when nothing in it was new. */
 export async function recordBatch(context: IngestContext, delivery: Delivery, batch: IngestBatch): Promise<WebhookOutcome> {
-  const facts = await context.database.transaction((tx) => storeDelivery(tx, delivery, batch));
+  const facts = await context.writer.submit({ delivery, batch });
   context.metrics.observeNewFacts(facts);
   const newItems = facts.messages.length + facts.statuses.length + facts.accountEvents;
   const isDuplicate = newItems === 0 && (!facts.deliveryIsNew || batchSize(batch) > 0);

@@ -15,6 +15,8 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 export interface Database {
   /** 'postgres' for DATABASE_URL, 'embedded' for PGlite. */
   readonly kind: 'postgres' | 'embedded';
+  /** Connections the pool may open. */
+  readonly poolSize: number;
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   /** Runs `work` in one transaction on one connection; commits if it resolves, rolls back if it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
@@ -42,6 +44,14 @@ export function isUnavailable(error: unknown): boolean {
   if (!e) return false;
   if (typeof e.code === 'string' && (UNAVAILABLE_NODE_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code))) return true;
   return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
+}
+
+const TRANSACTION_ATTEMPTS = 4;
+
+/** Deadlock detected (40P01) or serialization failure (40001). */
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === '40P01' || code === '40001';
 }
 
 function classify(error: unknown): unknown {
@@ -81,6 +91,7 @@ export function createPostgresDatabase(kind: Database['kind'], options: PoolOpti
 
   const database: Database = {
     kind,
+    poolSize: options.max,
     async query(sql, params) {
       try {
         return await pool.query(sql, params as unknown[]);
@@ -89,17 +100,26 @@ export function createPostgresDatabase(kind: Database['kind'], options: PoolOpti
       }
     },
     async transaction(work) {
-      return database.withConnection(async (client) => {
-        await client.query('BEGIN');
+      for (let attempt = 1; ; attempt++) {
         try {
-          const result = await work(client);
-          await client.query('COMMIT');
-          return result;
+          return await database.withConnection(async (client) => {
+            await client.query('BEGIN');
+            try {
+              const result = await work(client);
+              await client.query('COMMIT');
+              return result;
+            } catch (error) {
+              await client.query('ROLLBACK').catch(() => undefined);
+              throw error;
+            }
+          });
         } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
+          // Concurrent transactions touching the same rows may deadlock; PostgreSQL aborts one,
+          // and running it again is the documented remedy.
+          if (attempt >= TRANSACTION_ATTEMPTS || !isRetryable(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
         }
-      });
+      }
     },
     async withConnection(work) {
       let client: pg.PoolClient;

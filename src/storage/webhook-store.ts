@@ -6,7 +6,7 @@
  * before an INSERT. The caller owns the transaction; several requests' batches can share one.
  */
 import { createHash } from 'node:crypto';
-import type { Direction, IngestBatch, MessageRow, Sender } from '../ingest/batch.ts';
+import type { AccountEventRow, Direction, IngestBatch, MessageRow, Sender, StatusRow } from '../ingest/batch.ts';
 import type { Database, Queryable } from './database.ts';
 
 export interface Delivery {
@@ -27,26 +27,67 @@ export function sha256(data: Buffer | string): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
-/** Stores one delivery and its rows inside the caller's transaction. */
-export async function storeDelivery(tx: Queryable, delivery: Delivery, batch: IngestBatch): Promise<NewFacts> {
-  const inserted = await tx.query<{ id: number }>(
+export interface PendingDelivery {
+  delivery: Delivery;
+  batch: IngestBatch;
+}
+
+const NO_NEW_FACTS: NewFacts = Object.freeze({ deliveryIsNew: false, messages: [], statuses: [], accountEvents: 0 });
+
+/**
+ * Stores several deliveries (one request's, or a group of concurrent requests') inside the
+ * caller's transaction and returns, for each, the facts that are new. A body seen before is a
+ * redelivery: its rows were stored with it, so they are not written again.
+ */
+export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[]): Promise<NewFacts[]> {
+  const ids = await insertDeliveries(tx, pending.map((p) => p.delivery));
+  const fresh = pending.flatMap((p, i) => (ids[i] === null ? [] : [{ ...p, deliveryId: ids[i]! }]));
+  if (fresh.length === 0) return pending.map(() => NO_NEW_FACTS);
+
+  const batches = fresh.map((f) => f.batch);
+  await upsertBusinessNumbers(tx, batches.flatMap((b) => b.businessNumbers));
+  await upsertContacts(tx, batches.flatMap((b) => b.contacts));
+  const messages = await insertMessages(tx, fresh.flatMap((f) => messageRowsOf(f.batch).map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))));
+  const statuses = await insertStatuses(tx, fresh.flatMap((f) => f.batch.statuses.map((row) => ({ ...row, deliveryId: f.deliveryId }))));
+  const accountEvents = await insertAccountEvents(tx, fresh.flatMap((f) => f.batch.accountEvents.map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))));
+
+  return ids.map((id) => {
+    if (id === null) return NO_NEW_FACTS;
+    return {
+      deliveryIsNew: true,
+      messages: messages.filter((m) => m.deliveryId === id).map(({ direction, type, sender }) => ({ direction, type, sender })),
+      statuses: statuses.filter((s) => s.deliveryId === id).map(({ status, errorCodes }) => ({ status, errorCodes })),
+      accountEvents: accountEvents.filter((deliveryId) => deliveryId === id).length,
+    };
+  });
+}
+
+/** Inserts the deliveries; the id of each new one (or one rejected before, now understood), null for a redelivery. */
+async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<(number | null)[]> {
+  const params: unknown[] = [];
+  const tuples = deliveries.map((d) => {
+    params.push(d.provider, d.bodySha256, d.body);
+    const n = params.length;
+    return `($${n - 2}, $${n - 1}, $${n}::jsonb, 'stored')`;
+  });
+  // The same body twice in one statement would make ON CONFLICT DO UPDATE fail; keep the first.
+  const firstOf = new Map<string, number>();
+  deliveries.forEach((d, i) => firstOf.has(keyOf(d)) || firstOf.set(keyOf(d), i));
+  const unique = [...firstOf.values()];
+  const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer }>(
     `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
-     VALUES ($1, $2, $3::jsonb, 'stored')
+     VALUES ${unique.map((i) => tuples[i]).join(', ')}
      ON CONFLICT (provider, body_sha256) DO UPDATE SET outcome = 'stored', error = NULL
        WHERE webhook_deliveries.outcome = 'rejected'
-     RETURNING id`,
-    [delivery.provider, delivery.bodySha256, delivery.body],
+     RETURNING id, provider, body_sha256`,
+    unique.flatMap((i) => params.slice(i * 3, i * 3 + 3)),
   );
-  // An identical body seen before: its rows are known too, but we still let ON CONFLICT decide.
-  const deliveryId = inserted.rows[0]?.id ?? null;
-  const provider = delivery.provider;
+  const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
+  return deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? idOf.get(keyOf(d)) ?? null : null));
+}
 
-  await upsertBusinessNumbers(tx, batch);
-  await upsertContacts(tx, batch);
-  const messages = await insertMessages(tx, provider, deliveryId, messageRowsOf(batch));
-  const statuses = await insertStatuses(tx, deliveryId, batch);
-  const accountEvents = await insertAccountEvents(tx, provider, deliveryId, batch);
-  return { deliveryIsNew: deliveryId !== null, messages, statuses, accountEvents };
+function keyOf(d: Delivery): string {
+  return `${d.provider}:${d.bodySha256.toString('hex')}`;
 }
 
 /**
@@ -66,8 +107,9 @@ function json(rows: unknown[]): string {
   return JSON.stringify(rows);
 }
 
-async function upsertBusinessNumbers(tx: Queryable, batch: IngestBatch): Promise<void> {
-  const rows = uniqueBy(batch.businessNumbers, (b) => b.phoneNumberId).map((b) => ({
+async function upsertBusinessNumbers(tx: Queryable, numbers: IngestBatch['businessNumbers']): Promise<void> {
+  const rows = uniqueBy(numbers, (b) => b.phoneNumberId)
+    .sort((a, b) => (a.phoneNumberId < b.phoneNumberId ? -1 : 1)).map((b) => ({
     phone_number_id: b.phoneNumberId,
     display_phone_number: b.displayPhoneNumber,
     waba_id: b.accountId,
@@ -92,10 +134,10 @@ async function upsertBusinessNumbers(tx: Queryable, batch: IngestBatch): Promise
   );
 }
 
-async function upsertContacts(tx: Queryable, batch: IngestBatch): Promise<void> {
+async function upsertContacts(tx: Queryable, contacts: IngestBatch['contacts']): Promise<void> {
   // The last profile name in the batch wins; a missing name never erases a known one.
   const byId = new Map<string, string | null>();
-  for (const c of batch.contacts) byId.set(c.waId, c.profileName ?? byId.get(c.waId) ?? null);
+  for (const c of contacts) byId.set(c.waId, c.profileName ?? byId.get(c.waId) ?? null);
   const rows = [...byId].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, profile_name]) => ({ wa_id, profile_name }));
   if (rows.length === 0) return;
   await tx.query(
@@ -141,9 +183,11 @@ export function messageRowsOf(batch: IngestBatch): MessageRow[] {
   return [...rows.values()].sort((a, b) => (a.wamid < b.wamid ? -1 : 1));
 }
 
-async function insertMessages(tx: Queryable, provider: string, deliveryId: number | null, messages: MessageRow[]): Promise<NewFacts['messages']> {
-  if (messages.length === 0) return [];
-  const rows = messages.map((m) => ({
+/** A row with the delivery (and provider) it came in, so new facts can be credited to their request. */
+type WithDelivery<T> = T & { deliveryId: number };
+
+async function insertMessages(tx: Queryable, messages: WithDelivery<MessageRow & { provider: string }>[]): Promise<WithDelivery<NewFacts['messages'][number]>[]> {
+  const rows = uniqueBy(messages, (m) => m.wamid).sort((a, b) => (a.wamid < b.wamid ? -1 : 1)).map((m) => ({
     wamid: m.wamid,
     source: m.source,
     phone_number_id: m.phoneNumberId,
@@ -156,31 +200,34 @@ async function insertMessages(tx: Queryable, provider: string, deliveryId: numbe
     text_body: m.textBody,
     context_wamid: m.contextWamid,
     payload: m.payload,
+    provider: m.provider,
+    delivery_id: m.deliveryId,
   }));
+  if (rows.length === 0) return [];
   // A row known only from statuses is completed when the message itself shows up (an echo), and
   // its send time moves earlier when an earlier status arrives late; neither counts as new.
-  const { rows: stored } = await tx.query<{ direction: Direction; type: string; sender: Sender; inserted: boolean }>(
+  const { rows: stored } = await tx.query<{ delivery_id: number; direction: Direction; type: string; sender: Sender; inserted: boolean }>(
     `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
                            type, sent_at, text_body, context_wamid, payload, delivery_id)
-     SELECT r.wamid, $2, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
-            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, $3
-       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, source text, phone_number_id text, contact_wa_id text,
-            direction text, sender text, agent_id text, type text, sent_at timestamptz, text_body text,
-            context_wamid text, payload jsonb)
+     SELECT r.wamid, r.provider, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
+            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, r.delivery_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, provider text, source text, phone_number_id text,
+            contact_wa_id text, direction text, sender text, agent_id text, type text, sent_at timestamptz,
+            text_body text, context_wamid text, payload jsonb, delivery_id bigint)
      ON CONFLICT (wamid) DO UPDATE SET
             source = excluded.source, sender = excluded.sender, agent_id = excluded.agent_id, type = excluded.type,
             text_body = excluded.text_body, context_wamid = excluded.context_wamid,
             payload = coalesce(excluded.payload, messages.payload),
             sent_at = LEAST(messages.sent_at, excluded.sent_at)
       WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
-     RETURNING direction, type, sender, (xmax = 0) AS inserted`,
-    [json(rows), provider, deliveryId],
+     RETURNING delivery_id, direction, type, sender, (xmax = 0) AS inserted`,
+    [json(rows)],
   );
-  return stored.filter((r) => r.inserted).map(({ direction, type, sender }) => ({ direction, type, sender }));
+  return stored.filter((r) => r.inserted).map((r) => ({ deliveryId: r.delivery_id, direction: r.direction, type: r.type, sender: r.sender }));
 }
 
-async function insertStatuses(tx: Queryable, deliveryId: number | null, batch: IngestBatch): Promise<NewFacts['statuses']> {
-  const rows = uniqueBy(batch.statuses, (s) => `${s.wamid}\u0000${s.status}`)
+async function insertStatuses(tx: Queryable, statuses: WithDelivery<StatusRow>[]): Promise<WithDelivery<NewFacts['statuses'][number]>[]> {
+  const rows = uniqueBy(statuses, (s) => `${s.wamid}\u0000${s.status}`)
     .sort((a, b) => (a.wamid < b.wamid ? -1 : a.wamid > b.wamid ? 1 : a.status < b.status ? -1 : 1))
     .map((s) => ({
       wamid: s.wamid,
@@ -189,40 +236,47 @@ async function insertStatuses(tx: Queryable, deliveryId: number | null, batch: I
       recipient_id: s.recipientId,
       error_codes: s.errorCodes,
       payload: s.payload,
+      delivery_id: s.deliveryId,
     }));
   if (rows.length === 0) return [];
-  const { rows: stored } = await tx.query<{ status: string; error_codes: number[] }>(
+  const { rows: stored } = await tx.query<{ delivery_id: number; status: string; error_codes: number[] }>(
     `INSERT INTO message_statuses (wamid, status, occurred_at, recipient_id, error_codes, payload, delivery_id)
-     SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, $2
+     SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, r.delivery_id
        FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
-            error_codes integer[], payload jsonb)
+            error_codes integer[], payload jsonb, delivery_id bigint)
      ON CONFLICT (wamid, status) DO NOTHING
-     RETURNING status, error_codes`,
-    [json(rows), deliveryId],
+     RETURNING delivery_id, status, error_codes`,
+    [json(rows)],
   );
-  return stored.map((r) => ({ status: r.status, errorCodes: r.error_codes }));
+  return stored.map((r) => ({ deliveryId: r.delivery_id, status: r.status, errorCodes: r.error_codes }));
 }
 
-async function insertAccountEvents(tx: Queryable, provider: string, deliveryId: number | null, batch: IngestBatch): Promise<number> {
-  const rows = batch.accountEvents.map((e) => {
+/** Returns the delivery id of each new event. */
+async function insertAccountEvents(tx: Queryable, events: WithDelivery<AccountEventRow & { provider: string }>[]): Promise<number[]> {
+  const rows = events.map((e) => {
     const value = JSON.stringify(e.value);
     return {
       field: e.field,
       account_id: e.accountId,
       occurred_at: e.occurredAt?.toISOString() ?? null,
       value,
+      provider: e.provider,
+      delivery_id: e.deliveryId,
       value_sha256: sha256(`${e.field}\u0000${e.accountId ?? ''}\u0000${e.occurredAt?.getTime() ?? ''}\u0000${value}`).toString('hex'),
     };
   });
-  if (rows.length === 0) return 0;
-  const { rowCount } = await tx.query(
+  const unique = uniqueBy(rows, (r) => `${r.provider}:${r.value_sha256}`);
+  if (unique.length === 0) return [];
+  const { rows: stored } = await tx.query<{ delivery_id: number }>(
     `INSERT INTO account_events (provider, field, account_id, occurred_at, value, value_sha256, delivery_id)
-     SELECT $2, r.field, r.account_id, r.occurred_at, r.value::jsonb, decode(r.value_sha256, 'hex'), $3
-       FROM jsonb_to_recordset($1::jsonb) AS r(field text, account_id text, occurred_at timestamptz, value text, value_sha256 text)
-     ON CONFLICT (provider, field, value_sha256) DO NOTHING`,
-    [json(rows), provider, deliveryId],
+     SELECT r.provider, r.field, r.account_id, r.occurred_at, r.value::jsonb, decode(r.value_sha256, 'hex'), r.delivery_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(provider text, field text, account_id text, occurred_at timestamptz,
+            value text, value_sha256 text, delivery_id bigint)
+     ON CONFLICT (provider, field, value_sha256) DO NOTHING
+     RETURNING delivery_id`,
+    [json(unique)],
   );
-  return rowCount ?? 0;
+  return stored.map((r) => r.delivery_id);
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
