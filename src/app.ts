@@ -9,7 +9,15 @@ import type { Config } from './config/config.ts';
 import { errorHandler, HttpError } from './http/errors.ts';
 import { serviceRouter } from './http/service-routes.ts';
 import { metaWebhookRouter } from './ingest/meta/routes.ts';
-import { createWebhookWriter } from './ingest/record.ts';
+import { createWriter } from './ingest/record.ts';
+import { helpdeskEventsRouter } from './ingest/helpdesk/routes.ts';
+import { lifecycleSettings } from './conversations/settings.ts';
+import { ScrapeCollectors } from './metrics/collectors.ts';
+import { ConversationMetrics } from './metrics/conversations.ts';
+import { registerConversationGauges } from './metrics/conversation-gauges.ts';
+import { registerAgentGauges } from './metrics/agent-gauges.ts';
+import { JobMetrics } from './metrics/jobs.ts';
+import type { TimersContext } from './jobs/conversation-timers.ts';
 import { splitSecrets } from './ingest/meta/signature.ts';
 import { httpLogger } from './logging/logger.ts';
 import { registerDatabaseMetrics } from './metrics/database.ts';
@@ -28,36 +36,45 @@ export interface AppDependencies {
 export interface App {
   express: Express;
   registry: Registry;
-  metrics: { ingest: IngestMetrics };
+  metrics: { ingest: IngestMetrics; conversations: ConversationMetrics; jobs: JobMetrics };
+  /** What the conversation timers job needs (main.ts schedules it; tests call it directly). */
+  timers: TimersContext;
 }
 
 export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
   const registry = createRegistry();
   const ingest = new IngestMetrics(registry);
+  const conversations = new ConversationMetrics(registry);
+  const jobs = new JobMetrics(registry);
   registerDatabaseMetrics(registry, database);
+  const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
+  registerConversationGauges(collectors);
+  registerAgentGauges(collectors);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(httpLogger(logger));
 
+  const isReady = deps.isReady ?? (() => true);
   const context = {
     database,
-    writer: createWebhookWriter(database, database.poolSize),
+    writer: createWriter(database, {
+      lifecycle: lifecycleSettings(config),
+      calendar: config.businessHours,
+      ingestMetrics: ingest,
+      conversationMetrics: conversations,
+    }),
     metrics: ingest,
     logger: logger.child({ module: 'ingest' }),
   };
-  app.use(
-    metaWebhookRouter(context, {
-      appSecrets: splitSecrets(config.whatsappAppSecret),
-      verifyToken: config.whatsappVerifyToken,
-      isReady: deps.isReady ?? (() => true),
-    }),
-  );
+  app.use(metaWebhookRouter(context, { appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken, isReady }));
+  app.use(helpdeskEventsRouter(context, { token: config.eventsApiToken, isReady }));
   app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken }));
 
   app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));
-  return { express: app, registry, metrics: { ingest } };
+  const timers = { database, settings: lifecycleSettings(config), calendar: config.businessHours, metrics: conversations };
+  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers };
 }

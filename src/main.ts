@@ -11,8 +11,12 @@ import { createPostgresDatabase, type Database } from './storage/database.ts';
 import { openEmbeddedDatabase } from './storage/embedded.ts';
 import { migrate, MigrationError } from './storage/migrate.ts';
 import { VERSION } from './version.ts';
+import { advanceDueConversations } from './jobs/conversation-timers.ts';
+import { Scheduler } from './jobs/scheduler.ts';
 
 const MIGRATION_RETRY_MS = 5_000;
+/** Auto-resolution, service windows and FCR windows are checked every 30 seconds. */
+const CONVERSATION_TIMERS_SCHEDULE = '*/30 * * * * *';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ server: Server; stop: () => Promise<void> }> {
@@ -36,12 +40,18 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
   let migrated = false;
   const app = createApp({ config, database, logger, isReady: () => migrated });
 
+  const scheduler = new Scheduler(app.metrics.jobs, logger.child({ module: 'jobs' }));
   let retryTimer: NodeJS.Timeout | undefined;
   const applyMigrations = async () => {
     try {
       const applied = await migrate(database);
       migrated = true;
       logger.info({ applied }, applied.length ? 'database migrated' : 'database schema up to date');
+      scheduler.start({
+        name: 'conversation_timers',
+        schedule: CONVERSATION_TIMERS_SCHEDULE,
+        run: async () => (await advanceDueConversations(app.timers)) !== null,
+      });
     } catch (error) {
       if (error instanceof MigrationError) {
         logger.fatal({ err: { message: error.message } }, 'cannot migrate the database');
@@ -68,6 +78,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(force);
+      await scheduler.stop();
       await database.close();
       logger.info('stopped');
     })());

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
     [{ RETENTION_DAYS: '-3' }, 'RETENTION_DAYS: "-3" is not valid — expected a whole number of days, at least 1'],
     [{ WHATSAPP_API_URL: 'graph.facebook.com' }, 'WHATSAPP_API_URL: not an http(s) URL'],
     [{ BUSINESS_HOURS: '/nonexistent/hours.json' }, 'BUSINESS_HOURS: "/nonexistent/hours.json" is neither inline JSON nor a readable file'],
+    [{ BUSINESS_HOURS: '{"timezone":"Europe/Berlin","weekly":{"mon":["17:00-09:00"]}}' }, 'BUSINESS_HOURS: weekly.mon[0]: "17:00-09:00" ends before it starts (a shift cannot cross midnight; split it)'],
     [{ TWILIO_AUTH_TOKEN: 't' }, 'PUBLIC_URL: required when TWILIO_AUTH_TOKEN is set — Twilio signs the public URL it calls'],
     [{ CSAT_TEMPLATE_NAME: 'csat' }, 'CSAT_TEMPLATE_LANGUAGE: required when CSAT_TEMPLATE_NAME is set — e.g. en_US or de'],
   ];

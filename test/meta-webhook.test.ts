@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { metricValue, testApp } from './support/app.ts';
+import type { TestDatabase } from './support/database.ts';
+import { metricValue, openTestApp, testApp } from './support/app.ts';
 import {
   APP_SECRET, contact, envelope, everyMessageType, inbound, messagesChange, metaJson, PHONE_NUMBER_ID,
   signed, status, statuses, textMessage, VERIFY_TOKEN, wamid,
@@ -14,11 +14,8 @@ import { signBody } from '../src/ingest/meta/signature.ts';
 let db: TestDatabase;
 let app: App;
 
-before(async () => {
-  db = await createTestDatabase();
-  app = testApp(db.database);
-});
-after(async () => db.drop());
+before(async () => ({ db, app } = await openTestApp()));
+after(() => db.drop());
 
 function post(target: App, payload: unknown, secret = APP_SECRET) {
   const { body, signature } = signed(payload, secret);

@@ -4,18 +4,15 @@ import { spawnSync } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
-import { testApp } from './support/app.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { openTestApp } from './support/app.ts';
+import type { TestDatabase } from './support/database.ts';
 import { everyMessageType, inbound, signed, status, statuses, wamid } from './support/meta.ts';
 import { skipUnless } from './support/tools.ts';
 
 let db: TestDatabase;
 let app: App;
-before(async () => {
-  db = await createTestDatabase();
-  app = testApp(db.database);
-});
-after(async () => db.drop());
+before(async () => ({ db, app } = await openTestApp()));
+after(() => db.drop());
 
 // prom-client's default metrics carry three gauges named *_total; that is upstream's, not ours.
 const KNOWN_UPSTREAM = /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { APP_SECRET, inbound, signed, textMessage, VERIFY_TOKEN } from './support/meta.ts';
-import { runExporter, stopExporter } from './support/process.ts';
+import { killLeftoverExporters, runExporter, stopExporter } from './support/process.ts';
 
 const SECRETS = { WHATSAPP_APP_SECRET: APP_SECRET, WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN, EVENTS_API_TOKEN: 'events' };
 
@@ -26,7 +26,10 @@ describe('starting the program', () => {
   });
 
   const dataDir = mkdtempSync(join(tmpdir(), 'wa-exporter-'));
-  after(() => rmSync(dataDir, { recursive: true, force: true }));
+  after(() => {
+    killLeftoverExporters();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('runs on the embedded database, counts a redelivery after a restart once, and stops on SIGTERM', async () => {
     const from = '4915188800001';

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ALWAYS_OPEN, parseBusinessHours, type BusinessCalendar } from './business-hours.ts';
 import { parseDuration } from './duration.ts';
 
 export const GRAPH_API_DEFAULT_URL = 'https://graph.facebook.com/v24.0';
@@ -62,7 +63,7 @@ function httpUrl(name: string) {
   });
 }
 
-/** BUSINESS_HOURS is a path to a JSON file or the JSON itself; here we only check it is readable JSON. */
+/** BUSINESS_HOURS is a path to a JSON file or the JSON itself (see business-hours.ts). */
 const businessHours = optionalText.transform((value, ctx) => {
   if (value === undefined) return undefined;
   const text = value.startsWith('{') ? value : readIfFile(value);
@@ -70,12 +71,19 @@ const businessHours = optionalText.transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `BUSINESS_HOURS: "${value}" is neither inline JSON nor a readable file` });
     return z.NEVER;
   }
+  let doc: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    doc = JSON.parse(text);
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: `BUSINESS_HOURS: not valid JSON (${(error as Error).message})` });
     return z.NEVER;
   }
+  const parsed = parseBusinessHours(doc);
+  if (!parsed.ok) {
+    for (const error of parsed.errors) ctx.addIssue({ code: 'custom', message: `BUSINESS_HOURS: ${error}` });
+    return z.NEVER;
+  }
+  return parsed.calendar;
 });
 
 function readIfFile(path: string): string | undefined {
@@ -148,7 +156,8 @@ export interface Config {
   readonly logLevel: string;
   readonly autoResolveAfterMs: number;
   readonly fcrWindowMs: number;
-  readonly businessHours: unknown;
+  /** Business hours for the *_business_seconds metrics; every second counts when BUSINESS_HOURS is unset. */
+  readonly businessHours: BusinessCalendar;
   readonly whatsappAccessToken: string | undefined;
   readonly whatsappApiUrl: string;
   readonly csatDelayMs: number;
@@ -189,7 +198,7 @@ function toConfig(env: Env): Config {
     logLevel: env.LOG_LEVEL,
     autoResolveAfterMs: env.AUTO_RESOLVE_AFTER,
     fcrWindowMs: env.FCR_WINDOW,
-    businessHours: env.BUSINESS_HOURS,
+    businessHours: env.BUSINESS_HOURS ?? ALWAYS_OPEN,
     whatsappAccessToken: env.WHATSAPP_ACCESS_TOKEN,
     whatsappApiUrl: env.WHATSAPP_API_URL,
     csatDelayMs: env.CSAT_DELAY,

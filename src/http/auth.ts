@@ -10,13 +10,15 @@ export function timingSafeEqualText(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** The error for a missing or wrong `Authorization: Bearer <token>`, or undefined when it is right. */
+export function bearerCheck(header: string | undefined, token: string, what: string): HttpError | undefined {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!match) return new HttpError('unauthorized', `${what} needs an Authorization: Bearer <token> header`);
+  if (!timingSafeEqualText(match[1]!.trim(), token)) return new HttpError('unauthorized', `wrong bearer token for ${what}`);
+  return undefined;
+}
+
 /** Requires `Authorization: Bearer <token>`. */
 export function requireBearer(token: string, what: string): RequestHandler {
-  return (req, _res, next) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match) return next(new HttpError('unauthorized', `${what} needs an Authorization: Bearer <token> header`));
-    if (!timingSafeEqualText(match[1]!.trim(), token)) return next(new HttpError('unauthorized', `wrong bearer token for ${what}`));
-    next();
-  };
+  return (req, _res, next) => next(bearerCheck(req.get('authorization'), token, what));
 }

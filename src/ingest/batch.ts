@@ -6,7 +6,7 @@
 export type Direction = 'inbound' | 'outbound';
 export type Sender = 'customer' | 'agent' | 'bot' | 'unknown';
 /** Where we learnt of a message: its own webhook, a Business-app echo, or only its statuses. */
-export type MessageSource = 'webhook' | 'echo' | 'status';
+export type MessageSource = 'webhook' | 'echo' | 'status' | 'event';
 
 export interface BusinessNumberRow {
   phoneNumberId: string;

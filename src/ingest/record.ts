@@ -1,45 +1,196 @@
 /**
- * The provider-neutral half of receiving a webhook: store a verified, normalised batch — in a
- * transaction shared with concurrent requests (group commit) — then, only after the commit,
- * count what was new. Shared by every adapter.
+ * The provider-neutral half of ingestion. Webhook batches and helpdesk events go through one
+ * writer: concurrent requests share a transaction (group commit) that stores the rows, advances
+ * the conversations they touch, and — only after the commit — the new facts are counted.
  */
 import type { Logger } from 'pino';
+import type { BusinessCalendar } from '../config/business-hours.ts';
+import { boundedCategory } from '../conversations/categories.ts';
+import type { Fact, LifecycleSettings } from '../conversations/lifecycle.ts';
+import { applyInputs, type ThreadInput } from '../conversations/threads.ts';
+import type { ConversationMetrics } from '../metrics/conversations.ts';
 import type { IngestMetrics, WebhookOutcome } from '../metrics/ingest.ts';
-import { isUnavailable, type Database } from '../storage/database.ts';
+import { rememberAgents } from '../storage/conversation-store.ts';
+import { isUnavailable, type Database, type Queryable } from '../storage/database.ts';
 import { GroupCommitter } from '../storage/group-commit.ts';
-import { sha256, storeDeliveries, storeRejectedDelivery, type Delivery, type NewFacts, type PendingDelivery } from '../storage/webhook-store.ts';
-import { batchSize, type IngestBatch } from './batch.ts';
+import { attributeMessages, insertAgentStatuses, insertHelpdeskEvents } from '../storage/helpdesk-store.ts';
+import {
+  insertMessages, sha256, storeDeliveries, storeRejectedDelivery, type Delivery, type NewFacts, type NewMessage, type PendingDelivery,
+} from '../storage/webhook-store.ts';
+import { batchSize, type IngestBatch, type MessageRow } from './batch.ts';
+import type { HelpdeskEvent } from './helpdesk/events.ts';
+
+export type WriteItem = ({ kind: 'webhook' } & PendingDelivery) | { kind: 'events'; events: HelpdeskEvent[] };
+
+export interface EventResult {
+  id: string;
+  status: 'stored' | 'duplicate';
+  /** What a stored event did: `applied` to a conversation, `recorded` (presence), or why it had no effect. */
+  effect?: 'applied' | 'recorded' | 'no open conversation' | 'message already counted';
+}
+
+export type WriteResult = { kind: 'webhook'; facts: NewFacts } | { kind: 'events'; results: EventResult[] };
 
 export interface IngestContext {
   database: Database;
-  writer: WebhookWriter;
+  writer: GroupCommitter<WriteItem, WriteResult>;
   metrics: IngestMetrics;
   logger: Logger;
 }
 
-export type WebhookWriter = GroupCommitter<PendingDelivery, NewFacts>;
+export interface WriterOptions {
+  lifecycle: LifecycleSettings;
+  calendar: BusinessCalendar;
+  ingestMetrics: IngestMetrics;
+  conversationMetrics: ConversationMetrics;
+}
 
-/** At most 200 webhooks per transaction, and as many transactions at once as the pool allows less one for scrapes. */
-export function createWebhookWriter(database: Database, poolSize: number): WebhookWriter {
-  return new GroupCommitter((pending) => database.transaction((tx) => storeDeliveries(tx, pending)), {
-    maxGroupSize: 200,
-    maxConcurrentGroups: Math.max(1, Math.min(4, poolSize - 1)),
-    // A database outage fails every item alike; anything else may be one item's fault.
-    splitOnError: (error) => !isUnavailable(error),
-  });
+/** At most 200 requests per transaction, and as many transactions at once as the pool allows less one for scrapes. */
+export function createWriter(database: Database, options: WriterOptions): GroupCommitter<WriteItem, WriteResult> {
+  return new GroupCommitter(
+    async (items) => {
+      const { results, facts, eventMessages } = await database.transaction((tx) => writeGroup(tx, items, options.lifecycle));
+      // After the commit: each fact is counted by the one transaction that established it.
+      options.ingestMetrics.observeNewFacts({ deliveryIsNew: false, messages: eventMessages, statuses: [], accountEvents: 0 });
+      options.conversationMetrics.observe(facts, options.calendar);
+      return results;
+    },
+    {
+      maxGroupSize: 200,
+      maxConcurrentGroups: Math.max(1, Math.min(4, database.poolSize - 1)),
+      // A database outage fails every item alike; anything else may be one item's fault.
+      splitOnError: (error) => !isUnavailable(error),
+    },
+  );
+}
+
+/** Messages that open or continue a customer's request (a reaction or a system notice does not). */
+export function isCustomerRequest(message: NewMessage): boolean {
+  return message.direction === 'inbound' && message.sender === 'customer' && !['reaction', 'system', 'request_welcome'].includes(message.type);
+}
+
+async function writeGroup(tx: Queryable, items: WriteItem[], settings: LifecycleSettings) {
+  const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
+  const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item));
+  const inputs: ThreadInput[] = [];
+  for (const facts of deliveryFacts) for (const message of facts.messages) pushMessageInput(inputs, message);
+
+  // Helpdesk events: the first of each id in this group is stored, later copies are duplicates.
+  const eventItems = items.flatMap((item, index) => (item.kind === 'events' ? [{ index, events: item.events }] : []));
+  const firstOfId = new Map<string, HelpdeskEvent>();
+  for (const { events } of eventItems) for (const e of events) if (!firstOfId.has(e.id)) firstOfId.set(e.id, e);
+  const newIds = await insertHelpdeskEvents(tx, [...firstOfId.values()]);
+  const fresh = [...firstOfId.values()].filter((e) => newIds.has(e.id));
+  await insertAgentStatuses(tx, fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_status' }> => e.type === 'agent_status'));
+  await rememberAgents(tx, fresh.flatMap((e) => ('agent' in e && typeof e.agent === 'string' ? [e.agent] : [])));
+
+  // An answer the helpdesk reports with its wamid is the same WhatsApp message as its status or echo.
+  const reported = fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }> => (e.type === 'agent_message' || e.type === 'bot_message') && !!e.message_id);
+  const eventMessages = await insertMessages(tx, reported.map((e) => messageRowOf(e)));
+  const newWamids = new Set(eventMessages.map((m) => m.wamid));
+  await attributeMessages(tx, reported.filter((e) => !newWamids.has(e.message_id!)).map((e) => ({ wamid: e.message_id!, sender: e.type === 'agent_message' ? 'agent' : 'bot', agent: e.type === 'agent_message' ? e.agent : null })));
+
+  const inputOfEvent = new Map<string, number>();
+  for (const e of fresh) {
+    const input = lifecycleInputOf(e, newWamids);
+    if (input) {
+      inputOfEvent.set(e.id, inputs.length);
+      inputs.push(input);
+    }
+  }
+  const outcome = await applyInputs(tx, inputs, settings);
+
+  const results: WriteResult[] = items.map((item) => (item.kind === 'webhook' ? { kind: 'webhook', facts: deliveryFacts[webhooks.findIndex((w) => w.item === item)]! } : { kind: 'events', results: [] }));
+  const claimed = new Set<string>();
+  for (const { index, events } of eventItems) {
+    const result = results[index] as Extract<WriteResult, { kind: 'events' }>;
+    for (const e of events) {
+      if (!newIds.has(e.id) || claimed.has(e.id)) {
+        result.results.push({ id: e.id, status: 'duplicate' });
+        continue;
+      }
+      claimed.add(e.id);
+      result.results.push({ id: e.id, status: 'stored', effect: effectOf(e, inputOfEvent.get(e.id), outcome.applied, newWamids) });
+    }
+  }
+  return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m) };
+}
+
+function pushMessageInput(inputs: ThreadInput[], m: NewMessage): void {
+  if (!m.phoneNumberId || !m.contactWaId) return;
+  const thread = { phoneNumberId: m.phoneNumberId, customer: m.contactWaId };
+  if (isCustomerRequest(m)) inputs.push({ thread, input: { kind: 'customer_message', at: m.sentAt } });
+  else if (m.direction === 'outbound') {
+    inputs.push({ thread, input: { kind: 'business_message', at: m.sentAt, responder: m.sender === 'customer' ? 'unknown' : m.sender, agent: m.agentId, wamid: m.wamid } });
+  }
+}
+
+function messageRowOf(e: Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }>): MessageRow & { provider: string; deliveryId: null } {
+  return {
+    wamid: e.message_id!,
+    source: 'event' as MessageRow['source'],
+    provider: 'helpdesk',
+    deliveryId: null,
+    phoneNumberId: e.phone_number_id,
+    contactWaId: e.customer,
+    direction: 'outbound',
+    sender: e.type === 'agent_message' ? 'agent' : 'bot',
+    agentId: e.type === 'agent_message' ? e.agent : null,
+    type: 'unknown',
+    sentAt: e.at,
+    textBody: null,
+    contextWamid: null,
+    payload: null,
+  };
+}
+
+function lifecycleInputOf(e: HelpdeskEvent, newWamids: Set<string>): ThreadInput | null {
+  if (e.type === 'agent_status') return null;
+  const thread = { phoneNumberId: e.phone_number_id, customer: e.customer };
+  switch (e.type) {
+    case 'agent_message':
+    case 'bot_message':
+      // A reported wamid we had already seen was applied when it was first seen.
+      if (e.message_id && !newWamids.has(e.message_id)) return null;
+      return {
+        thread,
+        input: { kind: 'business_message', at: e.at, responder: e.type === 'agent_message' ? 'agent' : 'bot', agent: e.type === 'agent_message' ? e.agent : null, wamid: e.message_id ?? null },
+      };
+    case 'assigned':
+      return { thread, input: { kind: 'assigned', at: e.at, agent: e.agent } };
+    case 'handover':
+      return { thread, input: { kind: 'handover', at: e.at, agent: e.agent ?? null } };
+    case 'resolved':
+      return { thread, input: { kind: 'resolved', at: e.at, by: e.by, agent: e.agent ?? null } };
+    case 'categorized':
+      return { thread, input: { kind: 'categorized', at: e.at, category: boundedCategory(e.category) } };
+  }
+}
+
+function effectOf(e: HelpdeskEvent, inputIndex: number | undefined, applied: boolean[], newWamids: Set<string>): EventResult['effect'] {
+  if (e.type === 'agent_status') return 'recorded';
+  if (inputIndex === undefined) return 'message already counted';
+  return applied[inputIndex] ? 'applied' : 'no open conversation';
 }
 
 export function deliveryOf(provider: string, body: string): Delivery {
   return { provider, body, bodySha256: sha256(body) };
 }
 
-/** Stores the batch and returns `accepted`, or `duplicate` when nothing in it was new. */
+/** Stores a webhook batch and returns `accepted`, or `duplicate` when nothing in it was new. */
 export async function recordBatch(context: IngestContext, delivery: Delivery, batch: IngestBatch): Promise<WebhookOutcome> {
-  const facts = await context.writer.submit({ delivery, batch });
+  const result = await context.writer.submit({ kind: 'webhook', delivery, batch });
+  const facts = (result as Extract<WriteResult, { kind: 'webhook' }>).facts;
   context.metrics.observeNewFacts(facts);
   const newItems = facts.messages.length + facts.statuses.length + facts.accountEvents;
   const isDuplicate = newItems === 0 && (!facts.deliveryIsNew || batchSize(batch) > 0);
   return isDuplicate ? 'duplicate' : 'accepted';
+}
+
+/** Stores helpdesk events; one result per event, in the order given. */
+export async function recordEvents(context: IngestContext, events: HelpdeskEvent[]): Promise<EventResult[]> {
+  const result = await context.writer.submit({ kind: 'events', events });
+  return (result as Extract<WriteResult, { kind: 'events' }>).results;
 }
 
 /** Keeps a signed body we could not parse, so it can be replayed; never fails the request. */
@@ -50,3 +201,5 @@ export async function keepRejected(context: IngestContext, delivery: Delivery, r
     context.logger.warn({ err: { message: (error as Error).message } }, 'could not keep the rejected webhook body');
   }
 }
+
+export type { Fact };

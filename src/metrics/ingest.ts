@@ -7,7 +7,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { NewFacts } from '../storage/webhook-store.ts';
 import { NAMESPACE } from './registry.ts';
 
-export const PROVIDERS = ['meta'] as const;
+export const PROVIDERS = ['meta', 'helpdesk'] as const;
 export const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'rejected_signature', 'rejected_payload', 'error'] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
@@ -45,11 +45,12 @@ export class IngestMetrics {
   readonly messages: Counter<'direction' | 'type' | 'sender'>;
   readonly statuses: Counter<'status'>;
   readonly failures: Counter<'error_code'>;
+  readonly helpdeskEvents: Counter<'type' | 'outcome'>;
 
   constructor(registry: Registry) {
     this.webhookRequests = new Counter({
       name: `${NAMESPACE}_webhook_requests_total`,
-      help: 'Webhook POST requests received, by provider and outcome.',
+      help: 'Webhook and events API POST requests received, by provider and outcome.',
       labelNames: ['provider', 'outcome'] as const,
       registers: [registry],
     });
@@ -76,6 +77,12 @@ export class IngestMetrics {
       name: `${NAMESPACE}_message_failures_total`,
       help: 'Outbound messages that failed, by WhatsApp error code (rare codes as other).',
       labelNames: ['error_code'] as const,
+      registers: [registry],
+    });
+    this.helpdeskEvents = new Counter({
+      name: `${NAMESPACE}_helpdesk_events_total`,
+      help: 'Helpdesk events received on the events API, by type and outcome (stored or duplicate).',
+      labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     });
     // Known label sets start at 0, so that rate() and increase() see the first event.

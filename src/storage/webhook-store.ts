@@ -16,9 +16,21 @@ export interface Delivery {
   bodySha256: Buffer;
 }
 
+/** A message stored for the first time. */
+export interface NewMessage {
+  wamid: string;
+  phoneNumberId: string | null;
+  contactWaId: string | null;
+  direction: Direction;
+  type: string;
+  sender: Sender;
+  agentId: string | null;
+  sentAt: Date;
+}
+
 export interface NewFacts {
   deliveryIsNew: boolean;
-  messages: { direction: Direction; type: string; sender: Sender }[];
+  messages: NewMessage[];
   statuses: { status: string; errorCodes: number[] }[];
   accountEvents: number;
 }
@@ -40,6 +52,7 @@ const NO_NEW_FACTS: NewFacts = Object.freeze({ deliveryIsNew: false, messages: [
  * redelivery: its rows were stored with it, so they are not written again.
  */
 export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[]): Promise<NewFacts[]> {
+  if (pending.length === 0) return [];
   const ids = await insertDeliveries(tx, pending.map((p) => p.delivery));
   const fresh = pending.flatMap((p, i) => (ids[i] === null ? [] : [{ ...p, deliveryId: ids[i]! }]));
   if (fresh.length === 0) return pending.map(() => NO_NEW_FACTS);
@@ -55,7 +68,7 @@ export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[])
     if (id === null) return NO_NEW_FACTS;
     return {
       deliveryIsNew: true,
-      messages: messages.filter((m) => m.deliveryId === id).map(({ direction, type, sender }) => ({ direction, type, sender })),
+      messages: messages.filter((m) => m.deliveryId === id).map(({ deliveryId: _, ...message }) => message),
       statuses: statuses.filter((s) => s.deliveryId === id).map(({ status, errorCodes }) => ({ status, errorCodes })),
       accountEvents: accountEvents.filter((deliveryId) => deliveryId === id).length,
     };
@@ -185,8 +198,9 @@ export function messageRowsOf(batch: IngestBatch): MessageRow[] {
 
 /** A row with the delivery (and provider) it came in, so new facts can be credited to their request. */
 type WithDelivery<T> = T & { deliveryId: number };
+type MaybeDelivery<T> = T & { deliveryId: number | null };
 
-async function insertMessages(tx: Queryable, messages: WithDelivery<MessageRow & { provider: string }>[]): Promise<WithDelivery<NewFacts['messages'][number]>[]> {
+export async function insertMessages(tx: Queryable, messages: MaybeDelivery<MessageRow & { provider: string }>[]): Promise<MaybeDelivery<NewMessage>[]> {
   const rows = uniqueBy(messages, (m) => m.wamid).sort((a, b) => (a.wamid < b.wamid ? -1 : 1)).map((m) => ({
     wamid: m.wamid,
     source: m.source,
@@ -206,7 +220,10 @@ async function insertMessages(tx: Queryable, messages: WithDelivery<MessageRow &
   if (rows.length === 0) return [];
   // A row known only from statuses is completed when the message itself shows up (an echo), and
   // its send time moves earlier when an earlier status arrives late; neither counts as new.
-  const { rows: stored } = await tx.query<{ delivery_id: number; direction: Direction; type: string; sender: Sender; inserted: boolean }>(
+  const { rows: stored } = await tx.query<{
+    delivery_id: number; wamid: string; phone_number_id: string | null; contact_wa_id: string | null; direction: Direction;
+    type: string; sender: Sender; agent_id: string | null; sent_at: Date; inserted: boolean;
+  }>(
     `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
                            type, sent_at, text_body, context_wamid, payload, delivery_id)
      SELECT r.wamid, r.provider, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
@@ -220,10 +237,15 @@ async function insertMessages(tx: Queryable, messages: WithDelivery<MessageRow &
             payload = coalesce(excluded.payload, messages.payload),
             sent_at = LEAST(messages.sent_at, excluded.sent_at)
       WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
-     RETURNING delivery_id, direction, type, sender, (xmax = 0) AS inserted`,
+     RETURNING delivery_id, wamid, phone_number_id, contact_wa_id, direction, type, sender, agent_id, sent_at, (xmax = 0) AS inserted`,
     [json(rows)],
   );
-  return stored.filter((r) => r.inserted).map((r) => ({ deliveryId: r.delivery_id, direction: r.direction, type: r.type, sender: r.sender }));
+  return stored
+    .filter((r) => r.inserted)
+    .map((r) => ({
+      deliveryId: r.delivery_id, wamid: r.wamid, phoneNumberId: r.phone_number_id, contactWaId: r.contact_wa_id,
+      direction: r.direction, type: r.type, sender: r.sender, agentId: r.agent_id, sentAt: r.sent_at,
+    }));
 }
 
 async function insertStatuses(tx: Queryable, statuses: WithDelivery<StatusRow>[]): Promise<WithDelivery<NewFacts['statuses'][number]>[]> {

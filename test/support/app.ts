@@ -3,7 +3,7 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import type { Database } from '../../src/storage/database.ts';
 import { APP_SECRET, VERIFY_TOKEN } from './meta.ts';
-import { silentLogger } from './database.ts';
+import { createTestDatabase, silentLogger, type TestDatabase } from './database.ts';
 
 export const EVENTS_TOKEN = 'test-events-token';
 
@@ -32,4 +32,32 @@ export async function metricValue(app: App, name: string, labels: Record<string,
     .filter((v) => (v as { metricName?: string }).metricName === undefined || (v as { metricName?: string }).metricName === name)
     .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** GETs /metrics and parses it: `name{a="1",b="2"}` (labels sorted) → value. */
+export async function scrape(app: App): Promise<Map<string, number>> {
+  const { default: request } = await import('supertest');
+  const res = await request(app.express).get('/metrics');
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  const series = new Map<string, number>();
+  for (const line of res.text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => `${m[1]}="${m[2]}"`).sort();
+    series.set(`${match[1]}{${labels.join(',')}}`, Number(match[3]));
+  }
+  return series;
+}
+
+/** One series' value from a scrape: labels given as an object, missing series as undefined. */
+export function sample(series: Map<string, number>, name: string, labels: Record<string, string> = {}): number | undefined {
+  const key = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`;
+  return series.get(key);
+}
+
+/** A fresh test database with an app on it (for a test file's `before`). */
+export async function openTestApp(overrides: Record<string, string> = {}): Promise<{ db: TestDatabase; app: App }> {
+  const db = await createTestDatabase();
+  return { db, app: testApp(db.database, overrides) };
 }

@@ -13,6 +13,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills exporters a failed test left running, so the test process can exit. */
+export function killLeftoverExporters(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 export interface Exporter {
   child: ChildProcess;
   url: string;
@@ -29,6 +36,8 @@ export async function runExporter(env: Record<string, string>, options: { waitRe
     env: { PATH: process.env.PATH ?? '', PORT: port, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,0 +1,51 @@
+/**
+ * Background jobs on node-cron: never two runs of one job at once in a process (noOverlap), runs
+ * counted in whatsapp_job_runs_total, failures logged through pino rather than node-cron's stderr.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { JobMetrics } from '../metrics/jobs.ts';
+
+export interface Job {
+  name: string;
+  /** Six-field cron expression (with seconds). */
+  schedule: string;
+  /** Runs the job; returns false when it was skipped (another replica holds its lock). */
+  run: () => Promise<boolean>;
+}
+
+export class Scheduler {
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly metrics: JobMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  start(job: Job): void {
+    const execute = async () => {
+      const run = job.run().then(
+        (ran) => {
+          this.metrics.runs.inc({ job: job.name, outcome: ran ? 'success' : 'skipped' });
+          if (ran) this.metrics.lastSuccess.set({ job: job.name }, Date.now() / 1000);
+        },
+        (error: unknown) => {
+          this.metrics.runs.inc({ job: job.name, outcome: 'error' });
+          this.logger.warn({ job: job.name, err: { message: (error as Error).message } }, 'job failed');
+        },
+      );
+      this.running.add(run);
+      await run.finally(() => this.running.delete(run));
+    };
+    const task = cron.schedule(job.schedule, execute, { name: job.name, noOverlap: true, timezone: 'UTC' });
+    this.tasks.push(task);
+    void execute(); // once at start, so state is current without waiting for the first tick
+  }
+
+  /** Stops scheduling and waits for runs in progress. */
+  async stop(): Promise<void> {
+    for (const task of this.tasks) await task.stop();
+    await Promise.allSettled([...this.running]);
+  }
+}

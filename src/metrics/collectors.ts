@@ -1,0 +1,100 @@
+/**
+ * Scrape-time collectors: gauges (and the agent time counters) computed from PostgreSQL when
+ * Prometheus scrapes, so they are right after a restart and the same on every replica. All
+ * collectors run once per scrape (prom-client asks each metric in parallel; they share one run),
+ * each bounded by a timeout. A failing collector never fails the scrape: its series disappear
+ * and `whatsapp_scrape_collector_success{collector}` says 0.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { Database } from '../storage/database.ts';
+import { NAMESPACE } from './registry.ts';
+
+export interface Collector {
+  readonly name: string;
+  /** Reads the database and sets this collector's metrics. */
+  update(database: Database): Promise<void>;
+  /** Removes this collector's series (after a failure, so no stale values are exported). */
+  clear(): void;
+}
+
+/** Scrapes within this many ms share one collector run (e.g. two Prometheus servers in HA). */
+const SHARE_WINDOW_MS = 1_000;
+
+export class ScrapeCollectors {
+  private readonly collectors: Collector[] = [];
+  private running: Promise<void> | undefined;
+  private finishedAt = 0;
+  private readonly success: Gauge<'collector'>;
+  private readonly duration: Gauge<'collector'>;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly database: Database,
+    private readonly logger: Logger,
+    private readonly timeoutMs = 5_000,
+  ) {
+    const refresh = () => this.refresh();
+    this.success = new Gauge({
+      name: `${NAMESPACE}_scrape_collector_success`,
+      help: 'Whether a scrape-time collector succeeded (1) or failed (0) during this scrape.',
+      labelNames: ['collector'] as const,
+      registers: [registry],
+      collect: refresh,
+    });
+    this.duration = new Gauge({
+      name: `${NAMESPACE}_scrape_collector_duration_seconds`,
+      help: 'How long a scrape-time collector took during this scrape, in seconds.',
+      labelNames: ['collector'] as const,
+      registers: [registry],
+      collect: refresh,
+    });
+  }
+
+  get metricRegistry(): Registry {
+    return this.registry;
+  }
+
+  /** The `collect` hook for a collector's own metrics: waits for this scrape's run. */
+  readonly collect = (): Promise<void> => this.refresh();
+
+  add(collector: Collector): void {
+    this.collectors.push(collector);
+  }
+
+  private refresh(): Promise<void> {
+    if (this.running) return this.running;
+    if (Date.now() - this.finishedAt < SHARE_WINDOW_MS) return Promise.resolve();
+    this.running = this.runAll().finally(() => {
+      this.running = undefined;
+      this.finishedAt = Date.now();
+    });
+    return this.running;
+  }
+
+  private async runAll(): Promise<void> {
+    await Promise.all(
+      this.collectors.map(async (collector) => {
+        const started = performance.now();
+        try {
+          await withTimeout(collector.update(this.database), this.timeoutMs, `collector ${collector.name} timed out after ${this.timeoutMs} ms`);
+          this.success.set({ collector: collector.name }, 1);
+        } catch (error) {
+          collector.clear();
+          this.success.set({ collector: collector.name }, 0);
+          this.logger.warn({ collector: collector.name, err: { message: (error as Error).message } }, 'scrape collector failed');
+        }
+        this.duration.set({ collector: collector.name }, (performance.now() - started) / 1000);
+      }),
+    );
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

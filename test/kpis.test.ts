@@ -1,0 +1,231 @@
+/**
+ * A scripted helpdesk timeline with known answers, sent the way production sends it — Meta
+ * webhooks and helpdesk events over HTTP into real PostgreSQL — then replayed and "restarted".
+ * Every KPI must come out exact, and unchanged by the replay and the restart.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import type { App } from '../src/app.ts';
+import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
+import { EVENTS_TOKEN, sample, scrape, openTestApp, testApp } from './support/app.ts';
+import type { TestDatabase } from './support/database.ts';
+import { contact, envelope, inbound, messagesChange, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
+
+let db: TestDatabase;
+let app: App;
+before(async () => ({ db, app } = await openTestApp()));
+after(() => db.drop());
+
+const NOW = Math.floor(Date.now() / 1000) * 1000;
+/** The timeline starts 3 hours ago; `t(s)` is s seconds after its start. */
+const T0 = NOW - 3 * 3600_000;
+const t = (s: number) => new Date(T0 + s * 1000);
+const iso = (s: number) => t(s).toISOString();
+
+const ANNA = '4915100000001';
+const BERT = '4915100000002';
+const CLARA = '4915100000003';
+const DORA = '4915100000004';
+const EMIL = '4915100000005';
+
+function postWebhook(target: App, payload: unknown) {
+  const { body, signature } = signed(payload);
+  return request(target.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body);
+}
+
+function postEvents(target: App, events: unknown, token = EVENTS_TOKEN) {
+  return request(target.express).post('/api/v1/events').set('Authorization', `Bearer ${token}`).send(events as object);
+}
+
+const event = (id: string, type: string, s: number, fields: Record<string, unknown>) => ({ id, type, at: iso(s), phone_number_id: PHONE_NUMBER_ID, ...fields });
+
+const aliceAnswer = wamid('alice');
+const botAnswer = wamid('bot');
+const echoAnswer = wamid('echo');
+const botToDora = wamid('bot2');
+
+/** The whole timeline, as the requests that carry it, in the order they arrive (built once: replays send the same bodies). */
+const TIMELINE = timeline();
+function timeline(): { send: (target: App) => Promise<request.Response>; what: string }[] {
+  const webhook = (what: string, payload: unknown) => ({ what, send: (target: App) => postWebhook(target, payload) });
+  const events = (what: string, list: unknown[]) => ({ what, send: (target: App) => postEvents(target, list) });
+  return [
+    events('agents come online', [
+      { id: 'p1', type: 'agent_status', at: iso(-3600), agent: 'alice', status: 'online' },
+      { id: 'p2', type: 'agent_status', at: iso(0), agent: 'bob', status: 'online' },
+    ]),
+    // Anna: assigned to alice, answered after 45 s (reported by the helpdesk AND seen as a status), resolved at 600 s.
+    webhook('anna writes', inbound(ANNA, 'Anna', [textMessage(ANNA, 'Hallo, meine Rechnung ist falsch', t(0))])),
+    events('anna assigned', [event('a1', 'assigned', 10, { customer: ANNA, agent: 'alice' }), event('a1c', 'categorized', 11, { customer: ANNA, category: 'billing' })]),
+    events('alice answers anna', [event('a2', 'agent_message', 45, { customer: ANNA, agent: 'alice', message_id: aliceAnswer })]),
+    webhook('status of alice answer', statuses(status(aliceAnswer, 'sent', t(46), { recipient_id: ANNA, biz_opaque_callback_data: 'agent:alice' }), status(aliceAnswer, 'read', t(80), { recipient_id: ANNA }))),
+    events('anna resolved', [event('a3', 'resolved', 600, { customer: ANNA, by: 'agent' })]),
+    // Bert: the bot answers in 3 s, Bert writes again, the bot hands over to bob, who answers from the Business app.
+    webhook('bert writes', inbound(BERT, 'Bert', [textMessage(BERT, 'Where is my parcel?', t(100))])),
+    webhook('bot answers bert', statuses(status(botAnswer, 'sent', t(103), { recipient_id: BERT, biz_opaque_callback_data: 'bot' }))),
+    webhook('bert writes again', inbound(BERT, 'Bert', [textMessage(BERT, 'That did not help', t(200))])),
+    events('handover to bob', [event('b1', 'handover', 210, { customer: BERT, agent: 'bob' })]),
+    webhook('bob answers in the Business app', envelope([{ field: 'smb_message_echoes', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, message_echoes: [{ from: '15550783881', to: BERT, id: echoAnswer, timestamp: unix(t(290)), type: 'text', text: { body: 'Your parcel arrives tomorrow' } }] } }])),
+    events('bert resolved', [event('b2', 'resolved', 900, { customer: BERT, by: 'agent' })]),
+    // Clara writes and is left waiting.
+    webhook('clara writes', inbound(CLARA, 'Clara', [textMessage(CLARA, 'Hello? Anyone?', t(3 * 3600 - 400))])),
+    // Dora: the bot answers and resolves.
+    webhook('dora writes', inbound(DORA, 'Dora', [textMessage(DORA, 'Opening hours?', t(1000))])),
+    events('bot answers and resolves dora', [event('d1', 'bot_message', 1020, { customer: DORA, message_id: botToDora }), event('d2', 'resolved', 1030, { customer: DORA, by: 'bot' })]),
+    // Anna comes back within the FCR window: reopened, not resolved on first contact.
+    webhook('anna comes back', inbound(ANNA, 'Anna', [textMessage(ANNA, 'Immer noch falsch!', t(3600))])),
+    events('alice goes offline', [{ id: 'p3', type: 'agent_status', at: iso(7200), agent: 'alice', status: 'offline' }]),
+    // Emil wrote 2 days ago and nobody answered: the timers job resolves him automatically.
+    webhook('emil wrote two days ago', inbound(EMIL, 'Emil', [textMessage(EMIL, 'Kündigung', new Date(NOW - 48 * 3600_000))])),
+  ];
+}
+
+const labels = (category: string, extra: Record<string, string>) => ({ category, ...extra });
+
+async function kpis(target: App) {
+  const m = await scrape(target);
+  return {
+    opened: ['unknown', 'billing'].map((c) => sample(m, 'whatsapp_conversations_opened_total', { category: c })),
+    reopened: sample(m, 'whatsapp_conversations_reopened_total', { category: 'billing' }),
+    resolvedAgent: sample(m, 'whatsapp_conversations_resolved_total', labels('unknown', { resolved_by: 'agent' })),
+    resolvedAgentBilling: sample(m, 'whatsapp_conversations_resolved_total', labels('billing', { resolved_by: 'agent' })),
+    resolvedBot: sample(m, 'whatsapp_conversations_resolved_total', labels('unknown', { resolved_by: 'bot' })),
+    resolvedAuto: sample(m, 'whatsapp_conversations_resolved_total', labels('unknown', { resolved_by: 'auto' })),
+    frtAgent: [sample(m, 'whatsapp_first_response_seconds_count', labels('billing', { responder: 'agent' })), sample(m, 'whatsapp_first_response_seconds_sum', labels('billing', { responder: 'agent' }))],
+    frtBot: [sample(m, 'whatsapp_first_response_seconds_count', labels('unknown', { responder: 'bot' })), sample(m, 'whatsapp_first_response_seconds_sum', labels('unknown', { responder: 'bot' }))],
+    frtWithin60: sample(m, 'whatsapp_first_response_seconds_bucket', labels('billing', { responder: 'agent', le: '60' })),
+    replyAgent: [sample(m, 'whatsapp_reply_seconds_count', labels('unknown', { responder: 'agent' })), sample(m, 'whatsapp_reply_seconds_sum', labels('unknown', { responder: 'agent' }))],
+    resolutionAgentBilling: [sample(m, 'whatsapp_resolution_seconds_count', labels('billing', { resolved_by: 'agent' })), sample(m, 'whatsapp_resolution_seconds_sum', labels('billing', { resolved_by: 'agent' }))],
+    resolutionAgent: [sample(m, 'whatsapp_resolution_seconds_count', labels('unknown', { resolved_by: 'agent' })), sample(m, 'whatsapp_resolution_seconds_sum', labels('unknown', { resolved_by: 'agent' }))],
+    resolutionBot: sample(m, 'whatsapp_resolution_seconds_sum', labels('unknown', { resolved_by: 'bot' })),
+    resolutionAuto: sample(m, 'whatsapp_resolution_seconds_sum', labels('unknown', { resolved_by: 'auto' })),
+    fcrReopened: sample(m, 'whatsapp_first_contact_resolutions_total', labels('billing', { result: 'reopened' })),
+    botConversations: sample(m, 'whatsapp_bot_conversations_total', { category: 'unknown' }),
+    handovers: sample(m, 'whatsapp_bot_handovers_total', { category: 'unknown' }),
+    windowsExpired: sample(m, 'whatsapp_service_windows_expired_total', { category: 'unknown' }),
+    outboundAgent: sample(m, 'whatsapp_messages_total', { direction: 'outbound', sender: 'agent', type: 'unknown' }),
+  };
+}
+
+async function gauges(target: App) {
+  const m = await scrape(target);
+  return {
+    openBilling: sample(m, 'whatsapp_open_conversations', { state: 'assigned', category: 'billing' }),
+    openUnassigned: sample(m, 'whatsapp_open_conversations', { state: 'unassigned', category: 'unknown' }),
+    waiting: ['0', '60', '300', '600'].map((over) => sample(m, 'whatsapp_waiting_conversations', { over_seconds: over, sentiment: 'other' })),
+    aliceOnline: sample(m, 'whatsapp_agent_online', { agent: 'alice' }),
+    bobOnline: sample(m, 'whatsapp_agent_online', { agent: 'bob' }),
+    aliceOpen: sample(m, 'whatsapp_agent_open_conversations', { agent: 'alice' }),
+    bobOpen: sample(m, 'whatsapp_agent_open_conversations', { agent: 'bob' }),
+    aliceOnlineSeconds: sample(m, 'whatsapp_agent_online_seconds_total', { agent: 'alice' }),
+    aliceBusySeconds: sample(m, 'whatsapp_agent_busy_seconds_total', { agent: 'alice' }),
+    collectorsOk: ['conversations', 'agents'].map((c) => sample(m, 'whatsapp_scrape_collector_success', { collector: c })),
+  };
+}
+
+describe('helpdesk KPIs on a known timeline', () => {
+  let first: Awaited<ReturnType<typeof kpis>>;
+
+  it('computes every KPI exactly', async () => {
+    for (const step of TIMELINE) {
+      const res = await step.send(app);
+      assert.equal(res.status, 200, `${step.what}: ${res.text}`);
+    }
+    assert.equal(await advanceDueConversations(app.timers, new Date(NOW)), 1, 'the job auto-resolves Emil');
+
+    first = await kpis(app);
+    assert.deepEqual(first, {
+      opened: [5, 0], // opened before categorisation: Anna, Bert, Clara, Dora, Emil
+      reopened: 1,
+      resolvedAgent: 1, // Bert
+      resolvedAgentBilling: 1, // Anna (categorised as billing at 11 s)
+      resolvedBot: 1, // Dora
+      resolvedAuto: 1, // Emil, 24 h after his message
+      frtAgent: [1, 45],
+      frtBot: [2, 3 + 20], // Bert 3 s, Dora 20 s
+      frtWithin60: 1,
+      replyAgent: [1, 90], // Bert waited from 200 s to 290 s
+      resolutionAgentBilling: [1, 600],
+      resolutionAgent: [1, 800], // Bert, from 100 s to 900 s
+      resolutionBot: 30,
+      resolutionAuto: 24 * 3600,
+      fcrReopened: 1,
+      botConversations: 2, // Bert and Dora
+      handovers: 1,
+      windowsExpired: 1, // Emil's window closed unanswered
+      outboundAgent: 1, // alice's answer, counted once although seen twice
+    });
+  });
+
+  it('computes the gauges and agent time from the database', async () => {
+    const g = await gauges(app);
+    assert.equal(g.openBilling, 1, 'Anna, reopened, assigned to alice');
+    assert.equal(g.openUnassigned, 1, 'Clara');
+    assert.deepEqual(g.waiting, [2, 2, 2, 1], 'Anna has waited 2 h (since the reopening at 1 h), Clara 400 s');
+    assert.equal(g.aliceOnline, 0);
+    assert.equal(g.bobOnline, 1);
+    assert.equal(g.aliceOpen, 1);
+    assert.equal(g.bobOpen, 0);
+    assert.equal(g.aliceOnlineSeconds, 3 * 3600, 'online from -1 h to +2 h');
+    // Busy: handling Anna from 10 s to 600 s, and again from the reopening at 1 h until she went offline at 2 h.
+    assert.equal(g.aliceBusySeconds, 590 + 3600);
+    assert.deepEqual(g.collectorsOk, [1, 1]);
+  });
+
+  it('changes nothing when every request is replayed, nor after a restart', async () => {
+    const before = await gauges(app);
+    for (const step of TIMELINE) {
+      const res = await step.send(app);
+      assert.equal(res.status, 200, step.what);
+    }
+    await advanceDueConversations(app.timers, new Date(NOW));
+    assert.deepEqual(await kpis(app), first);
+    assert.deepEqual(await gauges(app), before);
+
+    const restarted = testApp(db.reopen());
+    assert.deepEqual(await gauges(restarted), before);
+    const replayedAfterRestart = await kpis(restarted);
+    for (const step of TIMELINE) await step.send(restarted);
+    await advanceDueConversations(restarted.timers, new Date(NOW));
+    assert.deepEqual(await kpis(restarted), replayedAfterRestart, 'nothing new is counted after the restart either');
+  });
+});
+
+describe('POST /api/v1/events', () => {
+  it('needs the bearer token', async () => {
+    const res = await postEvents(app, { id: 'x', type: 'agent_status', at: iso(0), agent: 'a', status: 'online' }, 'wrong');
+    assert.equal(res.status, 401);
+    assert.match(res.body.error.message, /wrong bearer token/);
+    assert.equal((await request(app.express).post('/api/v1/events').send({})).status, 401);
+  });
+
+  it('answers 400 naming every bad field, and stores none of the batch', async () => {
+    const res = await postEvents(app, [
+      { id: 'v1', type: 'agent_status', at: iso(0), agent: 'zoe', status: 'online' },
+      { id: 'v2', type: 'agent_message', at: 'yesterday', customer: ANNA, phone_number_id: PHONE_NUMBER_ID },
+      { id: 'v3', type: 'teleport', at: iso(0) },
+      { id: 'v4', type: 'resolved', at: iso(0), customer: ANNA, phone_number_id: PHONE_NUMBER_ID, by: 'magic' },
+    ]);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'bad_request');
+    const message: string = res.body.error.message;
+    for (const part of ['[1].at: expected an ISO 8601 time', '[1].agent: required', '[2].type: expected one of agent_message', '[3].by: expected "agent" or "bot"']) {
+      assert.ok(message.includes(part), `${part} in ${message}`);
+    }
+    const stored = await db.database.query(`SELECT 1 FROM helpdesk_events WHERE id = 'v1'`);
+    assert.equal(stored.rowCount, 0);
+    for (const bad of ['not json', '[]', '42']) {
+      const r = await request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).set('Content-Type', 'application/json').send(bad);
+      assert.equal(r.status, 400, bad);
+    }
+  });
+
+  it('takes one event or an array, is idempotent on id, and says when there is no open conversation', async () => {
+    const single = await postEvents(app, event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' }));
+    assert.equal(single.status, 200);
+    assert.deepEqual(single.body, { results: [{ id: 's1', status: 'stored', effect: 'no open conversation' }] });
+    const again = await postEvents(app, [event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' }), event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' })]);
+    assert.deepEqual(again.body, { results: [{ id: 's1', status: 'duplicate' }, { id: 's1', status: 'duplicate' }] });
+  });
+});
