@@ -229,3 +229,35 @@ describe('POST /api/v1/events', () => {
     assert.deepEqual(again.body, { results: [{ id: 's1', status: 'duplicate' }, { id: 's1', status: 'duplicate' }] });
   });
 });
+
+describe('business hours and collector failures', () => {
+  it('counts first response and resolution in business hours when BUSINESS_HOURS is set', async () => {
+    const hours = JSON.stringify({ timezone: 'UTC', weekly: { mon: ['09:00-17:00'], tue: ['09:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'] } });
+    const office = testApp(db.database, { BUSINESS_HOURS: hours, AUTO_RESOLVE_AFTER: '7d' });
+    const customer = '4915100000099';
+    // Friday 16:55 UTC; answered Monday 09:05 (10 business minutes); resolved Monday 10:00.
+    await postWebhook(office, inbound(customer, 'Weekend', [textMessage(customer, 'Friday evening question', new Date('2026-11-20T16:55:00Z'))])).expect(200);
+    await postEvents(office, [
+      { id: 'bh1', type: 'agent_message', at: '2026-11-23T09:05:00Z', phone_number_id: PHONE_NUMBER_ID, customer, agent: 'alice' },
+      { id: 'bh2', type: 'resolved', at: '2026-11-23T10:00:00Z', phone_number_id: PHONE_NUMBER_ID, customer, by: 'agent' },
+    ]).expect(200);
+    const m = await scrape(office);
+    const agent = { responder: 'agent', category: 'unknown' };
+    assert.equal(sample(m, 'whatsapp_first_response_seconds_sum', agent), 64 * 3600 + 10 * 60); // Fri 16:55 → Mon 09:05 on the calendar
+    assert.equal(sample(m, 'whatsapp_first_response_business_seconds_sum', agent), 600);
+    assert.equal(sample(m, 'whatsapp_resolution_business_seconds_sum', { resolved_by: 'agent', category: 'unknown' }), 5 * 60 + 3600);
+  });
+
+  it('keeps the scrape working when a collector query fails, and says which', async () => {
+    await db.database.query('ALTER TABLE agent_status_events RENAME TO agent_status_events_gone');
+    try {
+      const m = await scrape(testApp(db.database));
+      assert.equal(sample(m, 'whatsapp_scrape_collector_success', { collector: 'agents' }), 0);
+      assert.equal(sample(m, 'whatsapp_scrape_collector_success', { collector: 'conversations' }), 1);
+      assert.equal(sample(m, 'whatsapp_agent_online', { agent: 'alice' }), undefined, 'no stale values from a failed collector');
+      assert.ok((sample(m, 'whatsapp_open_conversations', { state: 'unassigned', category: 'unknown' }) ?? -1) >= 0);
+    } finally {
+      await db.database.query('ALTER TABLE agent_status_events_gone RENAME TO agent_status_events');
+    }
+  });
+});
