@@ -43,7 +43,7 @@ export interface App {
 
 export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
-  const registry = createRegistry();
+  const registry = createRegistry(config.businessHours);
   const ingest = new IngestMetrics(registry);
   const conversations = new ConversationMetrics(registry);
   const jobs = new JobMetrics(registry);

@@ -34,6 +34,13 @@ describe('business seconds', () => {
     assert.equal(s('2026-03-30T06:00:00Z', '2026-03-30T07:00:00Z'), 0);
   });
 
+  it('tells whether an instant is inside business hours', () => {
+    assert.equal(berlin.isOpen(new Date('2026-11-23T08:30:00Z')), true); // Mon 09:30 CET
+    assert.equal(berlin.isOpen(new Date('2026-11-23T11:30:00Z')), false); // lunch
+    assert.equal(berlin.isOpen(new Date('2026-11-28T10:00:00Z')), false); // Saturday
+    assert.equal(ALWAYS_OPEN.isOpen(new Date('2026-11-28T10:00:00Z')), true);
+  });
+
   it('is calendar time when BUSINESS_HOURS is unset, and zero for a reversed interval', () => {
     assert.equal(s('2026-11-28T00:00:00Z', '2026-11-28T01:00:00Z', ALWAYS_OPEN), 3600);
     assert.equal(s('2026-11-23T10:00:00Z', '2026-11-23T09:00:00Z'), 0);

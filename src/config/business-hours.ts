@@ -18,12 +18,15 @@ type Shift = readonly [number, number];
 export interface BusinessCalendar {
   readonly timezone: string;
   businessSeconds(from: Date, to: Date): number;
+  /** Whether `at` falls inside business hours. */
+  isOpen(at: Date): boolean;
 }
 
 /** Every second counts: the calendar used when BUSINESS_HOURS is unset. */
 export const ALWAYS_OPEN: BusinessCalendar = {
   timezone: 'UTC',
   businessSeconds: (from, to) => Math.max(0, (to.getTime() - from.getTime()) / 1000),
+  isOpen: () => true,
 };
 
 export type ParseResult = { ok: true; calendar: BusinessCalendar } | { ok: false; errors: string[] };
@@ -133,6 +136,10 @@ class ScheduleCalendar implements BusinessCalendar {
       }
     }
     return total / 1000;
+  }
+
+  isOpen(at: Date): boolean {
+    return this.businessSeconds(at, new Date(at.getTime() + 1000)) > 0;
   }
 
   private localDate(instant: Date): { y: number; m: number; d: number } {

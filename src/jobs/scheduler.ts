@@ -27,11 +27,11 @@ export class Scheduler {
     const execute = async () => {
       const run = job.run().then(
         (ran) => {
-          this.metrics.runs.inc({ job: job.name, outcome: ran ? 'success' : 'skipped' });
-          if (ran) this.metrics.lastSuccess.set({ job: job.name }, Date.now() / 1000);
+          this.metrics.runs.inc({ task: job.name, outcome: ran ? 'success' : 'skipped' });
+          if (ran) this.metrics.lastSuccess.set({ task: job.name }, Date.now() / 1000);
         },
         (error: unknown) => {
-          this.metrics.runs.inc({ job: job.name, outcome: 'error' });
+          this.metrics.runs.inc({ task: job.name, outcome: 'error' });
           this.logger.warn({ job: job.name, err: { message: (error as Error).message } }, 'job failed');
         },
       );

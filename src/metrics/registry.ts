@@ -4,10 +4,11 @@
  */
 import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
 import { VERSION } from '../version.ts';
+import { ALWAYS_OPEN, type BusinessCalendar } from '../config/business-hours.ts';
 
 export const NAMESPACE = 'whatsapp';
 
-export function createRegistry(): Registry {
+export function createRegistry(calendar: BusinessCalendar = ALWAYS_OPEN): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const buildInfo = new Gauge({
@@ -17,5 +18,13 @@ export function createRegistry(): Registry {
     registers: [registry],
   });
   buildInfo.set({ version: VERSION, nodejs_version: process.version }, 1);
+  new Gauge({
+    name: `${NAMESPACE}_business_open`,
+    help: 'Whether it is business hours now per BUSINESS_HOURS (1) or not (0); always 1 when BUSINESS_HOURS is unset.',
+    registers: [registry],
+    collect() {
+      this.set(calendar.isOpen(new Date()) ? 1 : 0);
+    },
+  });
   return registry;
 }
