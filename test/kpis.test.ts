@@ -221,6 +221,16 @@ describe('POST /api/v1/events', () => {
     }
   });
 
+  it('refuses events dated in the future and bodies nested too deep, with 400', async () => {
+    const future = await postEvents(app, event('f1', 'resolved', 3 * 3600 + 3600, { customer: ANNA, by: 'agent' }));
+    assert.equal(future.status, 400);
+    assert.match(future.body.error.message, /at: is in the future/);
+    let deep: unknown = {};
+    for (let i = 0; i < 6000; i++) deep = { n: deep };
+    const tooDeep = await postEvents(app, { id: 'deep', type: 'agent_status', at: iso(0), agent: 'x', status: 'online', extra: deep });
+    assert.equal(tooDeep.status, 400, tooDeep.text);
+  });
+
   it('takes one event or an array, is idempotent on id, and says when there is no open conversation', async () => {
     const single = await postEvents(app, event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' }));
     assert.equal(single.status, 200);

@@ -99,10 +99,31 @@ describe('conversation lifecycle', () => {
     assert.equal(auto.by, 'auto');
     assert.equal(auto.to.getTime(), at(600 + 24 * H).getTime());
     assert.equal(seconds(auto), 600 + 24 * H);
-    // The FCR window then closes 72 h after that resolution.
+    // Nobody answered: an abandoned conversation gets no first-contact-resolution verdict.
     const more: Fact[] = [];
     advance(start, at(600 + 24 * H + 72 * H), settings, more);
-    assert.deepEqual(more, [{ kind: 'first_contact_resolution', result: 'resolved', category: 'unknown' }]);
+    assert.deepEqual(more, []);
+    assert.equal(start.fcr, null);
+  });
+
+  it('decides FCR 72 h after an answered conversation resolved automatically', () => {
+    const { latest } = run([[customer(0)], [agentSays(60)]]);
+    const facts: Fact[] = [];
+    advance(latest, at(60 + 24 * H), settings, facts);
+    advance(latest, at(60 + 24 * H + 72 * H), settings, facts);
+    const decisions = facts.filter((f) => !f.kind.startsWith('handling'));
+    assert.deepEqual(kinds(decisions), ['resolved', 'first_contact_resolution']);
+    assert.equal((decisions[1] as { result: string }).result, 'resolved');
+  });
+
+  it('undoes an automatic resolution when a message written before it arrives late', () => {
+    const start = run([[customer(0)], [agentSays(60)]]).latest;
+    advance(start, at(60 + 25 * H), settings, []);
+    assert.equal(start.resolvedBy, 'auto');
+    const late = applyToThread(start, thread, [customer(60 + 23 * H)], settings);
+    assert.equal(late.changed[0]!.status, 'open');
+    assert.equal(late.changed[0]!.waitingSince!.getTime(), at(60 + 23 * H).getTime());
+    assert.deepEqual(late.facts.filter((f) => f.kind === 'reopened'), [], 'not a reopening: the resolution should not have happened');
   });
 
   it('resolves a stale conversation before applying a much later message', () => {
@@ -149,5 +170,15 @@ describe('conversation lifecycle', () => {
   it('takes a category from a categorized event for later facts', () => {
     const { facts } = run([[customer(0)], [{ kind: 'categorized', at: at(1), category: 'billing' }], [agentSays(30)], [resolved(60)]]);
     assert.deepEqual(facts.filter((f) => 'category' in f).map((f) => (f as { category: string }).category), ['unknown', 'billing', 'billing', 'billing']);
+  });
+});
+
+describe('agent time counters', () => {
+  it('absorb small decreases and pass large corrections through', async () => {
+    const { monotonic, ABSORBED_DECREASE_SECONDS } = await import('../src/metrics/agent-gauges.ts');
+    assert.equal(monotonic(undefined, 100), 100);
+    assert.equal(monotonic(100, 130), 130);
+    assert.equal(monotonic(130, 120), 130, 'a close reported 10 s late does not make the counter go down');
+    assert.equal(monotonic(10_000, 10_000 - ABSORBED_DECREASE_SECONDS - 1), 10_000 - ABSORBED_DECREASE_SECONDS - 1);
   });
 });

@@ -218,6 +218,29 @@ describe('storing webhooks', () => {
     assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'outbound', sender: 'agent', type: 'unknown' }), 1);
   });
 
+  it('stores a group holding the same body twice next to another body', async () => {
+    const { storeDeliveries } = await import('../src/storage/webhook-store.ts');
+    const { deliveryOf } = await import('../src/ingest/record.ts');
+    const { normalizeMetaWebhook } = await import('../src/ingest/meta/normalize.ts');
+    const item = (p: unknown) => {
+      const { body } = signed(p);
+      return { delivery: deliveryOf('meta', body), batch: normalizeMetaWebhook(JSON.parse(body)) };
+    };
+    const a = item(inbound('4915133300009', 'A', [textMessage('4915133300009', 'a')]));
+    const b = item(inbound('4915133300010', 'B', [textMessage('4915133300010', 'b')]));
+    const facts = await db.database.transaction((tx) => storeDeliveries(tx, [a, a, b]));
+    assert.deepEqual(facts.map((f) => f.messages.length), [1, 0, 1]);
+  });
+
+  it('does not count a send that only failed as an answer', async () => {
+    const from = '4915133300011';
+    await post(app, inbound(from, 'Failed', [textMessage(from, 'hello?', new Date(Date.now() - 60_000))])).expect(200);
+    await post(app, statuses(status(wamid('neverarrived'), 'failed', new Date(), { recipient_id: from, errors: [{ code: 131047 }] }))).expect(200);
+    const conversation = (await db.database.query('SELECT first_response_at, waiting_since FROM conversations WHERE contact_wa_id = $1', [from])).rows[0];
+    assert.equal(conversation!.first_response_at, null);
+    assert.notEqual(conversation!.waiting_since, null, 'the customer is still waiting');
+  });
+
   it('keeps unknown status values and counts rare error codes as other', async () => {
     const id = wamid('odd');
     const res = await post(app, statuses(status(id, 'deleted'), status(wamid('rare'), 'failed', new Date(), { errors: [{ code: 999999, title: 'x' }] })));
@@ -305,6 +328,24 @@ describe('bad bodies', () => {
     assert.equal(res.status, 200, res.text);
     const row = (await db.database.query('SELECT text_body FROM messages WHERE contact_wa_id = $1', [from])).rows[0];
     assert.equal(row!.text_body, 'a\uFFFDb\uFFFDc');
+  });
+
+  it('answers 400, not 500, for a signed body nested thousands of levels deep', async () => {
+    const deep = '{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"x","value":{"a":' + '['.repeat(20000) + ']'.repeat(20000) + '}}]}]}';
+    const res = await send(deep);
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.body.error.message, /nested deeper than 64 levels/);
+  });
+
+  it('stores a body whose keys carry NUL characters, and escaped emoji pairs untouched', async () => {
+    const from = '4915155500005';
+    // metaJson escapes the emoji as a surrogate pair, as Meta sends it; the key gets a NUL escape.
+    const body = metaJson(inbound(from, 'Keys', [textMessage(from, 'smile 😀')])).replace('"messaging_product"', '"odd\\u0000key":1,"messaging_product"');
+    assert.match(body, /\\ud83d\\ude00/);
+    const res = await send(body);
+    assert.equal(res.status, 200, res.text);
+    const row = (await db.database.query('SELECT text_body FROM messages WHERE contact_wa_id = $1', [from])).rows[0];
+    assert.equal(row!.text_body, 'smile 😀');
   });
 
   it('takes a body sent without a JSON content type (the signature is what counts)', async () => {

@@ -12,7 +12,7 @@
  *   resolved on first contact); after that window a new message opens a new conversation.
  */
 
-export type Responder = 'agent' | 'bot' | 'unknown';
+export type Responder = 'agent' | 'bot';
 export type ResolvedBy = 'agent' | 'bot' | 'auto';
 export type Handler = 'none' | 'bot' | 'agent';
 export type OpenState = 'unassigned' | 'assigned' | 'bot' | 'waiting_customer';
@@ -175,7 +175,21 @@ function onCustomerMessage(
     touchCustomer(current, at);
     return current;
   }
-  // A late-arriving message written before the resolution belongs to the resolved conversation.
+  // A late-arriving message written before an automatic resolution shows the customer was still
+  // there: the inactivity resolution should not have happened, so the conversation goes on.
+  if (current && current.resolvedBy === 'auto' && current.resolvedAt && at <= current.resolvedAt) {
+    current.status = 'open';
+    current.resolvedAt = null;
+    current.resolvedBy = null;
+    current.resolvedAgent = null;
+    if (current.fcr === 'pending') current.fcr = null;
+    const answeredAfter = current.lastBusinessMessageAt && current.lastBusinessMessageAt >= at;
+    if (!answeredAfter) current.waitingSince = at;
+    touchCustomer(current, at);
+    if (current.handler === 'agent' && current.assignedAgent) facts.push({ kind: 'handling_started', agent: current.assignedAgent, at, conversation: current });
+    return current;
+  }
+  // A late-arriving message written before a helpdesk resolution belongs to the resolved conversation.
   if (current && current.resolvedAt && at <= current.resolvedAt) return current;
   if (current && current.resolvedAt && at.getTime() - current.resolvedAt.getTime() <= settings.fcrWindowMs) {
     current.status = 'open';
@@ -302,6 +316,8 @@ function resolve(c: Conversation, at: Date, by: ResolvedBy, agent: string | null
   c.resolvedAgent = agent;
   c.waitingSince = null;
   facts.push({ kind: 'resolved', by, category: c.category, from: c.cycleStartedAt, to: at });
-  if (c.fcr === null) c.fcr = 'pending';
+  // First-contact resolution is decided for conversations someone answered; an abandoned,
+  // auto-resolved one was not resolved "on contact".
+  if (c.fcr === null && c.firstResponseAt !== null) c.fcr = 'pending';
   if (c.handler === 'agent' && c.assignedAgent) facts.push({ kind: 'handling_ended', agent: c.assignedAgent, at, conversation: c });
 }

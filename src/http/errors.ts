@@ -42,6 +42,8 @@ export function toHttpError(error: unknown): HttpError {
   if (e?.type === 'entity.parse.failed') return new HttpError('bad_request', `request body is not valid JSON: ${e.message}`);
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new HttpError('unsupported_media_type', e.message ?? 'unsupported encoding');
   if (e?.type === 'request.aborted') return new HttpError('bad_request', 'request aborted by the client');
+  // A body too deep or too large to process (stack overflow, PostgreSQL 54001 "statement too complex").
+  if (error instanceof RangeError || e?.code === '54001') return new HttpError('bad_request', 'request body is too deeply nested or too complex to process');
   if (isUnavailable(error)) return new HttpError('unavailable', 'database unavailable, retry later');
   // Data exceptions (SQLSTATE class 22): a value in the request the database cannot store.
   if (typeof e?.code === 'string' && e.code.startsWith('22')) return new HttpError('bad_request', `a value in the request cannot be stored: ${e.message}`);

@@ -73,7 +73,11 @@ async function writeGroup(tx: Queryable, items: WriteItem[], settings: Lifecycle
   const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
   const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item));
   const inputs: ThreadInput[] = [];
-  for (const facts of deliveryFacts) for (const message of facts.messages) pushMessageInput(inputs, message);
+  const notSent = failedOnly(webhooks.map(({ item }) => item.batch));
+  const now = new Date();
+  for (const facts of deliveryFacts) {
+    for (const message of facts.messages) if (!notSent.has(message.wamid)) pushMessageInput(inputs, message, now);
+  }
 
   // Helpdesk events: the first of each id in this group is stored, later copies are duplicates.
   const eventItems = items.flatMap((item, index) => (item.kind === 'events' ? [{ index, events: item.events }] : []));
@@ -116,12 +120,28 @@ async function writeGroup(tx: Queryable, items: WriteItem[], settings: Lifecycle
   return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m) };
 }
 
-function pushMessageInput(inputs: ThreadInput[], m: NewMessage): void {
+/** Outbound messages this batch knows only as failed: a send that never reached the customer is no answer. */
+function failedOnly(batches: IngestBatch[]): Set<string> {
+  const statuses = new Map<string, Set<string>>();
+  const known = new Set(batches.flatMap((b) => b.messages.map((m) => m.wamid)));
+  for (const s of batches.flatMap((b) => b.statuses)) {
+    if (known.has(s.wamid)) continue;
+    statuses.set(s.wamid, (statuses.get(s.wamid) ?? new Set()).add(s.status));
+  }
+  return new Set([...statuses].filter(([, set]) => set.size === 1 && set.has('failed')).map(([wamid]) => wamid));
+}
+
+function pushMessageInput(inputs: ThreadInput[], m: NewMessage, now: Date): void {
   if (!m.phoneNumberId || !m.contactWaId) return;
   const thread = { phoneNumberId: m.phoneNumberId, customer: m.contactWaId };
-  if (isCustomerRequest(m)) inputs.push({ thread, input: { kind: 'customer_message', at: m.sentAt } });
+  // A timestamp ahead of our clock (skew) must not move conversations into the future.
+  const at = m.sentAt > now ? now : m.sentAt;
+  if (isCustomerRequest(m)) inputs.push({ thread, input: { kind: 'customer_message', at } });
   else if (m.direction === 'outbound') {
-    inputs.push({ thread, input: { kind: 'business_message', at: m.sentAt, responder: m.sender === 'customer' ? 'unknown' : m.sender, agent: m.agentId, wamid: m.wamid } });
+    // An API-sent answer without attribution was sent by someone other than the bot: a person
+    // using another tool. The responder label stays within agent | bot, as the contract says.
+    const responder = m.sender === 'bot' ? 'bot' : 'agent';
+    inputs.push({ thread, input: { kind: 'business_message', at, responder, agent: m.agentId, wamid: m.wamid } });
   }
 }
 

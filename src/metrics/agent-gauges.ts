@@ -34,6 +34,21 @@ const AGENTS_SQL = `
     LEFT JOIN handling h ON h.agent = a.agent
     LEFT JOIN open_conversations oc ON oc.agent = a.agent`;
 
+/**
+ * An open interval counts up to now; when its close is reported a little late (an `offline`
+ * event in transit, the 30-second timers job), the true total is slightly smaller than what the
+ * last scrape showed. Prometheus would read any decrease as a counter reset and count the whole
+ * value again, so decreases smaller than this are absorbed: the counter pauses until the truth
+ * catches up. A larger correction (a backdated timeline) is exported as it is.
+ */
+export const ABSORBED_DECREASE_SECONDS = 300;
+
+/** The value to export: never below the last one unless the truth moved back by a lot. */
+export function monotonic(last: number | undefined, computed: number): number {
+  if (last === undefined || computed >= last || last - computed > ABSORBED_DECREASE_SECONDS) return computed;
+  return last;
+}
+
 export function registerAgentGauges(collectors: ScrapeCollectors): void {
   const registers = [collectors.metricRegistry];
   const collect = collectors.collect;
@@ -42,6 +57,7 @@ export function registerAgentGauges(collectors: ScrapeCollectors): void {
   const onlineSeconds = new Counter({ name: `${NAMESPACE}_agent_online_seconds_total`, help: 'Seconds the agent has been online.', labelNames: ['agent'] as const, registers, collect });
   const busySeconds = new Counter({ name: `${NAMESPACE}_agent_busy_seconds_total`, help: 'Seconds the agent was online and handling at least one open conversation.', labelNames: ['agent'] as const, registers, collect });
   const all = [online, openConversations, onlineSeconds, busySeconds];
+  const exported = new Map<string, { online: number; busy: number }>();
 
   const collector: Collector = {
     name: 'agents',
@@ -51,8 +67,11 @@ export function registerAgentGauges(collectors: ScrapeCollectors): void {
       for (const r of rows) {
         online.set({ agent: r.agent }, r.online ? 1 : 0);
         openConversations.set({ agent: r.agent }, r.open_conversations);
-        onlineSeconds.inc({ agent: r.agent }, r.online_seconds);
-        busySeconds.inc({ agent: r.agent }, r.busy_seconds);
+        const last = exported.get(r.agent);
+        const values = { online: monotonic(last?.online, r.online_seconds), busy: monotonic(last?.busy, r.busy_seconds) };
+        exported.set(r.agent, values);
+        onlineSeconds.inc({ agent: r.agent }, values.online);
+        busySeconds.inc({ agent: r.agent }, values.busy);
       }
     },
     clear() {

@@ -101,10 +101,8 @@ export class IngestMetrics {
     }
     for (const s of facts.statuses) {
       this.statuses.inc({ status: statusLabel(s.status) });
-      if (s.status === 'failed') {
-        const codes = s.errorCodes.length > 0 ? s.errorCodes : [undefined];
-        for (const code of codes) this.failures.inc({ error_code: errorCodeLabel(code) });
-      }
+      // A failed message counts once, under its first error code.
+      if (s.status === 'failed') this.failures.inc({ error_code: errorCodeLabel(s.errorCodes[0]) });
     }
   }
 }

@@ -55,14 +55,13 @@ export class GroupCommitter<I, R> {
         for (const w of group) w.reject(error);
         return;
       }
-      await Promise.all(
-        group.map((w) =>
-          this.commit([w.item]).then(
-            (results) => w.resolve(results[0]!),
-            (itemError: unknown) => w.reject(itemError),
-          ),
-        ),
-      );
+      // One at a time: a burst of retries must not crowd out the pool.
+      for (const w of group) {
+        await this.commit([w.item]).then(
+          (results) => w.resolve(results[0]!),
+          (itemError: unknown) => w.reject(itemError),
+        );
+      }
     }
   }
 }

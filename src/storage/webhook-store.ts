@@ -77,23 +77,18 @@ export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[])
 
 /** Inserts the deliveries; the id of each new one (or one rejected before, now understood), null for a redelivery. */
 async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<(number | null)[]> {
-  const params: unknown[] = [];
-  const tuples = deliveries.map((d) => {
-    params.push(d.provider, d.bodySha256, d.body);
-    const n = params.length;
-    return `($${n - 2}, $${n - 1}, $${n}::jsonb, 'stored')`;
-  });
   // The same body twice in one statement would make ON CONFLICT DO UPDATE fail; keep the first.
   const firstOf = new Map<string, number>();
   deliveries.forEach((d, i) => firstOf.has(keyOf(d)) || firstOf.set(keyOf(d), i));
-  const unique = [...firstOf.values()];
+  const unique = [...firstOf.values()].map((i) => deliveries[i]!);
+  const tuples = unique.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, $${3 * j + 3}::jsonb, 'stored')`);
   const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer }>(
     `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
-     VALUES ${unique.map((i) => tuples[i]).join(', ')}
+     VALUES ${tuples.join(', ')}
      ON CONFLICT (provider, body_sha256) DO UPDATE SET outcome = 'stored', error = NULL
        WHERE webhook_deliveries.outcome = 'rejected'
      RETURNING id, provider, body_sha256`,
-    unique.flatMap((i) => params.slice(i * 3, i * 3 + 3)),
+    unique.flatMap((d) => [d.provider, d.bodySha256, d.body]),
   );
   const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
   return deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? idOf.get(keyOf(d)) ?? null : null));

@@ -9,11 +9,16 @@ import { normalizeWaId } from '../batch.ts';
 export const AGENT_ID = /^[A-Za-z0-9._@\-]{1,64}$/;
 export const EVENT_TYPES = ['agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized', 'agent_status'] as const;
 export const MAX_EVENTS_PER_REQUEST = 1000;
+/** Events may be dated this far ahead of our clock (clock skew); later ones are rejected. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 const agent = z.string({ error: 'required' }).regex(AGENT_ID, 'expected an agent id: 1–64 letters, digits or . _ @ -');
 const base = {
   id: z.string({ error: 'required' }).min(1, 'must not be empty').max(200, 'at most 200 characters'),
-  at: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time with a zone, e.g. 2026-11-25T10:00:00Z' }).transform((v) => new Date(v)),
+  at: z.iso
+    .datetime({ offset: true, error: 'expected an ISO 8601 time with a zone, e.g. 2026-11-25T10:00:00Z' })
+    .transform((v) => new Date(v))
+    .refine((at) => at.getTime() <= Date.now() + MAX_CLOCK_SKEW_MS, 'is in the future (more than 5 minutes ahead of the exporter clock)'),
 };
 const thread = {
   customer: z.string({ error: 'required' }).min(1, 'must not be empty').transform(normalizeWaId),

@@ -9,6 +9,7 @@ import { HttpError, sendError, toHttpError } from '../../http/errors.ts';
 import type { WebhookOutcome } from '../../metrics/ingest.ts';
 import { recordEvents, type IngestContext } from '../record.ts';
 import { parseEvents } from './events.ts';
+import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-depth.ts';
 
 const PROVIDER = 'helpdesk';
 
@@ -31,6 +32,7 @@ export function helpdeskEventsRouter(context: IngestContext, options: EventsRout
     json(req, res, (parseError?: unknown) => {
       if (parseError) return finish('rejected_payload', toHttpError(parseError));
       if (!options.isReady()) return finish('error', new HttpError('unavailable', 'database not ready yet, retry later'));
+      if (tooDeep(req.body)) return finish('rejected_payload', new HttpError('bad_request', `body is nested deeper than ${MAX_JSON_DEPTH} levels`));
       const parsed = parseEvents(req.body);
       if (!parsed.ok) return finish('rejected_payload', new HttpError('bad_request', `invalid events: ${parsed.errors.join('; ')}`));
       recordEvents(context, parsed.events)

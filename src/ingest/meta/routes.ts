@@ -9,6 +9,7 @@ import type { WebhookOutcome } from '../../metrics/ingest.ts';
 import { deliveryOf, keepRejected, recordBatch, type IngestContext } from '../record.ts';
 import { normalizeMetaWebhook, PayloadError } from './normalize.ts';
 import { verifyMetaSignature } from './signature.ts';
+import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-depth.ts';
 
 /** Meta sends up to 3 MB and 1,000 updates per POST; leave room above that. */
 export const META_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -78,6 +79,7 @@ export function metaWebhookRouter(context: IngestContext, options: MetaRouteOpti
     } catch (error) {
       return reject('rejected_payload', new HttpError('bad_request', `body is not valid JSON: ${(error as Error).message}`));
     }
+    if (tooDeep(parsed)) return reject('rejected_payload', new HttpError('bad_request', `body is nested deeper than ${MAX_JSON_DEPTH} levels`));
     const { value, text } = storable(parsed, raw);
     const delivery = deliveryOf(PROVIDER, text);
     try {
@@ -108,7 +110,8 @@ function reject(outcome: WebhookOutcome, error: HttpError): PostResult {
 }
 
 // PostgreSQL text and jsonb cannot hold NUL characters or unpaired surrogates; JSON can.
-const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
+// (A well-formed escaped pair, as in every escaped emoji, is fine and takes the fast path.)
+const UNSTORABLE_ESCAPE = /\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
 
 /**
  * The body as the database can store it: the received text itself in the common case; a
@@ -117,6 +120,11 @@ const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 function storable(parsed: unknown, raw: Buffer): { value: unknown; text: string } {
   const text = raw.toString('utf8');
   if (!UNSTORABLE_ESCAPE.test(text) && !text.includes('\u0000')) return { value: parsed, text };
-  const value = JSON.parse(text, (_key, v: unknown) => (typeof v === 'string' ? v.toWellFormed().replaceAll('\u0000', '\uFFFD') : v));
+  const clean = (s: string) => s.toWellFormed().replaceAll('\u0000', '\uFFFD');
+  const value = JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v === 'string') return clean(v);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [clean(k), x]));
+    return v;
+  });
   return { value, text: JSON.stringify(value) };
 }
