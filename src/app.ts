@@ -18,6 +18,8 @@ import { registerConversationGauges } from './metrics/conversation-gauges.ts';
 import { registerAgentGauges } from './metrics/agent-gauges.ts';
 import { JobMetrics } from './metrics/jobs.ts';
 import type { TimersContext } from './jobs/conversation-timers.ts';
+import type { SurveyContext } from './jobs/csat-surveys.ts';
+import { CsatMetrics } from './metrics/csat.ts';
 import { splitSecrets } from './ingest/meta/signature.ts';
 import { httpLogger } from './logging/logger.ts';
 import { registerDatabaseMetrics } from './metrics/database.ts';
@@ -39,17 +41,20 @@ export interface App {
   metrics: { ingest: IngestMetrics; conversations: ConversationMetrics; jobs: JobMetrics };
   /** What the conversation timers job needs (main.ts schedules it; tests call it directly). */
   timers: TimersContext;
+  /** What the CSAT survey job needs; undefined without WHATSAPP_ACCESS_TOKEN (no surveys). */
+  surveys: SurveyContext | undefined;
 }
 
 export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
   const registry = createRegistry(config.businessHours);
   const ingest = new IngestMetrics(registry);
-  const conversations = new ConversationMetrics(registry);
+  const conversations = new ConversationMetrics(registry, config.categories.labels);
   const jobs = new JobMetrics(registry);
+  const csat = new CsatMetrics(registry);
   registerDatabaseMetrics(registry, database);
   const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
-  registerConversationGauges(collectors);
+  registerConversationGauges(collectors, config.categories.labels);
   registerAgentGauges(collectors);
 
   const app = express();
@@ -62,6 +67,8 @@ export function createApp(deps: AppDependencies): App {
     database,
     writer: createWriter(database, {
       lifecycle: lifecycleSettings(config),
+      categories: config.categories,
+      csat: { enabled: config.whatsappAccessToken !== undefined, delayMs: config.csatDelayMs, responseWindowMs: config.csatResponseWindowMs },
       calendar: config.businessHours,
       ingestMetrics: ingest,
       conversationMetrics: conversations,
@@ -76,5 +83,14 @@ export function createApp(deps: AppDependencies): App {
   app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));
   const timers = { database, settings: lifecycleSettings(config), calendar: config.businessHours, metrics: conversations };
-  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers };
+  const surveys: SurveyContext | undefined = config.whatsappAccessToken
+    ? {
+        database,
+        metrics: csat,
+        api: { apiUrl: config.whatsappApiUrl, accessToken: config.whatsappAccessToken },
+        template: config.csatTemplateName && config.csatTemplateLanguage ? { name: config.csatTemplateName, language: config.csatTemplateLanguage } : undefined,
+        responseWindowMs: config.csatResponseWindowMs,
+      }
+    : undefined;
+  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers, surveys };
 }

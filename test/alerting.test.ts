@@ -126,8 +126,8 @@ const e2eSkip = E2E_TOOLS.map(skipUnless).find((s) => s !== false) ?? false;
 describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip }, () => {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'wa-alerting-'));
-  after(() => {
-    for (const child of children) child.kill('SIGTERM');
+  after(async () => {
+    await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : (child.once('exit', resolve), child.kill('SIGTERM'))))));
     rmSync(dir, { recursive: true, force: true });
   });
 

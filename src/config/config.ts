@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ALWAYS_OPEN, parseBusinessHours, type BusinessCalendar } from './business-hours.ts';
 import { parseDuration } from './duration.ts';
+import { loadCategoryRules, type CategoryRules } from '../requests/categories.ts';
 
 export const GRAPH_API_DEFAULT_URL = 'https://graph.facebook.com/v24.0';
 
@@ -125,6 +126,14 @@ const envSchema = z
     TWILIO_AUTH_TOKEN: optionalText,
     PUBLIC_URL: httpUrl('PUBLIC_URL'),
     CHATWOOT_WEBHOOK_SECRET: optionalText,
+    CATEGORIES_FILE: optionalText.transform((path, ctx) => {
+      const result = loadCategoryRules(path);
+      if (!result.ok) {
+        for (const error of result.errors) ctx.addIssue({ code: 'custom', message: `CATEGORIES_FILE: ${error}` });
+        return z.NEVER;
+      }
+      return result.rules;
+    }),
   })
   .superRefine((env, ctx) => {
     if (env.TWILIO_AUTH_TOKEN && !env.PUBLIC_URL) {
@@ -168,6 +177,8 @@ export interface Config {
   readonly twilioAuthToken: string | undefined;
   readonly publicUrl: string | undefined;
   readonly chatwootWebhookSecret: string | undefined;
+  /** Request categories from CATEGORIES_FILE (default config/categories.json). */
+  readonly categories: CategoryRules;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -209,5 +220,6 @@ function toConfig(env: Env): Config {
     twilioAuthToken: env.TWILIO_AUTH_TOKEN,
     publicUrl: env.PUBLIC_URL,
     chatwootWebhookSecret: env.CHATWOOT_WEBHOOK_SECRET,
+    categories: env.CATEGORIES_FILE,
   });
 }

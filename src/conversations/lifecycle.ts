@@ -49,10 +49,14 @@ export interface Conversation {
   fcr: 'pending' | FcrResult | null;
   /** Close of the 24-hour service window last counted as expired unanswered. */
   windowExpiredAt: Date | null;
+  /** Polarity of the customer's latest text message; `negative` marks an unhappy customer. */
+  sentiment: Polarity | null;
 }
 
+export type Polarity = 'negative' | 'neutral' | 'positive';
+
 export type LifecycleInput =
-  | { kind: 'customer_message'; at: Date }
+  | { kind: 'customer_message'; at: Date; category?: string | null; sentiment?: Polarity | null }
   | { kind: 'business_message'; at: Date; responder: Responder; agent: string | null; wamid: string | null }
   | { kind: 'assigned'; at: Date; agent: string }
   | { kind: 'handover'; at: Date; agent: string | null }
@@ -65,7 +69,8 @@ export type Fact =
   | { kind: 'reopened'; category: string }
   | { kind: 'first_response'; responder: Responder; category: string; from: Date; to: Date }
   | { kind: 'reply'; responder: Responder; category: string; from: Date; to: Date }
-  | { kind: 'resolved'; by: ResolvedBy; category: string; from: Date; to: Date }
+  | { kind: 'resolved'; by: ResolvedBy; category: string; from: Date; to: Date; conversation: Conversation }
+  | { kind: 'inbound_sentiment'; polarity: Polarity; category: string }
   | { kind: 'first_contact_resolution'; result: FcrResult; category: string }
   | { kind: 'bot_engaged'; category: string }
   | { kind: 'handover'; category: string }
@@ -118,9 +123,15 @@ export function applyToThread(
   for (const { input, index } of ordered) {
     if (current && advance(current, input.at, settings, facts)) changed.set(current, true);
     if (input.kind === 'customer_message') {
-      const next = onCustomerMessage(current, thread, input.at, settings, facts);
+      const next = onCustomerMessage(current, thread, input.at, settings, facts, input.category ?? null);
       if (next !== current && current) changed.set(current, true);
       current = next;
+      // The first message that matches a category rule categorises the conversation (an event may override).
+      if (input.category && current.category === UNCATEGORIZED) current.category = input.category;
+      if (input.sentiment) {
+        current.sentiment = input.sentiment;
+        facts.push({ kind: 'inbound_sentiment', polarity: input.sentiment, category: current.category });
+      }
       changed.set(current, true);
       applied[index] = true;
       continue;
@@ -167,6 +178,7 @@ function onCustomerMessage(
   at: Date,
   settings: LifecycleSettings,
   facts: Fact[],
+  category: string | null = null,
 ): Conversation {
   if (current && current.status === 'open') {
     // A late message older than the last answer was answered already.
@@ -213,7 +225,7 @@ function onCustomerMessage(
     phoneNumberId: thread.phoneNumberId,
     customer: thread.customer,
     status: 'open',
-    category: UNCATEGORIZED,
+    category: category ?? UNCATEGORIZED,
     openedAt: at,
     cycleStartedAt: at,
     handler: 'none',
@@ -234,6 +246,7 @@ function onCustomerMessage(
     reopenCount: 0,
     fcr: null,
     windowExpiredAt: null,
+    sentiment: null,
   };
   facts.push({ kind: 'opened', category: opened.category });
   return opened;
@@ -315,7 +328,7 @@ function resolve(c: Conversation, at: Date, by: ResolvedBy, agent: string | null
   c.resolvedBy = by;
   c.resolvedAgent = agent;
   c.waitingSince = null;
-  facts.push({ kind: 'resolved', by, category: c.category, from: c.cycleStartedAt, to: at });
+  facts.push({ kind: 'resolved', by, category: c.category, from: c.cycleStartedAt, to: at, conversation: c });
   // First-contact resolution is decided for conversations someone answered; an abandoned,
   // auto-resolved one was not resolved "on contact".
   if (c.fcr === null && c.firstResponseAt !== null) c.fcr = 'pending';

@@ -33,6 +33,17 @@ export interface MessageRow {
   textBody: string | null;
   contextWamid: string | null;
   payload: unknown;
+  /** Set for customer messages by request analysis before they are stored. */
+  analysis?: MessageAnalysis;
+}
+
+export interface MessageAnalysis {
+  category: string | null;
+  sentiment: 'negative' | 'neutral' | 'positive' | null;
+  sentimentScore: number | null;
+  language: string | null;
+  /** The 1–5 score the message would give as a CSAT answer, if it reads as one. */
+  csatScore: number | null;
 }
 
 export interface StatusRow {

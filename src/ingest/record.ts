@@ -5,7 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { BusinessCalendar } from '../config/business-hours.ts';
-import { boundedCategory } from '../conversations/categories.ts';
+import type { CategoryRules } from '../requests/categories.ts';
+import { analyzeMessage } from '../requests/analyze.ts';
+import { recordAnswers, recordConsent, scheduleSurveys, type AnswerCandidate, type ConsentChange } from '../storage/csat-store.ts';
 import type { Fact, LifecycleSettings } from '../conversations/lifecycle.ts';
 import { applyInputs, type ThreadInput } from '../conversations/threads.ts';
 import type { ConversationMetrics } from '../metrics/conversations.ts';
@@ -17,7 +19,7 @@ import { attributeMessages, insertAgentStatuses, insertHelpdeskEvents } from '..
 import {
   insertMessages, sha256, storeDeliveries, storeRejectedDelivery, type Delivery, type NewFacts, type NewMessage, type PendingDelivery,
 } from '../storage/webhook-store.ts';
-import { batchSize, type IngestBatch, type MessageRow } from './batch.ts';
+import { batchSize, normalizeWaId, type IngestBatch, type MessageRow } from './batch.ts';
 import type { HelpdeskEvent } from './helpdesk/events.ts';
 
 export type WriteItem = ({ kind: 'webhook' } & PendingDelivery) | { kind: 'events'; events: HelpdeskEvent[] };
@@ -40,6 +42,9 @@ export interface IngestContext {
 
 export interface WriterOptions {
   lifecycle: LifecycleSettings;
+  categories: CategoryRules;
+  /** Surveys are scheduled only when they can be sent (WHATSAPP_ACCESS_TOKEN is set). */
+  csat: { enabled: boolean; delayMs: number; responseWindowMs: number };
   calendar: BusinessCalendar;
   ingestMetrics: IngestMetrics;
   conversationMetrics: ConversationMetrics;
@@ -49,10 +54,11 @@ export interface WriterOptions {
 export function createWriter(database: Database, options: WriterOptions): GroupCommitter<WriteItem, WriteResult> {
   return new GroupCommitter(
     async (items) => {
-      const { results, facts, eventMessages } = await database.transaction((tx) => writeGroup(tx, items, options.lifecycle));
+      const { results, facts, eventMessages, answers } = await database.transaction((tx) => writeGroup(tx, items, options));
       // After the commit: each fact is counted by the one transaction that established it.
       options.ingestMetrics.observeNewFacts({ deliveryIsNew: false, messages: eventMessages, statuses: [], accountEvents: 0 });
       options.conversationMetrics.observe(facts, options.calendar);
+      for (const a of answers) options.conversationMetrics.csatResponses.inc({ score: String(a.score), category: a.category, agent: a.agent ?? 'none' });
       return results;
     },
     {
@@ -69,15 +75,35 @@ export function isCustomerRequest(message: NewMessage): boolean {
   return message.direction === 'inbound' && message.sender === 'customer' && !['reaction', 'system', 'request_welcome'].includes(message.type);
 }
 
-async function writeGroup(tx: Queryable, items: WriteItem[], settings: LifecycleSettings) {
+async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOptions) {
+  const settings = options.lifecycle;
   const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
+  // Request analysis happens before storage, so that category and sentiment are stored with the message.
+  const csatScores = new Map<string, number>();
+  for (const { item } of webhooks) {
+    for (const row of item.batch.messages) {
+      if (row.direction !== 'inbound' || row.sender !== 'customer') continue;
+      row.analysis = analyzeMessage(row, options.categories);
+      if (row.analysis.csatScore !== null) csatScores.set(row.wamid, row.analysis.csatScore);
+    }
+  }
   const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item));
+  const newMessages = deliveryFacts.flatMap((f) => f.messages);
+  const now = new Date();
+
+  // A message that answers a CSAT survey is an answer, not a new request: it must not reopen the conversation.
+  const candidates: AnswerCandidate[] = newMessages.flatMap((m) =>
+    csatScores.has(m.wamid) && m.phoneNumberId && m.contactWaId
+      ? [{ wamid: m.wamid, phoneNumberId: m.phoneNumberId, customer: m.contactWaId, sentAt: m.sentAt, contextWamid: m.contextWamid, score: csatScores.get(m.wamid)! }]
+      : [],
+  );
+  const answers = await recordAnswers(tx, candidates, options.csat.responseWindowMs);
+  const answered = new Set(answers.map((a) => a.wamid));
+
+  const consent: ConsentChange[] = webhooks.flatMap(({ item }) => consentFromPreferences(item.batch));
   const inputs: ThreadInput[] = [];
   const notSent = failedOnly(webhooks.map(({ item }) => item.batch));
-  const now = new Date();
-  for (const facts of deliveryFacts) {
-    for (const message of facts.messages) if (!notSent.has(message.wamid)) pushMessageInput(inputs, message, now);
-  }
+  for (const message of newMessages) if (!notSent.has(message.wamid) && !answered.has(message.wamid)) pushMessageInput(inputs, message, now);
 
   // Helpdesk events: the first of each id in this group is stored, later copies are duplicates.
   const eventItems = items.flatMap((item, index) => (item.kind === 'events' ? [{ index, events: item.events }] : []));
@@ -94,15 +120,28 @@ async function writeGroup(tx: Queryable, items: WriteItem[], settings: Lifecycle
   const newWamids = new Set(eventMessages.map((m) => m.wamid));
   await attributeMessages(tx, reported.filter((e) => !newWamids.has(e.message_id!)).map((e) => ({ wamid: e.message_id!, sender: e.type === 'agent_message' ? 'agent' : 'bot', agent: e.type === 'agent_message' ? e.agent : null })));
 
+  for (const e of fresh) if (e.type === 'opt_in' || e.type === 'opt_out') consent.push({ customer: e.customer, optIn: e.type === 'opt_in', at: e.at });
+  await recordConsent(tx, consent);
+
   const inputOfEvent = new Map<string, number>();
   for (const e of fresh) {
-    const input = lifecycleInputOf(e, newWamids);
+    const input = lifecycleInputOf(e, newWamids, options.categories);
     if (input) {
       inputOfEvent.set(e.id, inputs.length);
       inputs.push(input);
     }
   }
   const outcome = await applyInputs(tx, inputs, settings);
+  if (options.csat.enabled) {
+    await scheduleSurveys(
+      tx,
+      outcome.facts.flatMap((f) =>
+        f.kind === 'resolved' && f.by !== 'auto' && f.conversation.id !== null
+          ? [{ conversationId: f.conversation.id, phoneNumberId: f.conversation.phoneNumberId, customer: f.conversation.customer, agent: f.conversation.resolvedAgent, category: f.category, resolvedAt: f.to, dueAt: new Date(f.to.getTime() + options.csat.delayMs) }]
+          : [],
+      ),
+    );
+  }
 
   const results: WriteResult[] = items.map((item) => (item.kind === 'webhook' ? { kind: 'webhook', facts: deliveryFacts[webhooks.findIndex((w) => w.item === item)]! } : { kind: 'events', results: [] }));
   const claimed = new Set<string>();
@@ -117,7 +156,16 @@ async function writeGroup(tx: Queryable, items: WriteItem[], settings: Lifecycle
       result.results.push({ id: e.id, status: 'stored', effect: effectOf(e, inputOfEvent.get(e.id), outcome.applied, newWamids) });
     }
   }
-  return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m) };
+  return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m), answers };
+}
+
+/** WhatsApp user_preferences webhooks: `stop` opts the customer out, `resume` back in. */
+function consentFromPreferences(batch: IngestBatch): ConsentChange[] {
+  return batch.accountEvents
+    .filter((e) => e.field === 'user_preferences')
+    .flatMap((e) => ((e.value as { user_preferences?: unknown[] }).user_preferences ?? []) as { wa_id?: string; value?: string; timestamp?: number }[])
+    .filter((p) => typeof p.wa_id === 'string' && (p.value === 'stop' || p.value === 'resume'))
+    .map((p) => ({ customer: normalizeWaId(p.wa_id!), optIn: p.value === 'resume', at: typeof p.timestamp === 'number' ? new Date(p.timestamp * 1000) : new Date() }));
 }
 
 /** Outbound messages this batch knows only as failed: a send that never reached the customer is no answer. */
@@ -136,7 +184,7 @@ function pushMessageInput(inputs: ThreadInput[], m: NewMessage, now: Date): void
   const thread = { phoneNumberId: m.phoneNumberId, customer: m.contactWaId };
   // A timestamp ahead of our clock (skew) must not move conversations into the future.
   const at = m.sentAt > now ? now : m.sentAt;
-  if (isCustomerRequest(m)) inputs.push({ thread, input: { kind: 'customer_message', at } });
+  if (isCustomerRequest(m)) inputs.push({ thread, input: { kind: 'customer_message', at, category: m.category, sentiment: m.sentiment } });
   else if (m.direction === 'outbound') {
     // An API-sent answer without attribution was sent by someone other than the bot: a person
     // using another tool. The responder label stays within agent | bot, as the contract says.
@@ -164,8 +212,8 @@ function messageRowOf(e: Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_m
   };
 }
 
-function lifecycleInputOf(e: HelpdeskEvent, newWamids: Set<string>): ThreadInput | null {
-  if (e.type === 'agent_status') return null;
+function lifecycleInputOf(e: HelpdeskEvent, newWamids: Set<string>, categories: CategoryRules): ThreadInput | null {
+  if (e.type === 'agent_status' || e.type === 'opt_in' || e.type === 'opt_out') return null;
   const thread = { phoneNumberId: e.phone_number_id, customer: e.customer };
   switch (e.type) {
     case 'agent_message':
@@ -183,12 +231,12 @@ function lifecycleInputOf(e: HelpdeskEvent, newWamids: Set<string>): ThreadInput
     case 'resolved':
       return { thread, input: { kind: 'resolved', at: e.at, by: e.by, agent: e.agent ?? null } };
     case 'categorized':
-      return { thread, input: { kind: 'categorized', at: e.at, category: boundedCategory(e.category) } };
+      return { thread, input: { kind: 'categorized', at: e.at, category: categories.bounded(e.category) } };
   }
 }
 
 function effectOf(e: HelpdeskEvent, inputIndex: number | undefined, applied: boolean[], newWamids: Set<string>): EventResult['effect'] {
-  if (e.type === 'agent_status') return 'recorded';
+  if (e.type === 'agent_status' || e.type === 'opt_in' || e.type === 'opt_out') return 'recorded';
   if (inputIndex === undefined) return 'message already counted';
   return applied[inputIndex] ? 'applied' : 'no open conversation';
 }

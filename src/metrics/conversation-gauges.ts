@@ -3,7 +3,6 @@
  * replicas with max, never sum). The SQL sits beside the metrics it feeds.
  */
 import { Gauge } from 'prom-client';
-import { DEFAULT_CATEGORIES } from '../conversations/categories.ts';
 import type { Collector, ScrapeCollectors } from './collectors.ts';
 import { NAMESPACE } from './registry.ts';
 
@@ -28,7 +27,7 @@ const WAITING_SQL = `
            WHERE status = 'open' AND waiting_since IS NOT NULL) w
    GROUP BY 1`;
 
-export function registerConversationGauges(collectors: ScrapeCollectors): void {
+export function registerConversationGauges(collectors: ScrapeCollectors, categories: readonly string[]): void {
   const registers = [collectors.metricRegistry];
   const open = new Gauge({
     name: `${NAMESPACE}_open_conversations`,
@@ -59,7 +58,7 @@ export function registerConversationGauges(collectors: ScrapeCollectors): void {
         database.query<Record<string, number> & { sentiment: string }>(WAITING_SQL),
       ]);
       open.reset();
-      for (const state of OPEN_STATES) for (const category of [...DEFAULT_CATEGORIES, 'unknown']) open.set({ state, category }, 0);
+      for (const state of OPEN_STATES) for (const category of categories) open.set({ state, category }, 0);
       for (const r of openRows.rows) open.set({ state: r.state, category: r.category }, r.n);
       waiting.reset();
       let closing = 0;

@@ -6,7 +6,6 @@
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { BusinessCalendar } from '../config/business-hours.ts';
-import { DEFAULT_CATEGORIES } from '../conversations/categories.ts';
 import type { Fact } from '../conversations/lifecycle.ts';
 import { NAMESPACE } from './registry.ts';
 
@@ -14,8 +13,6 @@ import { NAMESPACE } from './registry.ts';
 export const RESPONSE_BUCKETS = [15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400];
 /** Minutes to a week. */
 export const RESOLUTION_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 259200, 604800];
-
-const CATEGORY_VALUES = [...DEFAULT_CATEGORIES, 'unknown'];
 
 export class ConversationMetrics {
   readonly opened: Counter<'category'>;
@@ -30,8 +27,11 @@ export class ConversationMetrics {
   readonly botConversations: Counter<'category'>;
   readonly botHandovers: Counter<'category'>;
   readonly serviceWindowsExpired: Counter<'category'>;
+  readonly inboundSentiment: Counter<'polarity' | 'category'>;
+  readonly csatResponses: Counter<'score' | 'category' | 'agent'>;
 
-  constructor(registry: Registry) {
+  /** `categories`: every category label value (the configured set, `other` and `unknown`). */
+  constructor(registry: Registry, categories: readonly string[]) {
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
       new Counter<L>({ name: `${NAMESPACE}_${name}`, help, labelNames, registers: [registry] });
     const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
@@ -49,8 +49,11 @@ export class ConversationMetrics {
     this.botConversations = counter('bot_conversations_total', 'Conversations the bot answered at least once.', ['category']);
     this.botHandovers = counter('bot_handovers_total', 'Conversations the bot handed over to a human agent.', ['category']);
     this.serviceWindowsExpired = counter('service_windows_expired_total', "24-hour service windows that closed with the customer's message unanswered.", ['category']);
+    this.inboundSentiment = counter('inbound_sentiment_total', 'Inbound customer text messages by sentiment polarity (German or English).', ['polarity', 'category']);
+    this.csatResponses = counter('csat_responses_total', 'CSAT survey answers (1–5), by score, category and the agent who resolved the conversation.', ['score', 'category', 'agent']);
 
-    for (const category of CATEGORY_VALUES) {
+    for (const category of categories) {
+      for (const polarity of ['negative', 'neutral', 'positive']) this.inboundSentiment.inc({ polarity, category }, 0);
       this.opened.inc({ category }, 0);
       this.reopened.inc({ category }, 0);
       this.botConversations.inc({ category }, 0);
@@ -97,6 +100,9 @@ export class ConversationMetrics {
           break;
         case 'service_window_expired':
           this.serviceWindowsExpired.inc({ category: fact.category });
+          break;
+        case 'inbound_sentiment':
+          this.inboundSentiment.inc({ polarity: fact.polarity, category: fact.category });
           break;
         case 'handling_started':
         case 'handling_ended':

@@ -37,7 +37,7 @@ export async function lockThreads(tx: Queryable, keys: ThreadKey[]): Promise<voi
 const COLUMNS = `id, phone_number_id, contact_wa_id, status, category, opened_at, cycle_started_at, handler, assigned_agent,
   bot_engaged, handed_over, first_response_at, first_responder, first_response_agent, first_response_wamid, waiting_since,
   last_customer_message_at, last_business_message_at, last_activity_at, resolved_at, resolved_by, resolved_agent,
-  reopen_count, fcr, window_expired_at`;
+  reopen_count, fcr, window_expired_at, sentiment`;
 
 interface ConversationRow {
   id: number;
@@ -65,6 +65,7 @@ interface ConversationRow {
   reopen_count: number;
   fcr: Conversation['fcr'];
   window_expired_at: Date | null;
+  sentiment: Conversation['sentiment'];
 }
 
 function fromRow(r: ConversationRow): Conversation {
@@ -94,6 +95,7 @@ function fromRow(r: ConversationRow): Conversation {
     reopenCount: r.reopen_count,
     fcr: r.fcr,
     windowExpiredAt: r.window_expired_at,
+    sentiment: r.sentiment,
   };
 }
 
@@ -125,6 +127,7 @@ function toRow(c: Conversation) {
     reopen_count: c.reopenCount,
     fcr: c.fcr,
     window_expired_at: c.windowExpiredAt,
+    sentiment: c.sentiment,
   };
 }
 
@@ -133,7 +136,7 @@ const RECORD = `id bigint, phone_number_id text, contact_wa_id text, status text
   handed_over boolean, first_response_at timestamptz, first_responder text, first_response_agent text,
   first_response_wamid text, waiting_since timestamptz, last_customer_message_at timestamptz,
   last_business_message_at timestamptz, last_activity_at timestamptz, resolved_at timestamptz, resolved_by text,
-  resolved_agent text, reopen_count integer, fcr text, window_expired_at timestamptz`;
+  resolved_agent text, reopen_count integer, fcr text, window_expired_at timestamptz, sentiment text`;
 const WRITABLE = RECORD.split(',').map((c) => c.trim().split(' ')[0]!).filter((c) => c !== 'id');
 
 /** The latest conversation of each thread (locked for this transaction), by thread id. */

@@ -74,3 +74,11 @@ export async function isMigrated(database: Database, migrations = listMigrations
   );
   return rows[0]?.n === migrations.length;
 }
+
+/** Settings the analytics views read (the business time zone for the weekday × hour heatmap). */
+export async function recordSettings(database: Database, settings: { timezone: string }): Promise<void> {
+  await database.query(
+    `INSERT INTO exporter_settings (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE exporter_settings.value <> excluded.value`,
+    [settings.timezone],
+  );
+}

@@ -26,6 +26,9 @@ export interface NewMessage {
   sender: Sender;
   agentId: string | null;
   sentAt: Date;
+  contextWamid: string | null;
+  category: string | null;
+  sentiment: 'negative' | 'neutral' | 'positive' | null;
 }
 
 export interface NewFacts {
@@ -211,6 +214,10 @@ export async function insertMessages(tx: Queryable, messages: MaybeDelivery<Mess
     payload: m.payload,
     provider: m.provider,
     delivery_id: m.deliveryId,
+    category: m.analysis?.category ?? null,
+    sentiment: m.analysis?.sentiment ?? null,
+    sentiment_score: m.analysis?.sentimentScore ?? null,
+    language: m.analysis?.language ?? null,
   }));
   if (rows.length === 0) return [];
   // A row known only from statuses is completed when the message itself shows up (an echo), and
@@ -218,21 +225,26 @@ export async function insertMessages(tx: Queryable, messages: MaybeDelivery<Mess
   const { rows: stored } = await tx.query<{
     delivery_id: number; wamid: string; phone_number_id: string | null; contact_wa_id: string | null; direction: Direction;
     type: string; sender: Sender; agent_id: string | null; sent_at: Date; inserted: boolean;
+    context_wamid: string | null; category: string | null; sentiment: NewMessage['sentiment'];
   }>(
     `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
-                           type, sent_at, text_body, context_wamid, payload, delivery_id)
+                           type, sent_at, text_body, context_wamid, payload, delivery_id, category, sentiment,
+                           sentiment_score, language)
      SELECT r.wamid, r.provider, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
-            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, r.delivery_id
+            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, r.delivery_id, r.category, r.sentiment,
+            r.sentiment_score, r.language
        FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, provider text, source text, phone_number_id text,
             contact_wa_id text, direction text, sender text, agent_id text, type text, sent_at timestamptz,
-            text_body text, context_wamid text, payload jsonb, delivery_id bigint)
+            text_body text, context_wamid text, payload jsonb, delivery_id bigint, category text, sentiment text,
+            sentiment_score real, language text)
      ON CONFLICT (wamid) DO UPDATE SET
             source = excluded.source, sender = excluded.sender, agent_id = excluded.agent_id, type = excluded.type,
             text_body = excluded.text_body, context_wamid = excluded.context_wamid,
             payload = coalesce(excluded.payload, messages.payload),
             sent_at = LEAST(messages.sent_at, excluded.sent_at)
       WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
-     RETURNING delivery_id, wamid, phone_number_id, contact_wa_id, direction, type, sender, agent_id, sent_at, (xmax = 0) AS inserted`,
+     RETURNING delivery_id, wamid, phone_number_id, contact_wa_id, direction, type, sender, agent_id, sent_at,
+               context_wamid, category, sentiment, (xmax = 0) AS inserted`,
     [json(rows)],
   );
   return stored
@@ -240,6 +252,7 @@ export async function insertMessages(tx: Queryable, messages: MaybeDelivery<Mess
     .map((r) => ({
       deliveryId: r.delivery_id, wamid: r.wamid, phoneNumberId: r.phone_number_id, contactWaId: r.contact_wa_id,
       direction: r.direction, type: r.type, sender: r.sender, agentId: r.agent_id, sentAt: r.sent_at,
+      contextWamid: r.context_wamid, category: r.category, sentiment: r.sentiment,
     }));
 }
 

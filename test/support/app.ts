@@ -61,3 +61,16 @@ export async function openTestApp(overrides: Record<string, string> = {}): Promi
   const db = await createTestDatabase();
   return { db, app: testApp(db.database, overrides) };
 }
+
+/** The sum of every series of `name` whose labels include `labels` (e.g. across categories). */
+export function total(series: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum = 0;
+  for (const [key, value] of series) {
+    const open = key.indexOf('{');
+    if (key.slice(0, open) !== name) continue;
+    const have = key.slice(open + 1, -1).split(',');
+    if (wanted.every((w) => have.includes(w))) sum += value;
+  }
+  return sum;
+}

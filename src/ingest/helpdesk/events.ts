@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { normalizeWaId } from '../batch.ts';
 
 export const AGENT_ID = /^[A-Za-z0-9._@\-]{1,64}$/;
-export const EVENT_TYPES = ['agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized', 'agent_status'] as const;
+export const EVENT_TYPES = ['agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized', 'agent_status', 'opt_in', 'opt_out'] as const;
 export const MAX_EVENTS_PER_REQUEST = 1000;
 /** Events may be dated this far ahead of our clock (clock skew); later ones are rejected. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -36,6 +36,8 @@ export const helpdeskEvent = z.discriminatedUnion(
     z.looseObject({ ...base, ...thread, type: z.literal('resolved'), by: z.enum(['agent', 'bot'], { error: 'expected "agent" or "bot"' }), agent: agent.optional() }),
     z.looseObject({ ...base, ...thread, type: z.literal('categorized'), category: z.string({ error: 'required' }).min(1, 'must not be empty').max(64) }),
     z.looseObject({ ...base, type: z.literal('agent_status'), agent, status: z.enum(['online', 'away', 'offline'], { error: 'expected "online", "away" or "offline"' }) }),
+    z.looseObject({ ...base, ...thread, type: z.literal('opt_in') }),
+    z.looseObject({ ...base, ...thread, type: z.literal('opt_out') }),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? `expected one of ${EVENT_TYPES.join(', ')}` : undefined) },
 );

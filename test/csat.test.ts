@@ -1,0 +1,203 @@
+/**
+ * The CSAT survey loop end to end: resolved conversations get exactly one survey at a local fake
+ * Graph API (real HTTP, Meta's request and response shapes and errors), in the right form for
+ * the service window; answers given every way are counted once, to the agent who resolved.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import type { App } from '../src/app.ts';
+import { sendDueSurveys } from '../src/jobs/csat-surveys.ts';
+import { EVENTS_TOKEN, scrape, testApp, total } from './support/app.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { inbound, PHONE_NUMBER_ID, signed, textMessage, unix, wamid } from './support/meta.ts';
+
+interface GraphCall {
+  path: string;
+  authorization: string | undefined;
+  body: Record<string, any>;
+}
+
+/** A fake Graph API: records each send and answers from a queue of Meta-shaped responses. */
+async function fakeGraphApi() {
+  const calls: GraphCall[] = [];
+  const queue: { status: number; body: unknown }[] = [];
+  let sent = 0;
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      calls.push({ path: req.url ?? '', authorization: req.headers.authorization, body: JSON.parse(raw) });
+      const next = queue.shift() ?? { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: JSON.parse(raw).to, wa_id: String(JSON.parse(raw).to).slice(1) }], messages: [{ id: `wamid.SURVEY${++sent}` }] } };
+      res.writeHead(next.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(next.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    calls,
+    failNext: (status: number, code: number, message: string) => queue.push({ status, body: { error: { message: `(#${code}) ${message}`, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: message }, fbtrace_id: 'Az8or2yhqkZfEZ-_4Qn_Bam' } } }),
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v24.0`,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+let db: TestDatabase;
+let graph: Awaited<ReturnType<typeof fakeGraphApi>>;
+let app: App;
+let withTemplate: App;
+
+before(async () => {
+  db = await createTestDatabase();
+  graph = await fakeGraphApi();
+  const settings = { WHATSAPP_ACCESS_TOKEN: 'graph-token', WHATSAPP_API_URL: graph.url, CSAT_DELAY: '5m', AUTO_RESOLVE_AFTER: '7d' };
+  app = testApp(db.database, settings);
+  withTemplate = testApp(db.database, { ...settings, CSAT_TEMPLATE_NAME: 'csat_feedback', CSAT_TEMPLATE_LANGUAGE: 'de' });
+});
+after(async () => {
+  await graph.close();
+  await db.drop();
+});
+
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+
+function postWebhook(payload: unknown) {
+  const { body, signature } = signed(payload);
+  return request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
+}
+function postEvents(events: object[]) {
+  return request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).send(events).expect(200);
+}
+
+/** A conversation the customer opened `writtenAgo` minutes ago, alice answered and resolved `resolvedAgo` minutes ago. */
+async function resolvedConversation(customer: string, text: string, writtenAgo: number, resolvedAgo: number) {
+  await postWebhook(inbound(customer, 'Kunde', [textMessage(customer, text, minutesAgo(writtenAgo))]));
+  await postEvents([
+    { id: `${customer}-a`, type: 'agent_message', at: minutesAgo(writtenAgo - 1).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, agent: 'alice' },
+    { id: `${customer}-r`, type: 'resolved', at: minutesAgo(resolvedAgo).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, by: 'agent' },
+  ]);
+}
+
+const survey = async (customer: string) => (await db.database.query(`SELECT status, kind, wamid, attempts, last_error FROM csat_surveys WHERE contact_wa_id = $1`, [customer])).rows[0]!;
+const reply = (customer: string, message: Record<string, unknown>, context?: string) =>
+  inbound(customer, 'Kunde', [{ from: customer, id: wamid('answer'), timestamp: unix(new Date()), ...(context ? { context: { from: '15550783881', id: context } } : {}), ...message }]);
+
+describe('CSAT surveys', () => {
+  it('sends one interactive survey inside the window, never twice, and counts a list-row answer once, to the resolving agent', async () => {
+    const customer = '4915170000001';
+    await resolvedConversation(customer, 'Meine Rechnung stimmt nicht', 60, 50);
+    const before = graph.calls.length;
+    assert.equal(await sendDueSurveys(app.surveys!), 1);
+    assert.equal(await sendDueSurveys(app.surveys!), 0, 'never twice');
+    const call = graph.calls.slice(before);
+    assert.equal(call.length, 1);
+    assert.equal(call[0]!.path, `/v24.0/${PHONE_NUMBER_ID}/messages`);
+    assert.equal(call[0]!.authorization, 'Bearer graph-token');
+    assert.equal(call[0]!.body.messaging_product, 'whatsapp');
+    assert.equal(call[0]!.body.to, `+${customer}`);
+    assert.equal(call[0]!.body.type, 'interactive');
+    assert.equal(call[0]!.body.biz_opaque_callback_data, 'bot:csat');
+    assert.equal(call[0]!.body.interactive.type, 'list');
+    assert.match(call[0]!.body.interactive.body.text, /zufrieden/, 'German, like the customer');
+    assert.deepEqual(call[0]!.body.interactive.action.sections[0].rows.map((r: { id: string }) => r.id), ['csat_5', 'csat_4', 'csat_3', 'csat_2', 'csat_1']);
+    const sent = await survey(customer);
+    assert.equal(sent.status, 'sent');
+
+    const answer = reply(customer, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'csat_4', title: '⭐⭐⭐⭐ 4' } } }, sent.wamid);
+    await postWebhook(answer);
+    await postWebhook(answer); // redelivered
+    const m = await scrape(app);
+    assert.equal(total(m, 'whatsapp_csat_responses_total', { score: '4', agent: 'alice', category: 'billing' }), 1);
+    assert.equal(total(m, 'whatsapp_conversations_reopened_total'), 0, 'an answer does not reopen the conversation');
+    assert.equal((await survey(customer)).status, 'answered');
+  });
+
+  it('takes a free-text answer as the next message ("5 ⭐")', async () => {
+    const customer = '4915170000002';
+    await resolvedConversation(customer, 'Where is my parcel?', 60, 50);
+    await sendDueSurveys(app.surveys!);
+    await postWebhook(reply(customer, { type: 'text', text: { body: '5 ⭐' } }));
+    const m = await scrape(app);
+    assert.equal(total(m, 'whatsapp_csat_responses_total', { score: '5', agent: 'alice', category: 'delivery' }), 1);
+  });
+
+  it('skips customers who wrote again or opted out', async () => {
+    const again = '4915170000003';
+    await resolvedConversation(again, 'Hallo', 60, 50);
+    await postWebhook(inbound(again, 'Kunde', [textMessage(again, 'Noch eine Frage', minutesAgo(48))]));
+    const optedOut = '4915170000004';
+    await resolvedConversation(optedOut, 'Hallo', 60, 50);
+    await postEvents([{ id: 'oo-1', type: 'opt_out', at: minutesAgo(49).toISOString(), customer: optedOut, phone_number_id: PHONE_NUMBER_ID }]);
+    // The WhatsApp way: a user_preferences webhook ("stop").
+    const stopped = '4915170000010';
+    await resolvedConversation(stopped, 'Hallo', 60, 50);
+    await postWebhook({ object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: [{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, contacts: [{ profile: { name: 'K' }, wa_id: stopped }], user_preferences: [{ wa_id: stopped, detail: 'User requested to stop marketing messages', category: 'marketing_messages', value: 'stop', timestamp: Math.floor(Date.now() / 1000) - 60 }] } }] }] });
+    const before = graph.calls.length;
+    await sendDueSurveys(app.surveys!);
+    assert.equal(graph.calls.length, before);
+    assert.equal((await survey(again)).status, 'skipped');
+    assert.equal((await survey(optedOut)).status, 'skipped');
+    assert.equal((await survey(stopped)).status, 'skipped');
+    const m = await scrape(app);
+    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'skipped_customer_wrote' }), 1);
+    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'skipped_opted_out' }), 2);
+  });
+
+  it('outside the window sends the template only to opted-in customers, and reads a quick-reply answer', async () => {
+    const notOptedIn = '4915170000005';
+    await resolvedConversation(notOptedIn, 'Hallo', 30 * 60, 26 * 60);
+    const optedIn = '4915170000006';
+    await resolvedConversation(optedIn, 'Hallo', 30 * 60, 26 * 60);
+    await postEvents([{ id: 'oi-1', type: 'opt_in', at: minutesAgo(40 * 60).toISOString(), customer: optedIn, phone_number_id: PHONE_NUMBER_ID }]);
+    const before = graph.calls.length;
+    await sendDueSurveys(withTemplate.surveys!);
+    const calls = graph.calls.slice(before);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.body.to, `+${optedIn}`);
+    assert.equal(calls[0]!.body.type, 'template');
+    assert.equal(calls[0]!.body.template.name, 'csat_feedback');
+    assert.deepEqual(calls[0]!.body.template.language, { code: 'de' });
+    assert.deepEqual(
+      calls[0]!.body.template.components.map((c: { sub_type: string; index: string; parameters: { payload: string }[] }) => [c.sub_type, c.index, c.parameters[0]!.payload]),
+      [['quick_reply', '0', 'csat_5'], ['quick_reply', '1', 'csat_4'], ['quick_reply', '2', 'csat_3'], ['quick_reply', '3', 'csat_2'], ['quick_reply', '4', 'csat_1']],
+    );
+    assert.equal((await survey(notOptedIn)).status, 'skipped');
+    const sent = await survey(optedIn);
+    await postWebhook(reply(optedIn, { type: 'button', button: { payload: 'csat_2', text: 'Geht so' } }, sent.wamid));
+    assert.equal(total(await scrape(app), 'whatsapp_csat_responses_total', { score: '2', agent: 'alice' }), 1);
+  });
+
+  it('retries throttling (130429) with backoff, and fails on a permanent error', async () => {
+    const throttled = '4915170000007';
+    await resolvedConversation(throttled, 'Hallo', 60, 50);
+    graph.failNext(400, 130429, 'Rate limit hit');
+    await sendDueSurveys(app.surveys!);
+    assert.deepEqual({ ...(await survey(throttled)), wamid: undefined, last_error: undefined }, { status: 'pending', kind: 'interactive', wamid: undefined, attempts: 1, last_error: undefined });
+    assert.equal(await sendDueSurveys(app.surveys!), 0, 'not before the backoff');
+    await sendDueSurveys(app.surveys!, new Date(Date.now() + 2 * 60_000));
+    assert.equal((await survey(throttled)).status, 'sent');
+
+    const broken = '4915170000008';
+    await resolvedConversation(broken, 'Hallo', 60, 50);
+    graph.failNext(400, 100, 'Invalid parameter');
+    await sendDueSurveys(app.surveys!);
+    const failed = await survey(broken);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.last_error, /Invalid parameter/);
+    const m = await scrape(app);
+    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'retried' }), 1);
+    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'failed' }), 1);
+  });
+
+  it('falls back to the template when Meta reports the window closed (131047)', async () => {
+    const customer = '4915170000009';
+    await resolvedConversation(customer, 'Hallo', 60, 50);
+    await postEvents([{ id: 'oi-9', type: 'opt_in', at: minutesAgo(70).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID }]);
+    graph.failNext(400, 131047, 'Re-engagement message');
+    const before = graph.calls.length;
+    await sendDueSurveys(withTemplate.surveys!);
+    assert.deepEqual(graph.calls.slice(before).map((c) => c.body.type), ['interactive', 'template']);
+    assert.deepEqual({ status: (await survey(customer)).status, kind: (await survey(customer)).kind }, { status: 'sent', kind: 'template' });
+  });
+});

@@ -1,0 +1,151 @@
+/** Request analysis: categories and sentiment in German and English, CSAT answers, the analytics views. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { loadConfig } from '../src/config/config.ts';
+import { compileCategoryRules, defaultCategoryRules, loadCategoryRules } from '../src/requests/categories.ts';
+import { csatScore } from '../src/requests/csat-answer.ts';
+import { analyzeSentiment, detectLanguage } from '../src/requests/sentiment.ts';
+import { recordSettings } from '../src/storage/migrate.ts';
+import type { App } from '../src/app.ts';
+import { openTestApp, scrape, total } from './support/app.ts';
+import type { TestDatabase } from './support/database.ts';
+import { inbound, signed, textMessage, wamid, unix } from './support/meta.ts';
+
+describe('categories', () => {
+  const rules = defaultCategoryRules();
+  const cases: [string, string | null][] = [
+    ['Ich habe eine Frage zu meiner Rechnung vom März', 'billing'],
+    ['Warum wurde mir der Betrag doppelt abgebucht?', 'billing'],
+    ['I was charged twice for my order', 'billing'],
+    ['Wo bleibt mein Paket? Die Sendungsverfolgung zeigt nichts', 'delivery'],
+    ['My parcel has not arrived yet', 'delivery'],
+    ['Ich möchte mein Geld zurück, die Ware geht zurück', 'refund'],
+    ['Can I get a refund for the broken headphones?', 'refund'],
+    ['Ich habe mein Passwort vergessen und komme nicht ins Kundenkonto', 'account'],
+    ['I cannot log in to my account', 'account'],
+    ['Ist die Jacke in Größe M verfügbar?', 'product'],
+    ['Does this charger work with the older model?', 'product'],
+    ['Hallo!', null],
+    ['Good morning', null],
+  ];
+  for (const [text, category] of cases) {
+    it(`"${text}" → ${category}`, () => assert.equal(rules.categorize(text), category));
+  }
+  it('takes a tapped menu button or list row id', () => {
+    assert.equal(rules.categorize('Option 2', ['menu_delivery']), 'delivery');
+    assert.equal(rules.categorize(null, ['billing']), 'billing');
+  });
+  it('keeps every label within the configured set', () => {
+    assert.deepEqual(rules.labels, ['refund', 'billing', 'delivery', 'account', 'product', 'other', 'unknown']);
+    assert.equal(rules.bounded('Billing'), 'billing');
+    assert.equal(rules.bounded('shipping-question'), 'other');
+  });
+  it('names what is wrong in a broken rules file', () => {
+    assert.deepEqual(compileCategoryRules({ version: 2, categories: [] }), {
+      ok: false,
+      errors: ['version: expected "version": 1', 'categories: expected at least one category'],
+    });
+    const bad = compileCategoryRules({ version: 1, categories: [{ name: 'billing', patterns: ['(unclosed'] }, { name: 'billing' }, { name: 'unknown' }] });
+    assert.ok(!bad.ok);
+    assert.match(bad.errors[0]!, /^categories\[0\]\.patterns\[0\]: not a valid regular expression/);
+    assert.ok(bad.errors.includes('categories[1].name: "billing" appears twice'));
+    assert.ok(bad.errors.includes('categories[2].name: "unknown" is reserved for conversations not categorised yet'));
+    assert.deepEqual(loadCategoryRules('/nonexistent.json'), { ok: false, errors: ['/nonexistent.json: no such file'] });
+  });
+  it('stops the start with a clear line for a broken CATEGORIES_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    writeFileSync(join(dir, 'c.json'), '{"version": 1, "categories": [{"name": "Billing!"}]}');
+    const result = loadConfig({ WHATSAPP_APP_SECRET: 's', WHATSAPP_VERIFY_TOKEN: 'v', EVENTS_API_TOKEN: 'e', CATEGORIES_FILE: join(dir, 'c.json') });
+    assert.ok(!result.ok);
+    assert.deepEqual(result.errors, [`CATEGORIES_FILE: ${join(dir, 'c.json')}: categories[0].name: expected a lower-case name (letters, digits, _; at most 32)`]);
+  });
+});
+
+describe('sentiment in German and English', () => {
+  const cases: [string, 'de' | 'en', 'negative' | 'neutral' | 'positive'][] = [
+    ['Das ist nicht gut, ich warte schon seit einer Woche', 'de', 'negative'],
+    ['Der Service ist wirklich toll, vielen Dank!', 'de', 'positive'],
+    ['Ich bin überhaupt nicht zufrieden mit der Lieferung', 'de', 'negative'],
+    ['Kein Problem, das passt so', 'de', 'positive'],
+    ['Eine absolute Frechheit, das Paket ist kaputt angekommen', 'de', 'negative'],
+    ['Wann öffnet ihr morgen?', 'de', 'neutral'],
+    ['not bad at all, thanks', 'en', 'positive'],
+    ['This is terrible, I want my money back', 'en', 'negative'],
+    ['Great service, you are awesome', 'en', 'positive'],
+    ['What are your opening hours?', 'en', 'neutral'],
+    ['Paket angekommen 😍👍', 'de', 'positive'],
+    ['still waiting 😡', 'en', 'negative'],
+  ];
+  for (const [text, language, polarity] of cases) {
+    it(`"${text}" → ${language}, ${polarity}`, () => {
+      const result = analyzeSentiment(text);
+      assert.equal(result.language, language);
+      assert.equal(result.polarity, polarity, `score ${result.score}`);
+    });
+  }
+  it('chooses the language per message', () => {
+    assert.equal(detectLanguage('Hallo, wo ist meine Bestellung?'), 'de');
+    assert.equal(detectLanguage('Hello, where is my order?'), 'en');
+  });
+});
+
+describe('CSAT answers', () => {
+  const cases: [string[], string | null, number | null][] = [
+    [['csat_4'], '⭐⭐⭐⭐ 4', 4],
+    [[], '5', 5],
+    [[], '5 ⭐', 5],
+    [[], '⭐⭐⭐⭐', 4],
+    [[], 'fünf', 5],
+    [[], 'Vier!', 4],
+    [[], 'two', 2],
+    [[], '3/5', 3],
+    [[], 'Danke, das Paket ist angekommen', null],
+    [[], '10', null],
+  ];
+  for (const [ids, text, score] of cases) it(`${JSON.stringify(ids)} "${text}" → ${score}`, () => assert.equal(csatScore(ids, text), score));
+});
+
+describe('stored analysis and the analytics views', () => {
+  let db: TestDatabase;
+  let app: App;
+  before(async () => ({ db, app } = await openTestApp()));
+  after(() => db.drop());
+
+  it('stores category and sentiment with each message and counts inbound sentiment by category', async () => {
+    const customer = '4915166600042';
+    const post = (payload: unknown) => {
+      const { body, signature } = signed(payload);
+      return request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
+    };
+    await post(inbound(customer, 'Kunde', [textMessage(customer, 'Meine Rechnung ist falsch, das ist ärgerlich', new Date('2026-11-23T08:15:00Z'))]));
+    await post(inbound(customer, 'Kunde', [{ from: customer, id: wamid('list'), timestamp: unix(new Date('2026-11-23T08:16:00Z')), type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'menu_billing', title: 'Rechnung' } } }]));
+    const rows = (await db.database.query(`SELECT category, sentiment, language FROM messages WHERE contact_wa_id = $1 ORDER BY sent_at`, [customer])).rows;
+    assert.deepEqual(rows, [{ category: 'billing', sentiment: 'negative', language: 'de' }, { category: 'billing', sentiment: null, language: null }]);
+    const conversation = (await db.database.query(`SELECT category, sentiment FROM conversations WHERE contact_wa_id = $1`, [customer])).rows[0];
+    assert.deepEqual(conversation, { category: 'billing', sentiment: 'negative' });
+    const m = await scrape(app);
+    assert.equal(total(m, 'whatsapp_inbound_sentiment_total', { polarity: 'negative', category: 'billing' }), 1);
+    assert.equal(total(m, 'whatsapp_conversations_opened_total', { category: 'billing' }), 1);
+  });
+
+  it('serves the weekday × hour heatmap in the business time zone to the read-only role, without personal data', async () => {
+    await recordSettings(db.database, { timezone: 'Europe/Berlin' });
+    const rows = await db.database.withConnection(async (c) => {
+      await c.query('SET ROLE whatsapp_readonly');
+      try {
+        const heat = await c.query(`SELECT weekday, hour, sum(messages)::int AS n FROM analytics.messages_by_hour WHERE day = '2026-11-23' GROUP BY 1, 2`);
+        const conversations = await c.query(`SELECT * FROM analytics.conversations LIMIT 1`);
+        await assert.rejects(c.query('SELECT text_body FROM messages LIMIT 1'), /permission denied/);
+        return { heat: heat.rows, columns: conversations.fields.map((f) => f.name) };
+      } finally {
+        await c.query('RESET ROLE');
+      }
+    });
+    assert.deepEqual(rows.heat, [{ weekday: 1, hour: 9, n: 2 }], 'Monday 08:15Z is 09:15 in Berlin');
+    for (const personal of ['contact_wa_id', 'text_body', 'profile_name', 'payload']) assert.ok(!rows.columns.includes(personal), personal);
+  });
+});
