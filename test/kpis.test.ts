@@ -105,6 +105,7 @@ async function kpis(target: App) {
     windowsExpired: t('whatsapp_service_windows_expired_total'),
     outboundAgent: t('whatsapp_messages_total', { direction: 'outbound', sender: 'agent', type: 'unknown' }),
     sentiment: ['negative', 'neutral', 'positive'].map((polarity) => t('whatsapp_inbound_sentiment_total', { polarity })),
+    customerMessages: ['billing', 'delivery', 'unknown'].map((category) => t('whatsapp_customer_messages_total', { category })),
   };
 }
 
@@ -158,6 +159,7 @@ describe('helpdesk KPIs on a known timeline', () => {
       outboundAgent: 1, // alice's answer, counted once although seen twice
       // Negative: "… Rechnung ist falsch", "That did not help" (negated), "Immer noch falsch!"; the other four neutral.
       sentiment: [3, 4, 0],
+      customerMessages: [2, 2, 3], // Anna twice (billing), Bert twice (delivery), Clara, Dora, Emil
     });
   });
 
@@ -273,5 +275,30 @@ describe('business hours and collector failures', () => {
     } finally {
       await db.database.query('ALTER TABLE agent_status_events_gone RENAME TO agent_status_events');
     }
+  });
+});
+
+describe('inputs that arrive before the customer message they belong to', () => {
+  it('applies helpdesk events and answers received before the customer message, once it arrives', async () => {
+    const customer = '4915100000555';
+    const base = Math.floor(Date.now() / 1000) * 1000 - 600_000; // whole seconds, as WhatsApp timestamps
+    const t = (s: number) => new Date(base + s * 1000);
+    const answer = wamid('early');
+    // Meta retries the inbound webhook; meanwhile the helpdesk reports assignment and resolution,
+    // and the status of the agent's answer arrives.
+    const early = await postEvents(app, [
+      { id: 'early-1', type: 'assigned', at: t(10).toISOString(), phone_number_id: PHONE_NUMBER_ID, customer, agent: 'bob' },
+      { id: 'early-2', type: 'resolved', at: t(120).toISOString(), phone_number_id: PHONE_NUMBER_ID, customer, by: 'agent' },
+    ]);
+    assert.deepEqual(early.body.results.map((r: { effect: string }) => r.effect), ['no open conversation', 'no open conversation']);
+    await postWebhook(app, statuses(status(answer, 'sent', t(40), { recipient_id: customer, biz_opaque_callback_data: 'agent:bob' }))).expect(200);
+    await postWebhook(app, inbound(customer, 'Spät', [textMessage(customer, 'Hello, I need help', t(0))])).expect(200);
+
+    const row = (await db.database.query(`SELECT status, assigned_agent, extract(epoch FROM first_response_at - opened_at)::int AS frt, extract(epoch FROM resolved_at - opened_at)::int AS resolution FROM conversations WHERE contact_wa_id = $1`, [customer])).rows;
+    assert.deepEqual(row, [{ status: 'resolved', assigned_agent: 'bob', frt: 40, resolution: 120 }]);
+    // Replaying everything changes nothing: the early inputs were marked applied.
+    await postWebhook(app, inbound(customer, 'Spät', [textMessage(customer, 'Hello again', t(130))])).expect(200);
+    const after = (await db.database.query(`SELECT count(*)::int AS n, max(reopen_count) AS reopens FROM conversations WHERE contact_wa_id = $1`, [customer])).rows[0];
+    assert.deepEqual(after, { n: 1, reopens: 1 });
   });
 });

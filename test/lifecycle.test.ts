@@ -27,7 +27,8 @@ function run(batches: LifecycleInput[][], start: Conversation | null = null) {
 }
 
 const seconds = (f: Fact) => ('from' in f ? (f.to.getTime() - f.from.getTime()) / 1000 : undefined);
-const kinds = (facts: Fact[]) => facts.map((f) => f.kind);
+/** Fact kinds in order, without the per-message count (checked on its own below). */
+const kinds = (facts: Fact[]) => facts.filter((f) => f.kind !== 'customer_message').map((f) => f.kind);
 
 describe('conversation lifecycle', () => {
   it('opens on the first customer message, times the first response and the resolution', () => {
@@ -167,9 +168,14 @@ describe('conversation lifecycle', () => {
     );
   });
 
+  it('counts every customer message with the conversation category at that moment', () => {
+    const { facts } = run([[{ kind: 'customer_message', at: at(0), category: 'refund' }], [customer(10)], [{ kind: 'categorized', at: at(20), category: 'billing' }], [customer(30)]]);
+    assert.deepEqual(facts.filter((f) => f.kind === 'customer_message').map((f) => (f as { category: string }).category), ['refund', 'refund', 'billing']);
+  });
+
   it('takes a category from a categorized event for later facts', () => {
     const { facts } = run([[customer(0)], [{ kind: 'categorized', at: at(1), category: 'billing' }], [agentSays(30)], [resolved(60)]]);
-    assert.deepEqual(facts.filter((f) => 'category' in f).map((f) => (f as { category: string }).category), ['unknown', 'billing', 'billing', 'billing']);
+    assert.deepEqual(facts.filter((f) => 'category' in f && f.kind !== 'customer_message').map((f) => (f as { category: string }).category), ['unknown', 'billing', 'billing', 'billing']);
   });
 });
 

@@ -71,6 +71,7 @@ export type Fact =
   | { kind: 'reply'; responder: Responder; category: string; from: Date; to: Date }
   | { kind: 'resolved'; by: ResolvedBy; category: string; from: Date; to: Date; conversation: Conversation }
   | { kind: 'inbound_sentiment'; polarity: Polarity; category: string }
+  | { kind: 'customer_message'; category: string }
   | { kind: 'first_contact_resolution'; result: FcrResult; category: string }
   | { kind: 'bot_engaged'; category: string }
   | { kind: 'handover'; category: string }
@@ -128,6 +129,7 @@ export function applyToThread(
       current = next;
       // The first message that matches a category rule categorises the conversation (an event may override).
       if (input.category && current.category === UNCATEGORIZED) current.category = input.category;
+      facts.push({ kind: 'customer_message', category: current.category });
       if (input.sentiment) {
         current.sentiment = input.sentiment;
         facts.push({ kind: 'inbound_sentiment', polarity: input.sentiment, category: current.category });

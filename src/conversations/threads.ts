@@ -4,21 +4,32 @@
  * Returns the facts newly established, for the caller to observe after the commit.
  */
 import type { Queryable } from '../storage/database.ts';
-import { loadLatestConversations, lockThreads, rememberAgents, recordHandling, saveConversations, threadId, type ThreadKey } from '../storage/conversation-store.ts';
+import {
+  loadDeferredInputs, loadLatestConversations, lockThreads, markApplied, rememberAgents, recordHandling, saveConversations, threadId,
+  type InputSource, type ThreadKey,
+} from '../storage/conversation-store.ts';
 import { applyToThread, type Conversation, type Fact, type LifecycleInput, type LifecycleSettings } from './lifecycle.ts';
 
 export interface ThreadInput {
   thread: ThreadKey;
   input: LifecycleInput;
+  /** The stored event or message behind the input, marked applied once it changed a conversation. */
+  source?: InputSource;
 }
 
 export interface LifecycleOutcome {
   facts: Fact[];
-  /** Per input (same order as given), whether it changed a conversation. */
+  /** Per input (same order as given; deferred inputs appended after), whether it changed a conversation. */
   applied: boolean[];
 }
 
-export async function applyInputs(tx: Queryable, inputs: ThreadInput[], settings: LifecycleSettings): Promise<LifecycleOutcome> {
+export async function applyInputs(
+  tx: Queryable,
+  given: ThreadInput[],
+  settings: LifecycleSettings,
+  boundCategory: (category: string) => string = (c) => c,
+): Promise<LifecycleOutcome> {
+  const inputs = [...given];
   const applied = inputs.map(() => false);
   if (inputs.length === 0) return { facts: [], applied };
   const byThread = new Map<string, { thread: ThreadKey; items: { input: LifecycleInput; index: number }[] }>();
@@ -32,6 +43,22 @@ export async function applyInputs(tx: Queryable, inputs: ThreadInput[], settings
   await lockThreads(tx, threads);
   const latest = await loadLatestConversations(tx, threads);
 
+  // Where a customer message may open a conversation, inputs that arrived before it (and had no
+  // conversation to apply to then) join this run, in time order.
+  const current = { events: inputs.flatMap((i) => (i.source?.kind === 'event' ? [i.source.id] : [])), wamids: inputs.flatMap((i) => (i.source?.kind === 'message' ? [i.source.wamid] : [])) };
+  for (const [id, group] of byThread) {
+    const conversation = latest.get(id);
+    if (conversation?.status === 'open') continue;
+    const opening = group.items.filter((i) => i.input.kind === 'customer_message').map((i) => i.input.at.getTime());
+    if (opening.length === 0) continue;
+    for (const deferred of await loadDeferredInputs(tx, group.thread, new Date(Math.min(...opening)), current)) {
+      if (deferred.input.kind === 'categorized') deferred.input.category = boundCategory(deferred.input.category);
+      group.items.push({ input: deferred.input, index: inputs.length });
+      inputs.push(deferred);
+      applied.push(false);
+    }
+  }
+
   const facts: Fact[] = [];
   const changed: Conversation[] = [];
   for (const [id, group] of byThread) {
@@ -42,6 +69,7 @@ export async function applyInputs(tx: Queryable, inputs: ThreadInput[], settings
   }
   await saveConversations(tx, changed);
   await recordHandling(tx, facts);
+  await markApplied(tx, inputs.flatMap((i, n) => (applied[n] && i.source ? [i.source] : [])));
   await rememberAgents(tx, changed.flatMap((c) => (c.assignedAgent ? [c.assignedAgent] : [])));
   return { facts, applied };
 }

@@ -127,11 +127,14 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
   for (const e of fresh) {
     const input = lifecycleInputOf(e, newWamids, options.categories);
     if (input) {
+      // A reported wamid is tracked as the message; any other event as itself.
+      const reported = (e.type === 'agent_message' || e.type === 'bot_message') && e.message_id ? e.message_id : null;
+      input.source = reported ? { kind: 'message', wamid: reported } : { kind: 'event', id: e.id };
       inputOfEvent.set(e.id, inputs.length);
       inputs.push(input);
     }
   }
-  const outcome = await applyInputs(tx, inputs, settings);
+  const outcome = await applyInputs(tx, inputs, settings, options.categories.bounded);
   if (options.csat.enabled) {
     await scheduleSurveys(
       tx,
@@ -189,7 +192,7 @@ function pushMessageInput(inputs: ThreadInput[], m: NewMessage, now: Date): void
     // An API-sent answer without attribution was sent by someone other than the bot: a person
     // using another tool. The responder label stays within agent | bot, as the contract says.
     const responder = m.sender === 'bot' ? 'bot' : 'agent';
-    inputs.push({ thread, input: { kind: 'business_message', at, responder, agent: m.agentId, wamid: m.wamid } });
+    inputs.push({ thread, input: { kind: 'business_message', at, responder, agent: m.agentId, wamid: m.wamid }, source: { kind: 'message', wamid: m.wamid } });
   }
 }
 

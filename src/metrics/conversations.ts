@@ -28,6 +28,7 @@ export class ConversationMetrics {
   readonly botHandovers: Counter<'category'>;
   readonly serviceWindowsExpired: Counter<'category'>;
   readonly inboundSentiment: Counter<'polarity' | 'category'>;
+  readonly customerMessages: Counter<'category'>;
   readonly csatResponses: Counter<'score' | 'category' | 'agent'>;
 
   /** `categories`: every category label value (the configured set, `other` and `unknown`). */
@@ -49,10 +50,12 @@ export class ConversationMetrics {
     this.botConversations = counter('bot_conversations_total', 'Conversations the bot answered at least once.', ['category']);
     this.botHandovers = counter('bot_handovers_total', 'Conversations the bot handed over to a human agent.', ['category']);
     this.serviceWindowsExpired = counter('service_windows_expired_total', "24-hour service windows that closed with the customer's message unanswered.", ['category']);
+    this.customerMessages = counter('customer_messages_total', "Customers' messages in conversations (requests, not reactions or survey answers), by the conversation's category.", ['category']);
     this.inboundSentiment = counter('inbound_sentiment_total', 'Inbound customer text messages by sentiment polarity (German or English).', ['polarity', 'category']);
     this.csatResponses = counter('csat_responses_total', 'CSAT survey answers (1–5), by score, category and the agent who resolved the conversation.', ['score', 'category', 'agent']);
 
     for (const category of categories) {
+      this.customerMessages.inc({ category }, 0);
       for (const polarity of ['negative', 'neutral', 'positive']) this.inboundSentiment.inc({ polarity, category }, 0);
       this.opened.inc({ category }, 0);
       this.reopened.inc({ category }, 0);
@@ -100,6 +103,9 @@ export class ConversationMetrics {
           break;
         case 'service_window_expired':
           this.serviceWindowsExpired.inc({ category: fact.category });
+          break;
+        case 'customer_message':
+          this.customerMessages.inc({ category: fact.category });
           break;
         case 'inbound_sentiment':
           this.inboundSentiment.inc({ polarity: fact.polarity, category: fact.category });

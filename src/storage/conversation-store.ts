@@ -228,3 +228,61 @@ export async function rememberAgents(tx: Queryable, agents: Iterable<string>): P
   if (list.length === 0) return;
   await tx.query(`INSERT INTO agents (agent) SELECT unnest($1::text[]) ON CONFLICT (agent) DO NOTHING`, [list]);
 }
+
+export type InputSource = { kind: 'event'; id: string } | { kind: 'message'; wamid: string };
+
+/**
+ * Inputs of a thread stored earlier that no conversation took (they arrived before the customer
+ * message that opens it), dated at or after `since`: helpdesk events and outbound answers.
+ */
+export async function loadDeferredInputs(
+  tx: Queryable,
+  thread: ThreadKey,
+  since: Date,
+  exclude: { events: string[]; wamids: string[] },
+): Promise<{ thread: ThreadKey; input: import('../conversations/lifecycle.ts').LifecycleInput; source: InputSource }[]> {
+  const [events, messages] = await Promise.all([
+    tx.query<{ id: string; type: string; occurred_at: Date; payload: { agent?: string; by?: 'agent' | 'bot'; category?: string } }>(
+      `SELECT id, type, occurred_at, payload FROM helpdesk_events
+        WHERE phone_number_id = $1 AND contact_wa_id = $2 AND NOT applied AND occurred_at >= $3 AND id <> ALL($4::text[])
+          AND type IN ('assigned', 'handover', 'resolved', 'categorized', 'agent_message', 'bot_message')
+          AND NOT (type IN ('agent_message', 'bot_message') AND payload ? 'message_id')`,
+      [thread.phoneNumberId, thread.customer, since, exclude.events],
+    ),
+    tx.query<{ wamid: string; sender: string; agent_id: string | null; sent_at: Date }>(
+      `SELECT m.wamid, m.sender, m.agent_id, m.sent_at FROM messages m
+        WHERE m.phone_number_id = $1 AND m.contact_wa_id = $2 AND m.direction = 'outbound' AND NOT m.applied
+          AND m.sent_at >= $3 AND m.wamid <> ALL($4::text[])
+          AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')`,
+      [thread.phoneNumberId, thread.customer, since, exclude.wamids],
+    ),
+  ]);
+  const deferred: { thread: ThreadKey; input: import('../conversations/lifecycle.ts').LifecycleInput; source: InputSource }[] = [];
+  for (const e of events.rows) {
+    const at = e.occurred_at;
+    const source: InputSource = { kind: 'event', id: e.id };
+    const p = e.payload;
+    if (e.type === 'assigned' && p.agent) deferred.push({ thread, source, input: { kind: 'assigned', at, agent: p.agent } });
+    else if (e.type === 'handover') deferred.push({ thread, source, input: { kind: 'handover', at, agent: p.agent ?? null } });
+    else if (e.type === 'resolved') deferred.push({ thread, source, input: { kind: 'resolved', at, by: p.by ?? 'agent', agent: p.agent ?? null } });
+    else if (e.type === 'categorized' && p.category) deferred.push({ thread, source, input: { kind: 'categorized', at, category: p.category } });
+    else if (e.type === 'agent_message') deferred.push({ thread, source, input: { kind: 'business_message', at, responder: 'agent', agent: p.agent ?? null, wamid: null } });
+    else if (e.type === 'bot_message') deferred.push({ thread, source, input: { kind: 'business_message', at, responder: 'bot', agent: null, wamid: null } });
+  }
+  for (const m of messages.rows) {
+    deferred.push({
+      thread,
+      source: { kind: 'message', wamid: m.wamid },
+      input: { kind: 'business_message', at: m.sent_at, responder: m.sender === 'bot' ? 'bot' : 'agent', agent: m.agent_id, wamid: m.wamid },
+    });
+  }
+  return deferred;
+}
+
+/** Marks events and messages as applied to a conversation, so they are never replayed. */
+export async function markApplied(tx: Queryable, sources: InputSource[]): Promise<void> {
+  const events = sources.flatMap((s) => (s.kind === 'event' ? [s.id] : []));
+  const wamids = sources.flatMap((s) => (s.kind === 'message' ? [s.wamid] : []));
+  if (events.length > 0) await tx.query('UPDATE helpdesk_events SET applied = true WHERE id = ANY($1::text[])', [events]);
+  if (wamids.length > 0) await tx.query('UPDATE messages SET applied = true WHERE wamid = ANY($1::text[])', [wamids]);
+}
