@@ -1,0 +1,89 @@
+/**
+ * Command-line options shared by `npm run simulate` and `npm run demo`, checked the way the
+ * exporter checks its settings: one line per problem, never a stack trace.
+ */
+import { parseDuration } from '../config/duration.ts';
+
+export interface CliOptions {
+  target?: string;
+  speed: number;
+  pace: number;
+  seed: number;
+  durationMs?: number;
+  peakPerHour: number;
+  phoneNumberId: string;
+  timeZone: string;
+  graphApiPort?: number;
+  graphApiHost: string;
+  port: number;
+}
+
+export const USAGE = `Options:
+  --target URL            exporter base URL (simulate only), e.g. http://127.0.0.1:8080
+  --speed N               calendar speed: the daily and weekly rhythm and the shifts run N times faster (default 60: an hour per minute)
+  --pace N                conversation speed: typing and answering run N times faster (default 1: real response times)
+  --seed N                random seed; the same seed gives the same traffic (default 1)
+  --duration D            stop after D (30s, 10m, 2h); default: run until Ctrl-C
+  --rate N                conversations per hour at the busiest hour of the week (default 90)
+  --phone-number-id ID    the business number's Meta phone_number_id (default $WHATSAPP_PHONE_NUMBER_ID or 106540352242922)
+  --time-zone TZ          time zone of the rhythm and the shifts (default Europe/Berlin)
+  --graph-api-port N      serve a stand-in for the Graph API on this port, so the exporter's CSAT surveys get answers
+                          (point the exporter's WHATSAPP_API_URL at http://<this host>:N/v24.0)
+  --graph-api-host H      address for the stand-in to listen on (default 0.0.0.0)
+  --port N                exporter port (demo only; default $PORT or 8080)
+Environment: WHATSAPP_APP_SECRET and EVENTS_API_TOKEN must match the exporter's (simulate only).`;
+
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): { ok: true; options: CliOptions } | { ok: false; errors: string[] } {
+  const errors: string[] = [];
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) {
+      errors.push(`${arg}: not an option`);
+      continue;
+    }
+    const value = match[2] ?? argv[++i];
+    if (value === undefined) errors.push(`--${match[1]}: needs a value`);
+    else values.set(match[1]!, value);
+  }
+  const known = ['target', 'speed', 'pace', 'seed', 'duration', 'rate', 'phone-number-id', 'time-zone', 'graph-api-port', 'graph-api-host', 'port'];
+  for (const name of values.keys()) if (!known.includes(name)) errors.push(`--${name}: unknown option`);
+  const number = (name: string, fallback: number, integer = false, max = Number.MAX_SAFE_INTEGER): number => {
+    const text = values.get(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0 || value > max || (integer && !Number.isInteger(value))) {
+      errors.push(`--${name}: "${text}" is not valid — expected a positive ${integer ? 'whole ' : ''}number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}`);
+      return fallback;
+    }
+    return value;
+  };
+  let durationMs: number | undefined;
+  if (values.has('duration')) {
+    durationMs = parseDuration(values.get('duration')!);
+    if (durationMs === undefined || durationMs <= 0) errors.push(`--duration: "${values.get('duration')}" is not a duration — expected e.g. 30s, 10m, 2h`);
+  }
+  const target = values.get('target');
+  if (target !== undefined && !/^https?:\/\/[^\s]+$/.test(target)) errors.push(`--target: "${target}" is not an http(s) URL`);
+  const timeZone = values.get('time-zone') ?? 'Europe/Berlin';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    errors.push(`--time-zone: "${timeZone}" is not a time zone — expected e.g. Europe/Berlin`);
+  }
+  const options: CliOptions = {
+    target,
+    speed: number('speed', 60),
+    pace: number('pace', 1),
+    seed: number('seed', 1, true, 2 ** 32 - 1),
+    durationMs,
+    peakPerHour: number('rate', 90),
+    phoneNumberId: values.get('phone-number-id') ?? env.WHATSAPP_PHONE_NUMBER_ID ?? '106540352242922',
+    timeZone,
+    graphApiPort: values.has('graph-api-port') ? number('graph-api-port', 9199, true, 65535) : undefined,
+    graphApiHost: values.get('graph-api-host') ?? '0.0.0.0',
+    port: number('port', Number(env.PORT) || 8080, true, 65535),
+  };
+  return errors.length ? { ok: false, errors } : { ok: true, options };
+}

@@ -1,0 +1,56 @@
+/**
+ * `npm run simulate -- --target URL`: drives any running exporter with demo traffic. The
+ * exporter's WHATSAPP_APP_SECRET and EVENTS_API_TOKEN come from the environment. With
+ * --graph-api-port the simulator also stands in for the Graph API, so that the exporter's CSAT
+ * surveys (WHATSAPP_API_URL pointed here) are answered.
+ */
+import { parseCli, USAGE } from './cli.ts';
+import { startGraphApiStub, type GraphApiStub } from './graph-api.ts';
+import { DEFAULT_BUSINESS } from './plan.ts';
+import { describeStats, Simulator } from './simulator.ts';
+
+const parsed = parseCli(process.argv.slice(2), process.env);
+const problems = parsed.ok ? [] : parsed.errors;
+const appSecret = (process.env.WHATSAPP_APP_SECRET ?? '').split(',').map((s) => s.trim()).find((s) => s.length > 0);
+const eventsToken = process.env.EVENTS_API_TOKEN?.trim();
+if (parsed.ok && !parsed.options.target) problems.push('--target: required — the exporter base URL, e.g. http://127.0.0.1:8080');
+if (!appSecret) problems.push("WHATSAPP_APP_SECRET: required — the exporter's Meta app secret, to sign webhooks");
+if (!eventsToken) problems.push("EVENTS_API_TOKEN: required — the exporter's bearer token for /api/v1/events");
+if (!parsed.ok || problems.length > 0) {
+  for (const line of problems) process.stderr.write(`simulate: ${line}\n`);
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(2);
+}
+const options = parsed.options;
+
+const simulator = new Simulator({
+  seed: options.seed,
+  start: new Date(),
+  speed: options.speed,
+  pace: options.pace,
+  peakPerHour: options.peakPerHour,
+  timeZone: options.timeZone,
+  business: { ...DEFAULT_BUSINESS, phoneNumberId: options.phoneNumberId },
+  target: options.target!,
+  appSecret: appSecret!,
+  eventsToken: eventsToken!,
+  durationMs: options.durationMs,
+  log: (line) => process.stderr.write(`simulate: ${line}\n`),
+});
+
+let stub: GraphApiStub | undefined;
+if (options.graphApiPort !== undefined) {
+  stub = await startGraphApiStub({ port: options.graphApiPort, host: options.graphApiHost, onSend: (m) => simulator.handleSentMessage(m) });
+  process.stdout.write(`simulate: Graph API stand-in for CSAT surveys on port ${options.graphApiPort}\n`);
+}
+process.stdout.write(
+  `simulate: sending to ${options.target} — seed ${options.seed}, calendar ×${options.speed}, conversations ×${options.pace}, up to ${options.peakPerHour} conversations/hour` +
+    `${options.durationMs ? `, for ${options.durationMs / 1000} s` : ', until Ctrl-C'}\n`,
+);
+const progress = setInterval(() => process.stdout.write(`simulate: ${describeStats(simulator.stats)}\n`), 30_000);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => simulator.stop());
+const stats = await simulator.run();
+clearInterval(progress);
+await stub?.close();
+process.stdout.write(`simulate: done — ${describeStats(stats)}\n`);
+process.exit(stats.requests > 0 && stats.failedRequests === stats.requests ? 1 : 0);
