@@ -25,10 +25,12 @@ async function fakeGraphApi() {
   const calls: GraphCall[] = [];
   const queue: { status: number; body: unknown }[] = [];
   let sent = 0;
+  let delayMs = 0;
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
-    req.on('end', () => {
+    req.on('end', async () => {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       calls.push({ path: req.url ?? '', authorization: req.headers.authorization, body: JSON.parse(raw) });
       const next = queue.shift() ?? { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: JSON.parse(raw).to, wa_id: String(JSON.parse(raw).to).slice(1) }], messages: [{ id: `wamid.SURVEY${++sent}` }] } };
       res.writeHead(next.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(next.body));
@@ -38,6 +40,7 @@ async function fakeGraphApi() {
   return {
     calls,
     failNext: (status: number, code: number, message: string) => queue.push({ status, body: { error: { message: `(#${code}) ${message}`, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: message }, fbtrace_id: 'Az8or2yhqkZfEZ-_4Qn_Bam' } } }),
+    slow: (ms: number) => (delayMs = ms),
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v24.0`,
     close: () => new Promise((r) => server.close(r)),
   };
@@ -113,6 +116,68 @@ describe('CSAT surveys', () => {
     assert.equal((await survey(customer)).status, 'answered');
   });
 
+  it('never treats a survey button as a new request, even a second tap', async () => {
+    const customer = '4915170000011';
+    await resolvedConversation(customer, 'Hallo', 60, 50);
+    await sendDueSurveys(app.surveys!);
+    const sent = await survey(customer);
+    const tap = (id: string) => reply(customer, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id, title: id } } }, sent.wamid);
+    await postWebhook(tap('csat_5'));
+    await postWebhook(tap('csat_4')); // changed their mind
+    const m = await scrape(app);
+    assert.equal(total(m, 'whatsapp_csat_responses_total', { agent: 'alice', category: 'unknown' }), 1, 'one answer per survey');
+    const conversation = (await db.database.query('SELECT status, reopen_count FROM conversations WHERE contact_wa_id = $1', [customer])).rows[0];
+    assert.deepEqual(conversation, { status: 'resolved', reopen_count: 0 });
+  });
+
+  it('does not resend a survey whose send timed out (Meta may have delivered it)', async () => {
+    const customer = '4915170000012';
+    await resolvedConversation(customer, 'Hallo', 60, 50);
+    graph.slow(600);
+    const before = graph.calls.length;
+    try {
+      await sendDueSurveys({ ...app.surveys!, api: { ...app.surveys!.api, timeoutMs: 200 } });
+    } finally {
+      graph.slow(0);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    await sendDueSurveys(app.surveys!, new Date(Date.now() + 30 * 60_000));
+    assert.equal(graph.calls.length - before, 1);
+    const failed = await survey(customer);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.last_error, /not resent/);
+  });
+
+  it('asks about the final resolution when the customer came back before the survey went out', async () => {
+    const customer = '4915170000013';
+    await resolvedConversation(customer, 'Hallo', 60, 50);
+    await postWebhook(inbound(customer, 'Kunde', [textMessage(customer, 'Doch noch eine Frage', minutesAgo(48))]));
+    await postEvents([
+      { id: `${customer}-b`, type: 'agent_message', at: minutesAgo(47).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, agent: 'bob' },
+      { id: `${customer}-r2`, type: 'resolved', at: minutesAgo(40).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, by: 'agent', agent: 'bob' },
+    ]);
+    await sendDueSurveys(app.surveys!);
+    assert.equal((await survey(customer)).status, 'sent');
+    const agent = (await db.database.query('SELECT agent FROM csat_surveys WHERE contact_wa_id = $1', [customer])).rows[0]!.agent;
+    assert.equal(agent, 'bob');
+  });
+
+  it('keeps the latest consent when an old user_preferences webhook is redelivered, and ignores null items', async () => {
+    const customer = '4915170000014';
+    const prefs = (value: string, minutes: number, extra: unknown[] = []) => ({
+      object: 'whatsapp_business_account',
+      entry: [{ id: 'waba', changes: [{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, user_preferences: [...extra, { wa_id: customer, value, category: 'marketing_messages', timestamp: Math.floor(minutesAgo(minutes).getTime() / 1000) }] } }] }],
+    });
+    const first = prefs('stop', 90);
+    await postWebhook(first);
+    await postWebhook(prefs('resume', 80));
+    await postWebhook(prefs('stop', 70, [null]));
+    await postWebhook(first); // Meta redelivers the oldest
+    await resolvedConversation(customer, 'Hallo', 60, 50);
+    await sendDueSurveys(app.surveys!);
+    assert.equal((await survey(customer)).status, 'skipped');
+  });
+
   it('takes a free-text answer as the next message ("5 ⭐")', async () => {
     const customer = '4915170000002';
     await resolvedConversation(customer, 'Where is my parcel?', 60, 50);
@@ -123,6 +188,7 @@ describe('CSAT surveys', () => {
   });
 
   it('skips customers who wrote again or opted out', async () => {
+    const start = await scrape(app);
     const again = '4915170000003';
     await resolvedConversation(again, 'Hallo', 60, 50);
     await postWebhook(inbound(again, 'Kunde', [textMessage(again, 'Noch eine Frage', minutesAgo(48))]));
@@ -140,8 +206,9 @@ describe('CSAT surveys', () => {
     assert.equal((await survey(optedOut)).status, 'skipped');
     assert.equal((await survey(stopped)).status, 'skipped');
     const m = await scrape(app);
-    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'skipped_customer_wrote' }), 1);
-    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'skipped_opted_out' }), 2);
+    const delta = (outcome: string) => total(m, 'whatsapp_csat_surveys_total', { outcome }) - total(start, 'whatsapp_csat_surveys_total', { outcome });
+    assert.equal(delta('skipped_customer_wrote'), 1);
+    assert.equal(delta('skipped_opted_out'), 2);
   });
 
   it('outside the window sends the template only to opted-in customers, and reads a quick-reply answer', async () => {
@@ -169,6 +236,7 @@ describe('CSAT surveys', () => {
   });
 
   it('retries throttling (130429) with backoff, and fails on a permanent error', async () => {
+    const start = await scrape(app);
     const throttled = '4915170000007';
     await resolvedConversation(throttled, 'Hallo', 60, 50);
     graph.failNext(400, 130429, 'Rate limit hit');
@@ -186,8 +254,9 @@ describe('CSAT surveys', () => {
     assert.equal(failed.status, 'failed');
     assert.match(failed.last_error, /Invalid parameter/);
     const m = await scrape(app);
-    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'retried' }), 1);
-    assert.equal(total(m, 'whatsapp_csat_surveys_total', { outcome: 'failed' }), 1);
+    const delta = (outcome: string) => total(m, 'whatsapp_csat_surveys_total', { outcome }) - total(start, 'whatsapp_csat_surveys_total', { outcome });
+    assert.equal(delta('retried'), 1);
+    assert.equal(delta('failed'), 1);
   });
 
   it('falls back to the template when Meta reports the window closed (131047)', async () => {

@@ -31,6 +31,8 @@ describe('categories', () => {
     ['Does this charger work with the older model?', 'product'],
     ['Hallo!', null],
     ['Good morning', null],
+    ['Ups, falsche Nummer', null],
+    ['Hi Bill, thanks', null],
   ];
   for (const [text, category] of cases) {
     it(`"${text}" → ${category}`, () => assert.equal(rules.categorize(text), category));
@@ -79,6 +81,16 @@ describe('sentiment in German and English', () => {
     ['What are your opening hours?', 'en', 'neutral'],
     ['Paket angekommen 😍👍', 'de', 'positive'],
     ['still waiting 😡', 'en', 'negative'],
+    // Found in review: negation stops at the clause; emoji are never negated; one-word messages.
+    ['Kein Problem, danke!', 'de', 'positive'],
+    ['kein Problem 👍', 'de', 'positive'],
+    ['Nie wieder, Katastrophe', 'de', 'negative'],
+    ['Warum antwortet hier nie jemand? Schlecht!', 'de', 'negative'],
+    ['Frechheit!', 'de', 'negative'],
+    ['Vielen Dank!', 'de', 'positive'],
+    ['Das Produkt ist nach zwei Tagen kaputt. Miese Qualität!', 'de', 'negative'],
+    ['Schon wieder kein Login möglich, das nervt total!', 'de', 'negative'],
+    ['My account is locked and nobody helps. So frustrating!', 'en', 'negative'],
   ];
   for (const [text, language, polarity] of cases) {
     it(`"${text}" → ${language}, ${polarity}`, () => {

@@ -44,6 +44,8 @@ export interface MessageAnalysis {
   language: string | null;
   /** The 1–5 score the message would give as a CSAT answer, if it reads as one. */
   csatScore: number | null;
+  /** The score came from a survey button, list row or quick reply (`csat_N`): a survey reply, never a request. */
+  csatReply: boolean;
 }
 
 export interface StatusRow {

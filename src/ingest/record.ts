@@ -80,11 +80,13 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
   const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
   // Request analysis happens before storage, so that category and sentiment are stored with the message.
   const csatScores = new Map<string, number>();
+  const surveyReplies = new Set<string>();
   for (const { item } of webhooks) {
     for (const row of item.batch.messages) {
       if (row.direction !== 'inbound' || row.sender !== 'customer') continue;
       row.analysis = analyzeMessage(row, options.categories);
       if (row.analysis.csatScore !== null) csatScores.set(row.wamid, row.analysis.csatScore);
+      if (row.analysis.csatReply) surveyReplies.add(row.wamid);
     }
   }
   const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item));
@@ -98,9 +100,12 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
       : [],
   );
   const answers = await recordAnswers(tx, candidates, options.csat.responseWindowMs);
-  const answered = new Set(answers.map((a) => a.wamid));
+  // A tapped survey button is a survey reply even when it answers nothing (a second tap, an
+  // expired survey): it never becomes a new request.
+  const answered = new Set([...answers.map((a) => a.wamid), ...surveyReplies]);
 
-  const consent: ConsentChange[] = webhooks.flatMap(({ item }) => consentFromPreferences(item.batch));
+  // Consent only from deliveries seen for the first time: a redelivered old `stop` must not win.
+  const consent: ConsentChange[] = webhooks.flatMap(({ item }, i) => (deliveryFacts[i]?.deliveryIsNew ? consentFromPreferences(item.batch) : []));
   const inputs: ThreadInput[] = [];
   const notSent = failedOnly(webhooks.map(({ item }) => item.batch));
   for (const message of newMessages) if (!notSent.has(message.wamid) && !answered.has(message.wamid)) pushMessageInput(inputs, message, now);
@@ -166,9 +171,18 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
 function consentFromPreferences(batch: IngestBatch): ConsentChange[] {
   return batch.accountEvents
     .filter((e) => e.field === 'user_preferences')
-    .flatMap((e) => ((e.value as { user_preferences?: unknown[] }).user_preferences ?? []) as { wa_id?: string; value?: string; timestamp?: number }[])
-    .filter((p) => typeof p.wa_id === 'string' && (p.value === 'stop' || p.value === 'resume'))
-    .map((p) => ({ customer: normalizeWaId(p.wa_id!), optIn: p.value === 'resume', at: typeof p.timestamp === 'number' ? new Date(p.timestamp * 1000) : new Date() }));
+    .flatMap((e) => {
+      const list = (e.value as { user_preferences?: unknown }).user_preferences;
+      return Array.isArray(list) ? (list as unknown[]) : [];
+    })
+    .filter((p): p is { wa_id: string; value: string; timestamp?: unknown } => {
+      const item = p as { wa_id?: unknown; value?: unknown } | null;
+      return typeof item === 'object' && item !== null && typeof item.wa_id === 'string' && (item.value === 'stop' || item.value === 'resume');
+    })
+    .map((p) => {
+      const seconds = typeof p.timestamp === 'number' && Number.isFinite(p.timestamp) && p.timestamp > 0 && p.timestamp < 253_402_300_799 ? p.timestamp : null;
+      return { customer: normalizeWaId(p.wa_id), optIn: p.value === 'resume', at: seconds ? new Date(seconds * 1000) : new Date() };
+    });
 }
 
 /** Outbound messages this batch knows only as failed: a send that never reached the customer is no answer. */

@@ -62,7 +62,7 @@ export async function sendDueSurveys(context: SurveyContext, now = new Date()): 
 async function claim(database: Database, now: Date): Promise<ClaimedSurvey | undefined> {
   const { rows } = await database.query<ClaimedSurvey>(
     `WITH claimed AS (
-       UPDATE csat_surveys SET status = 'sending', attempts = attempts + 1, next_attempt_at = NULL, claimed_at = $1
+       UPDATE csat_surveys SET status = 'sending', attempts = attempts + 1, next_attempt_at = NULL, claimed_at = clock_timestamp()
         WHERE id = (SELECT id FROM csat_surveys WHERE status = 'pending' AND next_attempt_at <= $1
                      ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING id, conversation_id, phone_number_id, contact_wa_id, resolved_at, attempts)
@@ -85,7 +85,7 @@ async function sendOne(context: SurveyContext, s: ClaimedSurvey, now: Date): Pro
   const finish = async (status: 'sent' | 'skipped' | 'failed' | 'pending', fields: { kind?: string; wamid?: string; error?: string; retryAt?: Date } = {}) =>
     context.database.query(
       `UPDATE csat_surveys SET status = $2, kind = coalesce($3, kind), wamid = $4, sent_at = CASE WHEN $2 = 'sent' THEN $5::timestamptz END,
-              last_error = $6, next_attempt_at = $7 WHERE id = $1`,
+              last_error = $6, next_attempt_at = $7 WHERE id = $1 AND status = 'sending'`,
       [s.id, status, fields.kind ?? null, fields.wamid ?? null, now, fields.error ?? null, fields.retryAt ?? null],
     );
 
@@ -149,7 +149,7 @@ async function housekeeping(context: SurveyContext, now: Date): Promise<void> {
   if (expired.rowCount) context.metrics.surveys.inc({ outcome: 'expired' }, expired.rowCount);
   await context.database.query(
     `UPDATE csat_surveys SET status = 'failed', last_error = 'interrupted while sending; not resent to avoid a duplicate'
-      WHERE status = 'sending' AND claimed_at < $1::timestamptz - make_interval(secs => $2)`,
-    [now, STALE_SENDING_MS / 1000],
+      WHERE status = 'sending' AND claimed_at < clock_timestamp() - make_interval(secs => $1)`,
+    [STALE_SENDING_MS / 1000],
   );
 }

@@ -5,7 +5,7 @@
  */
 import type { MessageAnalysis, MessageRow } from '../ingest/batch.ts';
 import type { CategoryRules } from './categories.ts';
-import { csatScore } from './csat-answer.ts';
+import { csatScore, scoreFromId } from './csat-answer.ts';
 import { analyzeSentiment } from './sentiment.ts';
 
 /** Ids of the reply button, list row or template quick reply a message carries. */
@@ -23,5 +23,6 @@ export function analyzeMessage(row: MessageRow, rules: CategoryRules): MessageAn
     sentimentScore: sentiment?.score ?? null,
     language: sentiment?.language ?? null,
     csatScore: csatScore(ids, row.textBody),
+    csatReply: ids.some((id) => scoreFromId(id) !== null),
   };
 }

@@ -29,7 +29,17 @@ export async function sendWhatsAppMessage(api: GraphApi, phoneNumberId: string, 
       signal: AbortSignal.timeout(api.timeoutMs ?? 10_000),
     });
   } catch (error) {
-    return { ok: false, code: null, message: `Graph API unreachable: ${(error as Error).message}`, retryable: true, outsideWindow: false };
+    // Refused or unresolvable: nothing was sent, so trying again is safe. A timeout or a reset
+    // may come after Meta accepted the message: resending could deliver the survey twice.
+    const code = ((error as { cause?: { code?: string } }).cause?.code ?? '') as string;
+    const nothingSent = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code);
+    return {
+      ok: false,
+      code: null,
+      message: nothingSent ? `Graph API unreachable (${code})` : `Graph API did not answer (${(error as Error).name}: ${(error as Error).message}); not resent, it may have been delivered`,
+      retryable: nothingSent,
+      outsideWindow: false,
+    };
   }
   const body = (await response.json().catch(() => ({}))) as {
     messages?: { id?: string }[];

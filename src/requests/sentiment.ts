@@ -27,10 +27,14 @@ export const GERMAN_SUPPLEMENT: Readonly<Record<string, number>> = {
   katastrophe: -4, katastrophal: -4, unverschämt: -4, frechheit: -4, sauer: -2, kaputt: -2, langsam: -1, mies: -3,
   schlimm: -2, ärgerlich: -2, ärgere: -2, enttäuschend: -2, enttäuschung: -2, unmöglich: -2, nervig: -2, genervt: -2,
   beschwerde: -2, reklamation: -1, unzumutbar: -3, betrug: -4, abzocke: -4, schlecht: -2, schlechter: -2, schlechteste: -3,
-  wütend: -3, ewig: -1, problem: -1, probleme: -1, fehler: -1, falsch: -1, warte: -1,
+  wütend: -3, ewig: -1, problem: -1, miese: -3, mieser: -3, miesen: -3, nervt: -2, nervige: -2, frustrierend: -2,
+  unfassbar: -2, zufriedenen: 2, probleme: -1, fehler: -1, falsch: -1, warte: -1,
 };
 
-/** Words that flip the score of a word within the next two tokens. */
+/** English helpdesk words AFINN-165 lacks, on the same scale. */
+export const ENGLISH_SUPPLEMENT: Readonly<Record<string, number>> = { unacceptable: -3, nobody: -2, locked: -1 };
+
+/** Words that flip the score of a word within the next two tokens of the same clause. */
 const GERMAN_NEGATORS = new Set(['nicht', 'kein', 'keine', 'keinen', 'keiner', 'keinem', 'nie', 'niemals', 'nichts', 'ohne', 'weder', 'kaum']);
 
 const require = createRequire(import.meta.url);
@@ -44,11 +48,16 @@ function germanLabels(): Record<string, number> {
   return labels;
 }
 
+const GERMAN_LABELS = germanLabels();
+const ENGLISH_LABELS = require('sentiment/languages/en/labels.json') as Record<string, number>;
+
 const analyzer = new Sentiment();
 analyzer.registerLanguage('de', {
-  labels: germanLabels(),
+  labels: GERMAN_LABELS,
   scoringStrategy: {
     apply(tokens: string[], cursor: number, tokenScore: number) {
+      // "kein Problem 👍": an emoji is never negated.
+      if (EMOJI_TOKEN.test(tokens[cursor] ?? '')) return tokenScore;
       const previous = [tokens[cursor - 1], tokens[cursor - 2]];
       return previous.some((t) => t !== undefined && GERMAN_NEGATORS.has(t)) ? -tokenScore : tokenScore;
     },
@@ -69,18 +78,31 @@ const ENGLISH_HINTS = new Set([
 ]);
 
 const EMOJI = /(\p{Extended_Pictographic})/gu;
+const EMOJI_TOKEN = /^\p{Extended_Pictographic}/u;
+/** Negation does not reach across a clause: "Kein Problem, danke!" is thanks, not a complaint. */
+const CLAUSE = /[,.;:!?¡¿\n]+/;
 
 function tokens(text: string): string[] {
   return text.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter(Boolean);
 }
 
-/** German when the message has more German than English function words (umlauts and ß count for German). */
+/**
+ * German when the message has more German than English function words (umlauts and ß count for
+ * German); on a tie ("Frechheit!"), the language whose word list knows more of its words.
+ */
 export function detectLanguage(text: string): Language {
   let de = /[äöüß]/i.test(text) ? 1 : 0;
   let en = 0;
-  for (const t of tokens(text)) {
+  const words = tokens(text);
+  for (const t of words) {
     if (GERMAN_HINTS.has(t)) de += 1;
     if (ENGLISH_HINTS.has(t)) en += 1;
+  }
+  if (de === en) {
+    for (const t of words) {
+      if (Object.hasOwn(GERMAN_LABELS, t)) de += 1;
+      if (Object.hasOwn(ENGLISH_LABELS, t)) en += 1;
+    }
   }
   return de > en ? 'de' : 'en';
 }
@@ -88,8 +110,12 @@ export function detectLanguage(text: string): Language {
 /** The sentiment of one message's text; emojis count ("👍", "😡"). */
 export function analyzeSentiment(text: string): SentimentResult {
   const language = detectLanguage(text);
-  // The package splits on spaces only: give every emoji its own token.
-  const spaced = text.replace(EMOJI, ' $1 ');
-  const { score } = analyzer.analyze(spaced, { language });
+  let score = 0;
+  for (const clause of text.split(CLAUSE)) {
+    if (clause.trim() === '') continue;
+    // The package splits on spaces only: give every emoji its own token.
+    const spaced = clause.replace(EMOJI, ' $1 ');
+    score += analyzer.analyze(spaced, language === 'en' ? { language, extras: { ...ENGLISH_SUPPLEMENT } } : { language }).score;
+  }
   return { language, score, polarity: score > 0 ? 'positive' : score < 0 ? 'negative' : 'neutral' };
 }

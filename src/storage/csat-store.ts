@@ -22,7 +22,11 @@ export async function scheduleSurveys(tx: Queryable, surveys: SurveyToSchedule[]
      SELECT conversation_id, phone_number_id, contact_wa_id, agent, category, resolved_at, due_at, due_at
        FROM jsonb_to_recordset($1::jsonb) AS r(conversation_id bigint, phone_number_id text, contact_wa_id text, agent text,
             category text, resolved_at timestamptz, due_at timestamptz)
-     ON CONFLICT (conversation_id) DO NOTHING`,
+     -- Reopened and resolved again before the survey went out: ask about the final resolution.
+     ON CONFLICT (conversation_id) DO UPDATE SET agent = excluded.agent, category = excluded.category,
+            resolved_at = excluded.resolved_at, due_at = excluded.due_at, next_attempt_at = excluded.due_at,
+            status = 'pending', attempts = 0, last_error = NULL
+      WHERE csat_surveys.wamid IS NULL AND csat_surveys.status IN ('pending', 'skipped')`,
     [JSON.stringify(surveys.map((s) => ({ conversation_id: s.conversationId, phone_number_id: s.phoneNumberId, contact_wa_id: s.customer, agent: s.agent, category: s.category, resolved_at: s.resolvedAt, due_at: s.dueAt })))],
   );
 }
@@ -78,15 +82,15 @@ export interface ConsentChange {
   at: Date;
 }
 
-/** Opt-in and opt-out (from helpdesk events and WhatsApp user_preferences), latest wins. */
+/** Opt-in and opt-out (from helpdesk events and WhatsApp user_preferences): the later of the two wins, whatever order they arrive in. */
 export async function recordConsent(tx: Queryable, changes: ConsentChange[]): Promise<void> {
   for (const change of [...changes].sort((a, b) => a.at.getTime() - b.at.getTime())) {
     await tx.query(
       change.optIn
         ? `INSERT INTO contacts (wa_id, opted_in_at) VALUES ($1, $2)
-           ON CONFLICT (wa_id) DO UPDATE SET opted_in_at = $2, opted_out_at = CASE WHEN contacts.opted_out_at < $2 THEN NULL ELSE contacts.opted_out_at END`
+           ON CONFLICT (wa_id) DO UPDATE SET opted_in_at = greatest(contacts.opted_in_at, $2)`
         : `INSERT INTO contacts (wa_id, opted_out_at) VALUES ($1, $2)
-           ON CONFLICT (wa_id) DO UPDATE SET opted_out_at = $2`,
+           ON CONFLICT (wa_id) DO UPDATE SET opted_out_at = greatest(contacts.opted_out_at, $2)`,
       [change.customer, change.at],
     );
   }
