@@ -3,6 +3,8 @@
  * exporter checks its settings: one line per problem, never a stack trace.
  */
 import { parseDuration } from '../config/duration.ts';
+import { DEFAULT_BUSINESS } from './plan.ts';
+import { Simulator } from './simulator.ts';
 
 export interface CliOptions {
   target?: string;
@@ -86,4 +88,22 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): { ok:
     port: number('port', Number(env.PORT) || 8080, true, 65535),
   };
   return errors.length ? { ok: false, errors } : { ok: true, options };
+}
+
+/** The simulator the command-line options describe, aimed at `target` with the exporter's secrets. */
+export function simulatorFromOptions(options: CliOptions, target: { url: string; appSecret: string; eventsToken: string; logPrefix: string }): Simulator {
+  return new Simulator({
+    seed: options.seed,
+    start: new Date(),
+    speed: options.speed,
+    pace: options.pace,
+    peakPerHour: options.peakPerHour,
+    timeZone: options.timeZone,
+    business: { ...DEFAULT_BUSINESS, phoneNumberId: options.phoneNumberId },
+    target: target.url,
+    appSecret: target.appSecret,
+    eventsToken: target.eventsToken,
+    durationMs: options.durationMs,
+    log: (line) => process.stderr.write(`${target.logPrefix}: ${line}\n`),
+  });
 }

@@ -7,9 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { start } from '../main.ts';
-import { parseCli, USAGE } from './cli.ts';
+import { parseCli, simulatorFromOptions, USAGE } from './cli.ts';
 import { startGraphApiStub } from './graph-api.ts';
-import { DEFAULT_BUSINESS } from './plan.ts';
 import { describeStats, Simulator } from './simulator.ts';
 
 const parsed = parseCli(process.argv.slice(2), process.env);
@@ -43,20 +42,7 @@ if (process.env.BUSINESS_HOURS) env.BUSINESS_HOURS = process.env.BUSINESS_HOURS;
 
 const exporter = await start(env);
 const base = `http://127.0.0.1:${options.port}`;
-simulator = new Simulator({
-  seed: options.seed,
-  start: new Date(),
-  speed: options.speed,
-  pace: options.pace,
-  peakPerHour: options.peakPerHour,
-  timeZone: options.timeZone,
-  business: { ...DEFAULT_BUSINESS, phoneNumberId: options.phoneNumberId },
-  target: base,
-  appSecret: env.WHATSAPP_APP_SECRET!,
-  eventsToken: env.EVENTS_API_TOKEN!,
-  durationMs: options.durationMs,
-  log: (line) => process.stderr.write(`demo: ${line}\n`),
-});
+simulator = simulatorFromOptions(options, { url: base, appSecret: env.WHATSAPP_APP_SECRET!, eventsToken: env.EVENTS_API_TOKEN!, logPrefix: 'demo' });
 
 process.stdout.write(`
 WhatsApp helpdesk exporter — demo (simulated traffic, embedded database in ${env.DATA_DIR})

@@ -4,10 +4,9 @@
  * --graph-api-port the simulator also stands in for the Graph API, so that the exporter's CSAT
  * surveys (WHATSAPP_API_URL pointed here) are answered.
  */
-import { parseCli, USAGE } from './cli.ts';
+import { parseCli, simulatorFromOptions, USAGE } from './cli.ts';
 import { startGraphApiStub, type GraphApiStub } from './graph-api.ts';
-import { DEFAULT_BUSINESS } from './plan.ts';
-import { describeStats, Simulator } from './simulator.ts';
+import { describeStats } from './simulator.ts';
 
 const parsed = parseCli(process.argv.slice(2), process.env);
 const problems = parsed.ok ? [] : parsed.errors;
@@ -23,20 +22,7 @@ if (!parsed.ok || problems.length > 0) {
 }
 const options = parsed.options;
 
-const simulator = new Simulator({
-  seed: options.seed,
-  start: new Date(),
-  speed: options.speed,
-  pace: options.pace,
-  peakPerHour: options.peakPerHour,
-  timeZone: options.timeZone,
-  business: { ...DEFAULT_BUSINESS, phoneNumberId: options.phoneNumberId },
-  target: options.target!,
-  appSecret: appSecret!,
-  eventsToken: eventsToken!,
-  durationMs: options.durationMs,
-  log: (line) => process.stderr.write(`simulate: ${line}\n`),
-});
+const simulator = simulatorFromOptions(options, { url: options.target!, appSecret: appSecret!, eventsToken: eventsToken!, logPrefix: 'simulate' });
 
 let stub: GraphApiStub | undefined;
 if (options.graphApiPort !== undefined) {
