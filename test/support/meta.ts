@@ -10,12 +10,9 @@ export const PHONE_NUMBER_ID = '106540352242922';
 export const DISPLAY_NUMBER = '15550783881';
 export const WABA_ID = '102290129340398';
 
-/** JSON as Meta serialises it: `\uXXXX` for every non-ASCII UTF-16 unit, `\/` for slashes. */
-export function metaJson(payload: unknown): string {
-  return JSON.stringify(payload)
-    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .replace(/\//g, '\\/');
-}
+// JSON as Meta serialises it (\uXXXX escapes, \/): the simulator's, so tests and demo sign alike.
+export { metaJson } from '../../src/demo/payloads.ts';
+import { metaJson } from '../../src/demo/payloads.ts';
 
 export function signed(payload: unknown, secret = APP_SECRET): { body: string; signature: string } {
   const body = metaJson(payload);
