@@ -131,6 +131,8 @@ describe('storing webhooks', () => {
     assert.equal(await count(`SELECT count(*) AS n FROM messages WHERE contact_wa_id = $1 AND direction = 'inbound'`, [b]), 1);
     const echoRow = (await db.database.query('SELECT direction, sender, source, text_body FROM messages WHERE wamid = $1', [echo.id])).rows[0];
     assert.deepEqual(echoRow, { direction: 'outbound', sender: 'agent', source: 'echo', text_body: 'Ihre Bestellung ist unterwegs' });
+    const numbers = (await db.database.query(`SELECT phone_number_id, display_phone_number, waba_id FROM business_numbers`)).rows;
+    assert.deepEqual(numbers, [{ phone_number_id: PHONE_NUMBER_ID, display_phone_number: '15550783881', waba_id: 'waba-1' }]);
     const fields = (await db.database.query(`SELECT field FROM account_events ORDER BY field`)).rows.map((r) => r.field);
     for (const field of ['account_update', 'message_template_status_update', 'user_preferences']) assert.ok(fields.includes(field), field);
 

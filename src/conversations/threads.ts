@@ -46,12 +46,14 @@ export async function applyInputs(
   // Where a customer message may open a conversation, inputs that arrived before it (and had no
   // conversation to apply to then) join this run, in time order.
   const current = { events: inputs.flatMap((i) => (i.source?.kind === 'event' ? [i.source.id] : [])), wamids: inputs.flatMap((i) => (i.source?.kind === 'message' ? [i.source.wamid] : [])) };
-  for (const [id, group] of byThread) {
-    const conversation = latest.get(id);
-    if (conversation?.status === 'open') continue;
-    const opening = group.items.filter((i) => i.input.kind === 'customer_message').map((i) => i.input.at.getTime());
-    if (opening.length === 0) continue;
-    for (const deferred of await loadDeferredInputs(tx, group.thread, new Date(Math.min(...opening)), current)) {
+  const opening = [...byThread].flatMap(([id, group]) => {
+    if (latest.get(id)?.status === 'open') return [];
+    const times = group.items.filter((i) => i.input.kind === 'customer_message').map((i) => i.input.at.getTime());
+    return times.length ? [{ thread: group.thread, since: new Date(Math.min(...times)) }] : [];
+  });
+  for (const [id, list] of await loadDeferredInputs(tx, opening, current)) {
+    const group = byThread.get(id)!;
+    for (const deferred of list) {
       if (deferred.input.kind === 'categorized') deferred.input.category = boundCategory(deferred.input.category);
       group.items.push({ input: deferred.input, index: inputs.length });
       inputs.push(deferred);

@@ -17,7 +17,7 @@ import { isUnavailable, type Database, type Queryable } from '../storage/databas
 import { GroupCommitter } from '../storage/group-commit.ts';
 import { attributeMessages, insertAgentStatuses, insertHelpdeskEvents } from '../storage/helpdesk-store.ts';
 import {
-  insertMessages, sha256, storeDeliveries, storeRejectedDelivery, type Delivery, type NewFacts, type NewMessage, type PendingDelivery,
+  insertMessages, KnownBusinessNumbers, sha256, storeDeliveries, storeRejectedDelivery, type Delivery, type NewFacts, type NewMessage, type PendingDelivery,
 } from '../storage/webhook-store.ts';
 import { batchSize, normalizeWaId, type IngestBatch, type MessageRow } from './batch.ts';
 import type { HelpdeskEvent } from './helpdesk/events.ts';
@@ -52,10 +52,12 @@ export interface WriterOptions {
 
 /** At most 200 requests per transaction, and as many transactions at once as the pool allows less one for scrapes. */
 export function createWriter(database: Database, options: WriterOptions): GroupCommitter<WriteItem, WriteResult> {
+  const knownNumbers = new KnownBusinessNumbers();
   return new GroupCommitter(
     async (items) => {
-      const { results, facts, eventMessages, answers } = await database.transaction((tx) => writeGroup(tx, items, options));
+      const { results, facts, eventMessages, answers } = await database.transaction((tx) => writeGroup(tx, items, options, knownNumbers));
       // After the commit: each fact is counted by the one transaction that established it.
+      knownNumbers.remember(items.flatMap((item) => (item.kind === 'webhook' ? item.batch.businessNumbers : [])));
       options.ingestMetrics.observeNewFacts({ deliveryIsNew: false, messages: eventMessages, statuses: [], accountEvents: 0 });
       options.conversationMetrics.observe(facts, options.calendar);
       for (const a of answers) options.conversationMetrics.csatResponses.inc({ score: String(a.score), category: a.category, agent: a.agent ?? 'none' });
@@ -75,7 +77,7 @@ export function isCustomerRequest(message: NewMessage): boolean {
   return message.direction === 'inbound' && message.sender === 'customer' && !['reaction', 'system', 'request_welcome'].includes(message.type);
 }
 
-async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOptions) {
+async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOptions, knownNumbers: KnownBusinessNumbers) {
   const settings = options.lifecycle;
   const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
   // Request analysis happens before storage, so that category and sentiment are stored with the message.
@@ -89,7 +91,7 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
       if (row.analysis.csatReply) surveyReplies.add(row.wamid);
     }
   }
-  const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item));
+  const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item), knownNumbers);
   const newMessages = deliveryFacts.flatMap((f) => f.messages);
   const now = new Date();
 

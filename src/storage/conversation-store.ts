@@ -3,7 +3,7 @@
  * thread's latest conversation, save what the lifecycle changed, and keep agent handling
  * intervals. Rows travel as one JSON parameter per statement, as in the webhook write path.
  */
-import type { Conversation, Fact } from '../conversations/lifecycle.ts';
+import type { Conversation, Fact, LifecycleInput } from '../conversations/lifecycle.ts';
 import { openState } from '../conversations/lifecycle.ts';
 import type { Queryable } from './database.ts';
 
@@ -231,47 +231,65 @@ export async function rememberAgents(tx: Queryable, agents: Iterable<string>): P
 
 export type InputSource = { kind: 'event'; id: string } | { kind: 'message'; wamid: string };
 
+type Deferred = { thread: ThreadKey; input: LifecycleInput; source: InputSource };
+
 /**
- * Inputs of a thread stored earlier that no conversation took (they arrived before the customer
- * message that opens it), dated at or after `since`: helpdesk events and outbound answers.
+ * Inputs stored earlier that no conversation took (they arrived before the customer message that
+ * opens one), for each thread dated at or after its `since`: helpdesk events and outbound
+ * answers. One statement for all threads, whatever their number.
  */
 export async function loadDeferredInputs(
   tx: Queryable,
-  thread: ThreadKey,
-  since: Date,
+  threads: { thread: ThreadKey; since: Date }[],
   exclude: { events: string[]; wamids: string[] },
-): Promise<{ thread: ThreadKey; input: import('../conversations/lifecycle.ts').LifecycleInput; source: InputSource }[]> {
-  const [events, messages] = await Promise.all([
-    tx.query<{ id: string; type: string; occurred_at: Date; payload: { agent?: string; by?: 'agent' | 'bot'; category?: string } }>(
-      `SELECT id, type, occurred_at, payload FROM helpdesk_events
-        WHERE phone_number_id = $1 AND contact_wa_id = $2 AND NOT applied AND occurred_at >= $3 AND id <> ALL($4::text[])
-          AND type IN ('assigned', 'handover', 'resolved', 'categorized', 'agent_message', 'bot_message')
-          AND NOT (type IN ('agent_message', 'bot_message') AND payload ? 'message_id')`,
-      [thread.phoneNumberId, thread.customer, since, exclude.events],
-    ),
-    tx.query<{ wamid: string; sender: string; agent_id: string | null; sent_at: Date }>(
-      `SELECT m.wamid, m.sender, m.agent_id, m.sent_at FROM messages m
-        WHERE m.phone_number_id = $1 AND m.contact_wa_id = $2 AND m.direction = 'outbound' AND NOT m.applied
-          AND m.sent_at >= $3 AND m.wamid <> ALL($4::text[])
-          AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')`,
-      [thread.phoneNumberId, thread.customer, since, exclude.wamids],
-    ),
-  ]);
-  const deferred: { thread: ThreadKey; input: import('../conversations/lifecycle.ts').LifecycleInput; source: InputSource }[] = [];
+): Promise<Map<string, Deferred[]>> {
+  const deferred = new Map<string, Deferred[]>();
+  if (threads.length === 0) return deferred;
+  const keys = JSON.stringify(threads.map((t) => ({ phone_number_id: t.thread.phoneNumberId, contact_wa_id: t.thread.customer, since: t.since })));
+  // One statement for both kinds: events not applied, and outbound answers not applied (a send
+  // that failed is no answer; a reported wamid is replayed as its message, not as the event).
+  const { rows } = await tx.query<{
+    kind: 'event' | 'message'; key: string; type: string; at: Date; phone_number_id: string; contact_wa_id: string;
+    payload: { agent?: string; by?: 'agent' | 'bot'; category?: string } | null; sender: string | null; agent_id: string | null;
+  }>(
+    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, since timestamptz))
+     SELECT 'event' AS kind, e.id AS key, e.type, e.occurred_at AS at, e.phone_number_id, e.contact_wa_id, e.payload,
+            NULL::text AS sender, NULL::text AS agent_id
+       FROM helpdesk_events e JOIN k ON e.phone_number_id = k.phone_number_id AND e.contact_wa_id = k.contact_wa_id AND e.occurred_at >= k.since
+      WHERE NOT e.applied AND e.id <> ALL($2::text[])
+        AND e.type IN ('assigned', 'handover', 'resolved', 'categorized', 'agent_message', 'bot_message')
+        AND NOT (e.type IN ('agent_message', 'bot_message') AND e.payload ? 'message_id')
+     UNION ALL
+     SELECT 'message', m.wamid, m.type, m.sent_at, m.phone_number_id, m.contact_wa_id, NULL, m.sender, m.agent_id
+       FROM messages m JOIN k ON m.phone_number_id = k.phone_number_id AND m.contact_wa_id = k.contact_wa_id AND m.sent_at >= k.since
+      WHERE m.direction = 'outbound' AND NOT m.applied AND m.wamid <> ALL($3::text[])
+        AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')`,
+    [keys, exclude.events, exclude.wamids],
+  );
+  const events = { rows: rows.filter((r) => r.kind === 'event').map((r) => ({ id: r.key, type: r.type, occurred_at: r.at, phone_number_id: r.phone_number_id, contact_wa_id: r.contact_wa_id, payload: r.payload ?? {} })) };
+  const messages = { rows: rows.filter((r) => r.kind === 'message').map((r) => ({ wamid: r.key, sender: r.sender ?? 'unknown', agent_id: r.agent_id, sent_at: r.at, phone_number_id: r.phone_number_id, contact_wa_id: r.contact_wa_id })) };
+  const add = (phoneNumberId: string, customer: string, item: Omit<Deferred, 'thread'>) => {
+    const thread = { phoneNumberId, customer };
+    const list = deferred.get(threadId(thread)) ?? [];
+    list.push({ thread, ...item });
+    deferred.set(threadId(thread), list);
+  };
   for (const e of events.rows) {
     const at = e.occurred_at;
     const source: InputSource = { kind: 'event', id: e.id };
     const p = e.payload;
-    if (e.type === 'assigned' && p.agent) deferred.push({ thread, source, input: { kind: 'assigned', at, agent: p.agent } });
-    else if (e.type === 'handover') deferred.push({ thread, source, input: { kind: 'handover', at, agent: p.agent ?? null } });
-    else if (e.type === 'resolved') deferred.push({ thread, source, input: { kind: 'resolved', at, by: p.by ?? 'agent', agent: p.agent ?? null } });
-    else if (e.type === 'categorized' && p.category) deferred.push({ thread, source, input: { kind: 'categorized', at, category: p.category } });
-    else if (e.type === 'agent_message') deferred.push({ thread, source, input: { kind: 'business_message', at, responder: 'agent', agent: p.agent ?? null, wamid: null } });
-    else if (e.type === 'bot_message') deferred.push({ thread, source, input: { kind: 'business_message', at, responder: 'bot', agent: null, wamid: null } });
+    const input: LifecycleInput | null =
+      e.type === 'assigned' && p.agent ? { kind: 'assigned', at, agent: p.agent }
+      : e.type === 'handover' ? { kind: 'handover', at, agent: p.agent ?? null }
+      : e.type === 'resolved' ? { kind: 'resolved', at, by: p.by ?? 'agent', agent: p.agent ?? null }
+      : e.type === 'categorized' && p.category ? { kind: 'categorized', at, category: p.category }
+      : e.type === 'agent_message' ? { kind: 'business_message', at, responder: 'agent', agent: p.agent ?? null, wamid: null }
+      : e.type === 'bot_message' ? { kind: 'business_message', at, responder: 'bot', agent: null, wamid: null }
+      : null;
+    if (input) add(e.phone_number_id, e.contact_wa_id, { input, source });
   }
   for (const m of messages.rows) {
-    deferred.push({
-      thread,
+    add(m.phone_number_id, m.contact_wa_id, {
       source: { kind: 'message', wamid: m.wamid },
       input: { kind: 'business_message', at: m.sent_at, responder: m.sender === 'bot' ? 'bot' : 'agent', agent: m.agent_id, wamid: m.wamid },
     });

@@ -54,14 +54,14 @@ const NO_NEW_FACTS: NewFacts = Object.freeze({ deliveryIsNew: false, messages: [
  * caller's transaction and returns, for each, the facts that are new. A body seen before is a
  * redelivery: its rows were stored with it, so they are not written again.
  */
-export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[]): Promise<NewFacts[]> {
+export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[], known?: KnownBusinessNumbers): Promise<NewFacts[]> {
   if (pending.length === 0) return [];
   const ids = await insertDeliveries(tx, pending.map((p) => p.delivery));
   const fresh = pending.flatMap((p, i) => (ids[i] === null ? [] : [{ ...p, deliveryId: ids[i]! }]));
   if (fresh.length === 0) return pending.map(() => NO_NEW_FACTS);
 
   const batches = fresh.map((f) => f.batch);
-  await upsertBusinessNumbers(tx, batches.flatMap((b) => b.businessNumbers));
+  await upsertBusinessNumbers(tx, batches.flatMap((b) => b.businessNumbers), known);
   await upsertContacts(tx, batches.flatMap((b) => b.contacts));
   const messages = await insertMessages(tx, fresh.flatMap((f) => messageRowsOf(f.batch).map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))));
   const statuses = await insertStatuses(tx, fresh.flatMap((f) => f.batch.statuses.map((row) => ({ ...row, deliveryId: f.deliveryId }))));
@@ -118,8 +118,32 @@ function json(rows: unknown[]): string {
   return JSON.stringify(rows);
 }
 
-async function upsertBusinessNumbers(tx: Queryable, numbers: IngestBatch['businessNumbers']): Promise<void> {
+/**
+ * Business numbers a writer has already stored, with the values it stored (phone_number_id →
+ * display number and account). Every webhook names its number; skipping unchanged ones saves a
+ * statement per transaction. Only a cache: a restart or another replica just writes again.
+ */
+export class KnownBusinessNumbers {
+  private readonly written = new Map<string, string>();
+
+  private static signature(b: IngestBatch['businessNumbers'][number]): string {
+    return `${b.displayPhoneNumber ?? ''}\u0000${b.accountId ?? ''}`;
+  }
+
+  isStored(b: IngestBatch['businessNumbers'][number]): boolean {
+    return this.written.get(b.phoneNumberId) === KnownBusinessNumbers.signature(b);
+  }
+
+  /** Call after the transaction that stored them committed. */
+  remember(numbers: IngestBatch['businessNumbers']): void {
+    if (this.written.size > 10_000) this.written.clear();
+    for (const b of numbers) this.written.set(b.phoneNumberId, KnownBusinessNumbers.signature(b));
+  }
+}
+
+async function upsertBusinessNumbers(tx: Queryable, numbers: IngestBatch['businessNumbers'], known?: KnownBusinessNumbers): Promise<void> {
   const rows = uniqueBy(numbers, (b) => b.phoneNumberId)
+    .filter((b) => !known?.isStored(b))
     .sort((a, b) => (a.phoneNumberId < b.phoneNumberId ? -1 : 1)).map((b) => ({
     phone_number_id: b.phoneNumberId,
     display_phone_number: b.displayPhoneNumber,
