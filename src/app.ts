@@ -52,6 +52,7 @@ export function createApp(deps: AppDependencies): App {
   const conversations = new ConversationMetrics(registry, config.categories.labels);
   const jobs = new JobMetrics(registry);
   const csat = new CsatMetrics(registry);
+
   registerDatabaseMetrics(registry, database);
   const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
   registerConversationGauges(collectors, config.categories.labels);
@@ -72,6 +73,7 @@ export function createApp(deps: AppDependencies): App {
       calendar: config.businessHours,
       ingestMetrics: ingest,
       conversationMetrics: conversations,
+      csatMetrics: csat,
     }),
     metrics: ingest,
     logger: logger.child({ module: 'ingest' }),

@@ -12,7 +12,7 @@ import type { App } from '../src/app.ts';
 import { sendDueSurveys } from '../src/jobs/csat-surveys.ts';
 import { EVENTS_TOKEN, scrape, testApp, total } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { inbound, PHONE_NUMBER_ID, signed, textMessage, unix, wamid } from './support/meta.ts';
+import { inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
 
 interface GraphCall {
   path: string;
@@ -257,6 +257,21 @@ describe('CSAT surveys', () => {
     const delta = (outcome: string) => total(m, 'whatsapp_csat_surveys_total', { outcome }) - total(start, 'whatsapp_csat_surveys_total', { outcome });
     assert.equal(delta('retried'), 1);
     assert.equal(delta('failed'), 1);
+  });
+
+  it('marks a sent survey undelivered when WhatsApp later reports it failed', async () => {
+    const customer = '4915170000015';
+    await resolvedConversation(customer, 'Hallo', 60, 50);
+    await sendDueSurveys(app.surveys!);
+    const sent = await survey(customer);
+    const start = total(await scrape(app), 'whatsapp_csat_surveys_total', { outcome: 'undelivered' });
+    const failure = statuses(status(sent.wamid, 'failed', new Date(), { recipient_id: customer, biz_opaque_callback_data: 'bot:csat', errors: [{ code: 131026, title: 'Message undeliverable' }] }));
+    await postWebhook(failure);
+    await postWebhook(failure);
+    const after = await survey(customer);
+    assert.equal(after.status, 'undelivered');
+    assert.match(after.last_error, /131026/);
+    assert.equal(total(await scrape(app), 'whatsapp_csat_surveys_total', { outcome: 'undelivered' }) - start, 1);
   });
 
   it('falls back to the template when Meta reports the window closed (131047)', async () => {

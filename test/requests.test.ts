@@ -146,10 +146,13 @@ describe('stored analysis and the analytics views', () => {
 
   it('serves the weekday × hour heatmap in the business time zone to the read-only role, without personal data', async () => {
     await recordSettings(db.database, { timezone: 'Europe/Berlin' });
+    // A follow-up that matches no rule counts under its conversation's category.
+    const { body, signature } = signed(inbound('4915166600042', 'Kunde', [textMessage('4915166600042', 'Hallo nochmal', new Date('2026-11-23T08:20:00Z'))]));
+    await request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
     const rows = await db.database.withConnection(async (c) => {
       await c.query('SET ROLE whatsapp_readonly');
       try {
-        const heat = await c.query(`SELECT weekday, hour, sum(messages)::int AS n FROM analytics.messages_by_hour WHERE day = '2026-11-23' GROUP BY 1, 2`);
+        const heat = await c.query(`SELECT weekday, hour, category, sum(messages)::int AS n FROM analytics.messages_by_hour WHERE day = '2026-11-23' GROUP BY 1, 2, 3`);
         const conversations = await c.query(`SELECT * FROM analytics.conversations LIMIT 1`);
         await assert.rejects(c.query('SELECT text_body FROM messages LIMIT 1'), /permission denied/);
         return { heat: heat.rows, columns: conversations.fields.map((f) => f.name) };
@@ -157,7 +160,7 @@ describe('stored analysis and the analytics views', () => {
         await c.query('RESET ROLE');
       }
     });
-    assert.deepEqual(rows.heat, [{ weekday: 1, hour: 9, n: 2 }], 'Monday 08:15Z is 09:15 in Berlin');
+    assert.deepEqual(rows.heat, [{ weekday: 1, hour: 9, category: 'billing', n: 3 }], 'Monday 08:15Z is 09:15 in Berlin');
     for (const personal of ['contact_wa_id', 'text_body', 'profile_name', 'payload']) assert.ok(!rows.columns.includes(personal), personal);
   });
 });

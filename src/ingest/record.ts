@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { BusinessCalendar } from '../config/business-hours.ts';
 import type { CategoryRules } from '../requests/categories.ts';
 import { analyzeMessage } from '../requests/analyze.ts';
-import { recordAnswers, recordConsent, scheduleSurveys, type AnswerCandidate, type ConsentChange } from '../storage/csat-store.ts';
+import type { CsatMetrics } from '../metrics/csat.ts';
+import { markUndelivered, recordAnswers, recordConsent, scheduleSurveys, type AnswerCandidate, type ConsentChange } from '../storage/csat-store.ts';
 import type { Fact, LifecycleSettings } from '../conversations/lifecycle.ts';
 import { applyInputs, type ThreadInput } from '../conversations/threads.ts';
 import type { ConversationMetrics } from '../metrics/conversations.ts';
@@ -48,6 +49,7 @@ export interface WriterOptions {
   calendar: BusinessCalendar;
   ingestMetrics: IngestMetrics;
   conversationMetrics: ConversationMetrics;
+  csatMetrics?: CsatMetrics;
 }
 
 /** At most 200 requests per transaction, and as many transactions at once as the pool allows less one for scrapes. */
@@ -55,12 +57,13 @@ export function createWriter(database: Database, options: WriterOptions): GroupC
   const knownNumbers = new KnownBusinessNumbers();
   return new GroupCommitter(
     async (items) => {
-      const { results, facts, eventMessages, answers } = await database.transaction((tx) => writeGroup(tx, items, options, knownNumbers));
+      const { results, facts, eventMessages, answers, undeliveredSurveys } = await database.transaction((tx) => writeGroup(tx, items, options, knownNumbers));
       // After the commit: each fact is counted by the one transaction that established it.
       knownNumbers.remember(items.flatMap((item) => (item.kind === 'webhook' ? item.batch.businessNumbers : [])));
       options.ingestMetrics.observeNewFacts({ deliveryIsNew: false, messages: eventMessages, statuses: [], accountEvents: 0 });
       options.conversationMetrics.observe(facts, options.calendar);
       for (const a of answers) options.conversationMetrics.csatResponses.inc({ score: String(a.score), category: a.category, agent: a.agent ?? 'none' });
+      if (undeliveredSurveys > 0) options.csatMetrics?.surveys.inc({ outcome: 'undelivered' }, undeliveredSurveys);
       return results;
     },
     {
@@ -102,6 +105,9 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
       : [],
   );
   const answers = await recordAnswers(tx, candidates, options.csat.responseWindowMs);
+  const undeliveredSurveys = options.csat.enabled
+    ? await markUndelivered(tx, webhooks.flatMap(({ item }) => item.batch.statuses.filter((s) => s.status === 'failed').map((s) => ({ wamid: s.wamid, errorCodes: s.errorCodes }))))
+    : 0;
   // A tapped survey button is a survey reply even when it answers nothing (a second tap, an
   // expired survey): it never becomes a new request.
   const answered = new Set([...answers.map((a) => a.wamid), ...surveyReplies]);
@@ -166,7 +172,7 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
       result.results.push({ id: e.id, status: 'stored', effect: effectOf(e, inputOfEvent.get(e.id), outcome.applied, newWamids) });
     }
   }
-  return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m), answers };
+  return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m), answers, undeliveredSurveys };
 }
 
 /** WhatsApp user_preferences webhooks: `stop` opts the customer out, `resume` back in. */

@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { NAMESPACE } from './registry.ts';
 
 export const SURVEY_OUTCOMES = [
-  'sent', 'retried', 'failed', 'expired', 'skipped_customer_wrote', 'skipped_opted_out', 'skipped_outside_window', 'skipped_conversation_gone',
+  'sent', 'retried', 'failed', 'undelivered', 'expired', 'skipped_customer_wrote', 'skipped_opted_out', 'skipped_outside_window', 'skipped_conversation_gone',
 ] as const;
 export type SurveyOutcome = (typeof SURVEY_OUTCOMES)[number];
 
@@ -13,7 +13,7 @@ export class CsatMetrics {
   constructor(registry: Registry) {
     this.surveys = new Counter({
       name: `${NAMESPACE}_csat_surveys_total`,
-      help: 'CSAT survey send attempts and their outcome (sent, retried after throttling, failed, expired unanswered, or skipped and why).',
+      help: 'CSAT survey send attempts and their outcome (sent, retried after throttling, failed, undelivered after sending, expired unanswered, or skipped and why).',
       labelNames: ['outcome'] as const,
       registers: [registry],
     });

@@ -76,6 +76,18 @@ export async function recordAnswers(tx: Queryable, candidates: AnswerCandidate[]
   return recorded;
 }
 
+/** Sent surveys whose message WhatsApp reports as failed: they will never be answered. Returns how many. */
+export async function markUndelivered(tx: Queryable, failed: { wamid: string; errorCodes: number[] }[]): Promise<number> {
+  if (failed.length === 0) return 0;
+  const { rowCount } = await tx.query(
+    `UPDATE csat_surveys s SET status = 'undelivered', last_error = 'WhatsApp reported the survey failed (' || r.codes || ')'
+       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, codes text)
+      WHERE s.wamid = r.wamid AND s.status = 'sent'`,
+    [JSON.stringify(failed.map((f) => ({ wamid: f.wamid, codes: f.errorCodes.join(', ') || 'no code' })))],
+  );
+  return rowCount ?? 0;
+}
+
 export interface ConsentChange {
   customer: string;
   optIn: boolean;

@@ -21,9 +21,9 @@ CREATE TABLE csat_surveys (
   category         text        NOT NULL,
   resolved_at      timestamptz NOT NULL,
   due_at           timestamptz NOT NULL,
-  -- pending → sending → sent → answered | expired; or skipped / failed.
+  -- pending → sending → sent → answered | expired | undelivered; or skipped / failed.
   status           text        NOT NULL DEFAULT 'pending'
-                   CHECK (status IN ('pending', 'sending', 'sent', 'answered', 'expired', 'skipped', 'failed')),
+                   CHECK (status IN ('pending', 'sending', 'sent', 'answered', 'expired', 'undelivered', 'skipped', 'failed')),
   kind             text CHECK (kind IN ('interactive', 'template')),
   attempts         integer     NOT NULL DEFAULT 0,
   claimed_at       timestamptz,
@@ -47,17 +47,22 @@ CREATE TABLE exporter_settings (
 
 CREATE SCHEMA analytics;
 
--- Messages per local day and hour (the weekday × hour heatmap), in the business time zone.
+-- Messages per local day and hour (the weekday × hour heatmap), in the business time zone, by
+-- the category of the conversation they belong to (the latest one opened by then).
 CREATE VIEW analytics.messages_by_hour AS
 SELECT (m.sent_at AT TIME ZONE s.tz)::date                AS day,
        extract(dow FROM m.sent_at AT TIME ZONE s.tz)::int  AS weekday,
        extract(hour FROM m.sent_at AT TIME ZONE s.tz)::int AS hour,
        m.direction,
        m.sender,
-       coalesce(m.category, 'unknown')                     AS category,
+       coalesce(c.category, m.category, 'unknown')         AS category,
        count(*)                                            AS messages
   FROM messages m
  CROSS JOIN (SELECT coalesce((SELECT value FROM exporter_settings WHERE key = 'timezone'), 'UTC') AS tz) s
+  LEFT JOIN LATERAL (SELECT category FROM conversations c
+                      WHERE c.phone_number_id = m.phone_number_id AND c.contact_wa_id = m.contact_wa_id
+                        AND c.opened_at <= m.sent_at
+                      ORDER BY c.opened_at DESC LIMIT 1) c ON true
  GROUP BY 1, 2, 3, 4, 5, 6;
 
 -- Conversations with their KPIs; no phone numbers, names or text.
