@@ -87,6 +87,11 @@ describe('sentiment in German and English', () => {
     ['This is terrible, I want my money back', 'en', 'negative'],
     ['Great service, you are awesome', 'en', 'positive'],
     ['What are your opening hours?', 'en', 'neutral'],
+    ['Could you send me the invoice please?', 'en', 'neutral'],
+    ['Können Sie mir bitte die Rechnung schicken?', 'de', 'neutral'],
+    ['Die Ware ist leider beschädigt angekommen', 'de', 'negative'],
+    ['Nicht schlecht, hat gut geklappt', 'de', 'positive'],
+    ['I am very disappointed, my order is still missing', 'en', 'negative'],
     ['Paket angekommen 😍👍', 'de', 'positive'],
     ['still waiting 😡', 'en', 'negative'],
     // Found in review: negation stops at the clause; emoji are never negated; one-word messages.

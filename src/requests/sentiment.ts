@@ -28,11 +28,13 @@ export const GERMAN_SUPPLEMENT: Readonly<Record<string, number>> = {
   schlimm: -2, ärgerlich: -2, ärgere: -2, enttäuschend: -2, enttäuschung: -2, unmöglich: -2, nervig: -2, genervt: -2,
   beschwerde: -2, reklamation: -1, unzumutbar: -3, betrug: -4, abzocke: -4, schlecht: -2, schlechter: -2, schlechteste: -3,
   wütend: -3, ewig: -1, problem: -1, miese: -3, mieser: -3, miesen: -3, nervt: -2, nervige: -2, frustrierend: -2,
-  unfassbar: -2, zufriedenen: 2, probleme: -1, fehler: -1, falsch: -1, warte: -1,
+  unfassbar: -2, zufriedenen: 2,
+  // Politeness is not satisfaction: "Können Sie mir bitte …" is a neutral request.
+  bitte: 0, probleme: -1, fehler: -1, falsch: -1, warte: -1,
 };
 
-/** English helpdesk words AFINN-165 lacks, on the same scale. */
-export const ENGLISH_SUPPLEMENT: Readonly<Record<string, number>> = { unacceptable: -3, nobody: -2, locked: -1 };
+/** English helpdesk words AFINN-165 lacks or misjudges for support chats ("please" is politeness, not praise). */
+export const ENGLISH_SUPPLEMENT: Readonly<Record<string, number>> = { unacceptable: -3, nobody: -2, locked: -1, please: 0 };
 
 /** Words that flip the score of a word within the next two tokens of the same clause. */
 const GERMAN_NEGATORS = new Set(['nicht', 'kein', 'keine', 'keinen', 'keiner', 'keinem', 'nie', 'niemals', 'nichts', 'ohne', 'weder', 'kaum']);
