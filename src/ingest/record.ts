@@ -83,17 +83,7 @@ export function isCustomerRequest(message: NewMessage): boolean {
 async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOptions, knownNumbers: KnownBusinessNumbers) {
   const settings = options.lifecycle;
   const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
-  // Request analysis happens before storage, so that category and sentiment are stored with the message.
-  const csatScores = new Map<string, number>();
-  const surveyReplies = new Set<string>();
-  for (const { item } of webhooks) {
-    for (const row of item.batch.messages) {
-      if (row.direction !== 'inbound' || row.sender !== 'customer') continue;
-      row.analysis = analyzeMessage(row, options.categories);
-      if (row.analysis.csatScore !== null) csatScores.set(row.wamid, row.analysis.csatScore);
-      if (row.analysis.csatReply) surveyReplies.add(row.wamid);
-    }
-  }
+  const { csatScores, surveyReplies } = analyzeCustomerMessages(webhooks.map(({ item }) => item.batch), options.categories);
   const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item), knownNumbers);
   const newMessages = deliveryFacts.flatMap((f) => f.messages);
   const now = new Date();
@@ -118,20 +108,8 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
   const notSent = failedOnly(webhooks.map(({ item }) => item.batch));
   for (const message of newMessages) if (!notSent.has(message.wamid) && !answered.has(message.wamid)) pushMessageInput(inputs, message, now);
 
-  // Helpdesk events: the first of each id in this group is stored, later copies are duplicates.
   const eventItems = items.flatMap((item, index) => (item.kind === 'events' ? [{ index, events: item.events }] : []));
-  const firstOfId = new Map<string, HelpdeskEvent>();
-  for (const { events } of eventItems) for (const e of events) if (!firstOfId.has(e.id)) firstOfId.set(e.id, e);
-  const newIds = await insertHelpdeskEvents(tx, [...firstOfId.values()]);
-  const fresh = [...firstOfId.values()].filter((e) => newIds.has(e.id));
-  await insertAgentStatuses(tx, fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_status' }> => e.type === 'agent_status'));
-  await rememberAgents(tx, fresh.flatMap((e) => ('agent' in e && typeof e.agent === 'string' ? [e.agent] : [])));
-
-  // An answer the helpdesk reports with its wamid is the same WhatsApp message as its status or echo.
-  const reported = fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }> => (e.type === 'agent_message' || e.type === 'bot_message') && !!e.message_id);
-  const eventMessages = await insertMessages(tx, reported.map((e) => messageRowOf(e)));
-  const newWamids = new Set(eventMessages.map((m) => m.wamid));
-  await attributeMessages(tx, reported.filter((e) => !newWamids.has(e.message_id!)).map((e) => ({ wamid: e.message_id!, sender: e.type === 'agent_message' ? 'agent' : 'bot', agent: e.type === 'agent_message' ? e.agent : null })));
+  const { newIds, fresh, eventMessages, newWamids } = await storeEvents(tx, eventItems.flatMap(({ events }) => events));
 
   for (const e of fresh) if (e.type === 'opt_in' || e.type === 'opt_out') consent.push({ customer: e.customer, optIn: e.type === 'opt_in', at: e.at });
   await recordConsent(tx, consent);
@@ -159,19 +137,21 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
     );
   }
 
-  const results: WriteResult[] = items.map((item) => (item.kind === 'webhook' ? { kind: 'webhook', facts: deliveryFacts[webhooks.findIndex((w) => w.item === item)]! } : { kind: 'events', results: [] }));
+  // One result per request, in order: its new facts, or one result per event it sent.
+  const factsOf = new Map(webhooks.map(({ index }, i) => [index, deliveryFacts[i]!]));
   const claimed = new Set<string>();
-  for (const { index, events } of eventItems) {
-    const result = results[index] as Extract<WriteResult, { kind: 'events' }>;
-    for (const e of events) {
-      if (!newIds.has(e.id) || claimed.has(e.id)) {
-        result.results.push({ id: e.id, status: 'duplicate' });
-        continue;
-      }
-      claimed.add(e.id);
-      result.results.push({ id: e.id, status: 'stored', effect: effectOf(e, inputOfEvent.get(e.id), outcome.applied, newWamids) });
-    }
-  }
+  const results: WriteResult[] = items.map((item, index) => {
+    if (item.kind === 'webhook') return { kind: 'webhook', facts: factsOf.get(index)! };
+    return {
+      kind: 'events',
+      results: item.events.map((e): EventResult => {
+        // Only the first copy of a new id in this group was stored; any other copy is a duplicate.
+        if (!newIds.has(e.id) || claimed.has(e.id)) return { id: e.id, status: 'duplicate' };
+        claimed.add(e.id);
+        return { id: e.id, status: 'stored', effect: effectOf(e, inputOfEvent.get(e.id), outcome.applied) };
+      }),
+    };
+  });
   return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m), answers, undeliveredSurveys };
 }
 
@@ -191,6 +171,40 @@ function consentFromPreferences(batch: IngestBatch): ConsentChange[] {
       const seconds = typeof p.timestamp === 'number' && Number.isFinite(p.timestamp) && p.timestamp > 0 && p.timestamp < 253_402_300_799 ? p.timestamp : null;
       return { customer: normalizeWaId(p.wa_id), optIn: p.value === 'resume', at: seconds ? new Date(seconds * 1000) : new Date() };
     });
+}
+
+/**
+ * Request analysis of customer messages before they are stored, so that category and sentiment
+ * are stored with them; also which of them read as CSAT answers.
+ */
+function analyzeCustomerMessages(batches: IngestBatch[], categories: CategoryRules) {
+  const csatScores = new Map<string, number>();
+  const surveyReplies = new Set<string>();
+  for (const row of batches.flatMap((b) => b.messages)) {
+    if (row.direction !== 'inbound' || row.sender !== 'customer') continue;
+    row.analysis = analyzeMessage(row, categories);
+    if (row.analysis.csatScore !== null) csatScores.set(row.wamid, row.analysis.csatScore);
+    if (row.analysis.csatReply) surveyReplies.add(row.wamid);
+  }
+  return { csatScores, surveyReplies };
+}
+
+/**
+ * Stores helpdesk events (the first of each id; later copies are duplicates), agent presence, and
+ * the answers reported with a wamid: the same WhatsApp message as their status or echo.
+ */
+async function storeEvents(tx: Queryable, events: HelpdeskEvent[]) {
+  const firstOfId = new Map<string, HelpdeskEvent>();
+  for (const e of events) if (!firstOfId.has(e.id)) firstOfId.set(e.id, e);
+  const newIds = await insertHelpdeskEvents(tx, [...firstOfId.values()]);
+  const fresh = [...firstOfId.values()].filter((e) => newIds.has(e.id));
+  await insertAgentStatuses(tx, fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_status' }> => e.type === 'agent_status'));
+  await rememberAgents(tx, fresh.flatMap((e) => ('agent' in e && typeof e.agent === 'string' ? [e.agent] : [])));
+  const reported = fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }> => (e.type === 'agent_message' || e.type === 'bot_message') && !!e.message_id);
+  const eventMessages = await insertMessages(tx, reported.map((e) => messageRowOf(e)));
+  const newWamids = new Set(eventMessages.map((m) => m.wamid));
+  await attributeMessages(tx, reported.filter((e) => !newWamids.has(e.message_id!)).map((e) => ({ wamid: e.message_id!, sender: e.type === 'agent_message' ? 'agent' : 'bot', agent: e.type === 'agent_message' ? e.agent : null })));
+  return { newIds, fresh, eventMessages, newWamids };
 }
 
 /** Outbound messages this batch knows only as failed: a send that never reached the customer is no answer. */
@@ -260,7 +274,7 @@ function lifecycleInputOf(e: HelpdeskEvent, newWamids: Set<string>, categories: 
   }
 }
 
-function effectOf(e: HelpdeskEvent, inputIndex: number | undefined, applied: boolean[], newWamids: Set<string>): EventResult['effect'] {
+function effectOf(e: HelpdeskEvent, inputIndex: number | undefined, applied: boolean[]): EventResult['effect'] {
   if (e.type === 'agent_status' || e.type === 'opt_in' || e.type === 'opt_out') return 'recorded';
   if (inputIndex === undefined) return 'message already counted';
   return applied[inputIndex] ? 'applied' : 'no open conversation';
