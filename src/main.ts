@@ -11,15 +11,10 @@ import { createPostgresDatabase, type Database } from './storage/database.ts';
 import { openEmbeddedDatabase } from './storage/embedded.ts';
 import { migrate, MigrationError, recordSettings } from './storage/migrate.ts';
 import { VERSION } from './version.ts';
-import { advanceDueConversations } from './jobs/conversation-timers.ts';
+import { startAppJobs } from './jobs/app-jobs.ts';
 import { Scheduler } from './jobs/scheduler.ts';
-import { sendDueSurveys } from './jobs/csat-surveys.ts';
 
 const MIGRATION_RETRY_MS = 5_000;
-/** Auto-resolution, service windows and FCR windows are checked every 30 seconds. */
-const CONVERSATION_TIMERS_SCHEDULE = '*/30 * * * * *';
-/** Due CSAT surveys are sent every 15 seconds (with WHATSAPP_ACCESS_TOKEN). */
-const CSAT_SURVEYS_SCHEDULE = '*/15 * * * * *';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ server: Server; stop: () => Promise<void> }> {
@@ -51,15 +46,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
       await recordSettings(database, { timezone: config.businessHours.timezone });
       migrated = true;
       logger.info({ applied }, applied.length ? 'database migrated' : 'database schema up to date');
-      scheduler.start({
-        name: 'conversation_timers',
-        schedule: CONVERSATION_TIMERS_SCHEDULE,
-        run: async () => (await advanceDueConversations(app.timers)) !== null,
-      });
-      const surveys = app.surveys;
-      if (surveys) {
-        scheduler.start({ name: 'csat_surveys', schedule: CSAT_SURVEYS_SCHEDULE, run: async () => (await sendDueSurveys(surveys), true) });
-      }
+      startAppJobs(scheduler, app);
     } catch (error) {
       if (error instanceof MigrationError) {
         logger.fatal({ err: { message: error.message } }, 'cannot migrate the database');

@@ -1,0 +1,21 @@
+/**
+ * The exporter's background jobs, in one list: what main.ts schedules, and what tests schedule
+ * faster. The conversation timers always run; CSAT surveys only when the app can send them.
+ */
+import type { App } from '../app.ts';
+import { advanceDueConversations } from './conversation-timers.ts';
+import { sendDueSurveys } from './csat-surveys.ts';
+import type { Scheduler } from './scheduler.ts';
+
+/** Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s. */
+export const DEFAULT_SCHEDULES = { conversationTimers: '*/30 * * * * *', csatSurveys: '*/15 * * * * *' };
+
+export function startAppJobs(scheduler: Scheduler, app: App, schedules = DEFAULT_SCHEDULES): void {
+  scheduler.start({
+    name: 'conversation_timers',
+    schedule: schedules.conversationTimers,
+    run: async () => (await advanceDueConversations(app.timers)) !== null,
+  });
+  const surveys = app.surveys;
+  if (surveys) scheduler.start({ name: 'csat_surveys', schedule: schedules.csatSurveys, run: async () => (await sendDueSurveys(surveys), true) });
+}
