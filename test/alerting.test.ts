@@ -5,21 +5,20 @@
  * where a customer left waiting pages the supervisors and the page resolves once answered.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { ALERTS_DOC, renderAlertsDoc, renderRules, RULES_FILE } from '../prometheus/generate.ts';
 import { EVENTS_TOKEN, openTestApp } from './support/app.ts';
 import { inbound, PHONE_NUMBER_ID, signed, textMessage } from './support/meta.ts';
-import { freePort } from './support/process.ts';
-import { findTool, skipUnless } from './support/tools.ts';
+import { startMonitoring, waitFor, type MonitoringStack } from './support/prometheus.ts';
+import { skipUnless } from './support/tools.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PROM_DIR = join(ROOT, 'prometheus');
@@ -104,63 +103,22 @@ async function startHookReceiver() {
   return { received, port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(r)) };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function startProcess(binary: string, args: string[]): ChildProcess {
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.resume();
-  return child;
-}
-
 const E2E_TOOLS = ['prometheus', 'prometheus-alertmanager'];
 const e2eSkip = E2E_TOOLS.map(skipUnless).find((s) => s !== false) ?? false;
 
 describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip }, () => {
-  const children: ChildProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'wa-alerting-'));
-  after(async () => {
-    await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : (child.once('exit', resolve), child.kill('SIGTERM'))))));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let stack: MonitoringStack | undefined;
+  after(() => stack?.stop());
 
   it('fires WhatsAppCustomerWaitingTooLong to supervisors-page, applies inhibitions, and resolves when answered', async () => {
     const { db, app } = await openTestApp();
     const exporter = app.express.listen(0, '127.0.0.1');
     await new Promise((r) => exporter.once('listening', r));
     const hooks = await startHookReceiver();
-    const [promPort, amPort] = [await freePort(), await freePort()];
     try {
-      // The repo's configuration, pointed at loopback; only timings are shortened for the test.
-      const prom = parse(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8'));
-      prom.global = { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' };
-      prom.rule_files = [join(dir, 'rules.yml')];
-      prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
-      prom.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${(exporter.address() as AddressInfo).port}`];
-      writeFileSync(join(dir, 'prometheus.yml'), stringify(prom));
-      const rules = parse(readFileSync(RULES_FILE, 'utf8'));
-      for (const group of rules.groups) for (const rule of group.rules) if (rule.for) rule.for = '1s';
-      writeFileSync(join(dir, 'rules.yml'), stringify(rules));
-      const am = parse(readFileSync(AM_CONFIG, 'utf8'));
-      Object.assign(am.route, { group_wait: '1s', group_interval: '1s' });
-      for (const route of am.route.routes) if (route.group_wait) route.group_wait = '1s';
-      for (const receiver of am.receivers) for (const hook of receiver.webhook_configs ?? []) hook.url = `http://127.0.0.1:${hooks.port}/${receiver.name}`;
-      writeFileSync(join(dir, 'alertmanager.yml'), stringify(am));
-
-      children.push(startProcess(findTool('prometheus-alertmanager')!, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']));
-      children.push(startProcess(findTool('prometheus')!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`]));
-      const promQuery = async (query: string) => {
-        const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(query)}`).catch(() => undefined);
-        return res?.ok ? ((await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result : undefined;
-      };
-      await waitFor('Prometheus to scrape the exporter', async () => ((await promQuery('up == 1'))?.length ? true : undefined));
+      stack = await startMonitoring({ exporterPort: (exporter.address() as AddressInfo).port, alertWebhookPort: hooks.port });
+      const amPort = stack.amPort;
+      await stack.scraped();
 
       // A customer who wrote 10 minutes ago and has not been answered.
       const customer = '4915100000777';

@@ -7,25 +7,21 @@
  * read-only role Grafana uses.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parse, stringify } from 'yaml';
 import { renderDashboardFiles } from '../grafana/dashboards.ts';
-import { RULES_FILE } from '../prometheus/generate.ts';
-import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
+import { startAppJobs } from '../src/jobs/app-jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
 import { startGraphApiStub } from '../src/demo/graph-api.ts';
 import { Simulator } from '../src/demo/simulator.ts';
 import { EVENTS_TOKEN, testApp } from './support/app.ts';
 import { createTestDatabase, silentLogger } from './support/database.ts';
 import { APP_SECRET } from './support/meta.ts';
-import { freePort } from './support/process.ts';
-import { findTool, skipUnless } from './support/tools.ts';
+import { startMonitoring, type MonitoringStack } from './support/prometheus.ts';
+import { skipUnless } from './support/tools.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DASHBOARDS_DIR = join(ROOT, 'grafana/dashboards');
@@ -109,19 +105,9 @@ function substituteSql(sql: string, from: Date, to: Date): string {
     .replace(/\$\{(agent|category):regex\}/g, '.*');
 }
 
-function startProcess(binary: string, args: string[]): ChildProcess {
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.resume();
-  return child;
-}
-
 describe('every panel returns data from the exporter fed by the simulator', { skip: skipUnless('prometheus') }, () => {
-  const children: ChildProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'wa-dashboards-'));
-  after(() => {
-    for (const child of children) child.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let stack: MonitoringStack | undefined;
+  after(() => stack?.stop());
 
   it('queries every Prometheus panel on a real Prometheus and every SQL panel on PostgreSQL', async () => {
     const db = await createTestDatabase();
@@ -134,25 +120,11 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
     const exporterPort = (server.address() as AddressInfo).port;
     // The jobs main.ts schedules, every second instead of every 15–30 s.
     const scheduler = new Scheduler(app.metrics.jobs, silentLogger);
-    scheduler.start({ name: 'conversation_timers', schedule: '* * * * * *', run: async () => (await advanceDueConversations(app.timers)) !== null });
-    const surveys = (app as { surveys?: unknown }).surveys;
-    if (surveys) {
-      const { sendDueSurveys } = await import('../src/jobs/csat-surveys.ts');
-      scheduler.start({ name: 'csat_surveys', schedule: '* * * * * *', run: async () => (await sendDueSurveys(surveys as never), true) });
-    }
-    const [promPort, amPort] = [await freePort(), await freePort()];
+    startAppJobs(scheduler, app, { conversationTimers: '* * * * * *', csatSurveys: '* * * * * *' });
     try {
       // The repository's configuration; only addresses and intervals change (and `for:`, as in alerting.test.ts).
-      const prom = parse(readFileSync(join(ROOT, 'prometheus/prometheus.yml'), 'utf8'));
-      prom.global = { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' };
-      prom.rule_files = [join(dir, 'rules.yml')];
-      prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
-      prom.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${exporterPort}`];
-      writeFileSync(join(dir, 'prometheus.yml'), stringify(prom));
-      const rules = parse(readFileSync(RULES_FILE, 'utf8'));
-      for (const group of rules.groups) for (const rule of group.rules) if (rule.for) rule.for = '1s';
-      writeFileSync(join(dir, 'rules.yml'), stringify(rules));
-      children.push(startProcess(findTool('prometheus')!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`]));
+      stack = await startMonitoring({ exporterPort });
+      const promPort = stack.promPort;
 
       // Monday 09:30 in Berlin on the simulated calendar (agents on shift); 12 calendar minutes and
       // 30 conversation seconds per real second.
@@ -173,13 +145,7 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
         return { http: res.status, body: (await res.json()) as Json };
       };
       // Let Prometheus scrape the final state and evaluate the rules on it.
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const up = await query('up == 1');
-        if (up.body?.data?.result?.length) break;
-        if (Date.now() > deadline) throw new Error('Prometheus never scraped the exporter');
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await stack.scraped(15_000);
       await new Promise((r) => setTimeout(r, 3_000));
 
       const report: string[] = [];
