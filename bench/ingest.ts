@@ -30,7 +30,15 @@ const url = new URL(adminUrl);
 url.pathname = `/${dbName}`;
 
 const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { PATH: process.env.PATH, PORT: String(PORT), DATABASE_URL: url.toString(), WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'v', EVENTS_API_TOKEN: 'e', LOG_LEVEL: 'warn' },
+  env: {
+    PATH: process.env.PATH,
+    PORT: String(PORT),
+    DATABASE_URL: url.toString(),
+    WHATSAPP_APP_SECRET: SECRET,
+    WHATSAPP_VERIFY_TOKEN: 'v',
+    EVENTS_API_TOKEN: 'e',
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const base = `http://127.0.0.1:${PORT}`;
@@ -55,17 +63,49 @@ function nextWebhook(): string {
   const metadata = { display_phone_number: '15550783881', phone_number_id: '106540352242922' };
   const value =
     seq % 5 < 3
-      ? { messaging_product: 'whatsapp', metadata, contacts: [{ profile: { name: `Kunde ${seq % 5000}` }, wa_id: customer }], messages: [{ from: customer, id: `wamid.bench.${seq}`, timestamp: ts, type: 'text', text: { body: `Hallo, wo ist meine Bestellung ${seq}? Vielen Dank!` } }] }
-      : { messaging_product: 'whatsapp', metadata, statuses: [{ id: `wamid.out.${seq}`, status: 'delivered', timestamp: ts, recipient_id: customer }] };
-  return JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ field: 'messages', value }] }] });
+      ? {
+          messaging_product: 'whatsapp',
+          metadata,
+          contacts: [{ profile: { name: `Kunde ${seq % 5000}` }, wa_id: customer }],
+          messages: [
+            {
+              from: customer,
+              id: `wamid.bench.${seq}`,
+              timestamp: ts,
+              type: 'text',
+              text: { body: `Hallo, wo ist meine Bestellung ${seq}? Vielen Dank!` },
+            },
+          ],
+        }
+      : {
+          messaging_product: 'whatsapp',
+          metadata,
+          statuses: [{ id: `wamid.out.${seq}`, status: 'delivered', timestamp: ts, recipient_id: customer }],
+        };
+  return JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [{ id: '102290129340398', changes: [{ field: 'messages', value }] }],
+  });
 }
 
 function post(body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}/webhooks/whatsapp`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(SECRET, body), 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      `${base}/webhooks/whatsapp`,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-signature-256': signBody(SECRET, body),
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -98,7 +138,9 @@ for (const concurrency of CONCURRENCY) {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(1);
   const rss = (await rssOfExporter()) / 1024 / 1024;
-  console.log(`${String(concurrency).padStart(11)}  ${(REQUESTS / seconds).toFixed(0).padStart(10)}  ${pct(0.5).padStart(6)}  ${pct(0.99).padStart(6)}  ${String(errors).padStart(6)}  ${rss.toFixed(0).padStart(16)}`);
+  console.log(
+    `${String(concurrency).padStart(11)}  ${(REQUESTS / seconds).toFixed(0).padStart(10)}  ${pct(0.5).padStart(6)}  ${pct(0.99).padStart(6)}  ${String(errors).padStart(6)}  ${rss.toFixed(0).padStart(16)}`,
+  );
 }
 
 child.kill('SIGTERM');

@@ -42,7 +42,15 @@ const SLO_BUDGET = Number((1 - T.firstResponseObjective.value).toFixed(6));
 
 function alert(
   name: string,
-  options: { expr: string; for: Threshold | number; severity: 'critical' | 'warning' | 'info'; audience: 'supervisors' | 'oncall'; summary: string; description: string; labels?: Record<string, string> },
+  options: {
+    expr: string;
+    for: Threshold | number;
+    severity: 'critical' | 'warning' | 'info';
+    audience: 'supervisors' | 'oncall';
+    summary: string;
+    description: string;
+    labels?: Record<string, string>;
+  },
 ): AlertRule {
   return {
     alert: name,
@@ -65,10 +73,22 @@ export function ruleGroups(): RuleGroup[] {
     {
       name: 'whatsapp-helpdesk.recording',
       rules: [
-        { record: 'helpdesk:whatsapp_first_response_seconds:p50_1h', expr: 'histogram_quantile(0.5, sum by (le) (rate(whatsapp_first_response_seconds_bucket[1h])))' },
-        { record: 'helpdesk:whatsapp_first_response_seconds:p90_1h', expr: 'histogram_quantile(0.9, sum by (le) (rate(whatsapp_first_response_seconds_bucket[1h])))' },
-        { record: 'helpdesk:whatsapp_resolution_seconds:p90_1d', expr: 'histogram_quantile(0.9, sum by (le) (rate(whatsapp_resolution_seconds_bucket{resolved_by=~"agent|bot"}[1d])))' },
-        { record: 'helpdesk:whatsapp_bot_automation:ratio_1d', expr: 'sum(increase(whatsapp_conversations_resolved_total{resolved_by="bot"}[1d])) / sum(increase(whatsapp_conversations_resolved_total{resolved_by=~"agent|bot"}[1d]))' },
+        {
+          record: 'helpdesk:whatsapp_first_response_seconds:p50_1h',
+          expr: 'histogram_quantile(0.5, sum by (le) (rate(whatsapp_first_response_seconds_bucket[1h])))',
+        },
+        {
+          record: 'helpdesk:whatsapp_first_response_seconds:p90_1h',
+          expr: 'histogram_quantile(0.9, sum by (le) (rate(whatsapp_first_response_seconds_bucket[1h])))',
+        },
+        {
+          record: 'helpdesk:whatsapp_resolution_seconds:p90_1d',
+          expr: 'histogram_quantile(0.9, sum by (le) (rate(whatsapp_resolution_seconds_bucket{resolved_by=~"agent|bot"}[1d])))',
+        },
+        {
+          record: 'helpdesk:whatsapp_bot_automation:ratio_1d',
+          expr: 'sum(increase(whatsapp_conversations_resolved_total{resolved_by="bot"}[1d])) / sum(increase(whatsapp_conversations_resolved_total{resolved_by=~"agent|bot"}[1d]))',
+        },
       ],
     },
     {
@@ -76,21 +96,28 @@ export function ruleGroups(): RuleGroup[] {
       rules: [
         alert('WhatsAppCustomerWaitingTooLong', {
           expr: `sum(max by (sentiment) (whatsapp_waiting_conversations{over_seconds="${v(T.waitingEscalation)}"})) > 0`,
-          for: T.escalationFor, severity: 'critical', audience: 'supervisors',
+          for: T.escalationFor,
+          severity: 'critical',
+          audience: 'supervisors',
           summary: `A customer has waited more than ${minutes(T.waitingEscalation)} for an answer.`,
           description: `{{ $value }} customer(s) have been waiting longer than ${minutes(T.waitingEscalation)} for an answer on WhatsApp. Step in, reassign, or answer.`,
         }),
         alert('WhatsAppAngryCustomerWaiting', {
           expr: `max(whatsapp_waiting_conversations{over_seconds="${v(T.angryWaitingEscalation)}", sentiment="negative"}) > 0`,
-          for: T.escalationFor, severity: 'critical', audience: 'supervisors',
+          for: T.escalationFor,
+          severity: 'critical',
+          audience: 'supervisors',
           summary: `An unhappy customer has waited more than ${minutes(T.angryWaitingEscalation)} for an answer.`,
           description: `{{ $value }} customer(s) whose conversation turned negative have been waiting longer than ${minutes(T.angryWaitingEscalation)}. Answer them first.`,
         }),
         alert('WhatsAppServiceWindowClosing', {
           expr: 'max(whatsapp_service_window_closing_conversations) > 0',
-          for: T.serviceWindowClosingFor, severity: 'warning', audience: 'supervisors',
+          for: T.serviceWindowClosingFor,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: "Customers' 24-hour service windows close within the hour while they are unanswered.",
-          description: '{{ $value }} unanswered customer(s) can no longer be answered freely within the hour; after that only paid templates reach them.',
+          description:
+            '{{ $value }} unanswered customer(s) can no longer be answered freely within the hour; after that only paid templates reach them.',
         }),
       ],
     },
@@ -98,20 +125,29 @@ export function ruleGroups(): RuleGroup[] {
       name: 'whatsapp-helpdesk.slo',
       rules: [
         // Recording rules first: later rules of a group see their result in the same evaluation.
-        { record: 'helpdesk:whatsapp_first_response_within_target:ratio_rate1h', expr: `sum(rate(whatsapp_first_response_seconds_bucket{le="${v(T.firstResponseTarget)}"}[1h])) / sum(rate(whatsapp_first_response_seconds_count[1h]))` },
+        {
+          record: 'helpdesk:whatsapp_first_response_within_target:ratio_rate1h',
+          expr: `sum(rate(whatsapp_first_response_seconds_bucket{le="${v(T.firstResponseTarget)}"}[1h])) / sum(rate(whatsapp_first_response_seconds_count[1h]))`,
+        },
         sloErrorRatio('5m'),
         sloErrorRatio('30m'),
         sloErrorRatio('1h'),
         sloErrorRatio('6h'),
         alert('WhatsAppFirstResponseBudgetBurn', {
           expr: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate1h > (${v(T.burnRateFast)} * ${SLO_BUDGET}) and helpdesk:whatsapp_first_response_slo_errors:ratio_rate5m > (${v(T.burnRateFast)} * ${SLO_BUDGET}) and on () sum(increase(whatsapp_first_response_seconds_count[1h])) >= ${v(T.sloMinimumFirstResponses)}`,
-          for: 120, severity: 'critical', audience: 'supervisors', labels: { window: 'fast' },
+          for: 120,
+          severity: 'critical',
+          audience: 'supervisors',
+          labels: { window: 'fast' },
           summary: `First responses are missing the ${v(T.firstResponseTarget)} s target fast enough to exhaust a month's error budget within days.`,
           description: `{{ $value | humanizePercentage }} of first responses in the last hour took longer than ${v(T.firstResponseTarget)} s (objective: ${percent(T.firstResponseObjective)} within target).`,
         }),
         alert('WhatsAppFirstResponseBudgetBurn', {
           expr: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate6h > (${v(T.burnRateSlow)} * ${SLO_BUDGET}) and helpdesk:whatsapp_first_response_slo_errors:ratio_rate30m > (${v(T.burnRateSlow)} * ${SLO_BUDGET}) and on () sum(increase(whatsapp_first_response_seconds_count[6h])) >= ${v(T.sloMinimumFirstResponses)}`,
-          for: 900, severity: 'warning', audience: 'supervisors', labels: { window: 'slow' },
+          for: 900,
+          severity: 'warning',
+          audience: 'supervisors',
+          labels: { window: 'slow' },
           summary: `First responses are missing the ${v(T.firstResponseTarget)} s target steadily, eating into the month's error budget.`,
           description: `{{ $value | humanizePercentage }} of first responses in the last 6 hours took longer than ${v(T.firstResponseTarget)} s (objective: ${percent(T.firstResponseObjective)} within target).`,
         }),
@@ -121,42 +157,61 @@ export function ruleGroups(): RuleGroup[] {
       name: 'whatsapp-helpdesk.workload',
       rules: [
         // Recording rules first: later rules of a group see their result in the same evaluation.
-        { record: 'agent:whatsapp_agent_utilization:ratio_rate30m', expr: 'max by (agent) (rate(whatsapp_agent_busy_seconds_total[30m])) / max by (agent) (rate(whatsapp_agent_online_seconds_total[30m]))' },
-        { record: 'helpdesk:whatsapp_agent_utilization:ratio_rate30m', expr: 'sum(max by (agent) (rate(whatsapp_agent_busy_seconds_total[30m]))) / sum(max by (agent) (rate(whatsapp_agent_online_seconds_total[30m])))' },
+        {
+          record: 'agent:whatsapp_agent_utilization:ratio_rate30m',
+          expr: 'max by (agent) (rate(whatsapp_agent_busy_seconds_total[30m])) / max by (agent) (rate(whatsapp_agent_online_seconds_total[30m]))',
+        },
+        {
+          record: 'helpdesk:whatsapp_agent_utilization:ratio_rate30m',
+          expr: 'sum(max by (agent) (rate(whatsapp_agent_busy_seconds_total[30m]))) / sum(max by (agent) (rate(whatsapp_agent_online_seconds_total[30m])))',
+        },
         alert('WhatsAppAgentOverloaded', {
           expr: `agent:whatsapp_agent_utilization:ratio_rate30m > ${v(T.agentUtilization)}`,
-          for: T.agentUtilizationFor, severity: 'warning', audience: 'supervisors',
+          for: T.agentUtilizationFor,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: `An agent has been busy more than ${percent(T.agentUtilization)} of their online time for ${minutes(T.agentUtilizationFor)}.`,
-          description: 'Agent {{ $labels.agent }} has been handling conversations {{ $value | humanizePercentage }} of their online time. Plan a break or rebalance.',
+          description:
+            'Agent {{ $labels.agent }} has been handling conversations {{ $value | humanizePercentage }} of their online time. Plan a break or rebalance.',
         }),
         alert('WhatsAppWorkloadUnbalanced', {
           expr: `(max(${ONLINE_OPEN}) - min(${ONLINE_OPEN})) >= ${v(T.unbalancedSpread)} and on () max(${ONLINE_OPEN}) >= ${v(T.unbalancedFactor)} * avg(${ONLINE_OPEN})`,
-          for: 900, severity: 'warning', audience: 'supervisors',
+          for: 900,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: 'Open conversations are unevenly spread across online agents.',
           description: 'The busiest and the least busy online agent differ by {{ $value }} open conversations. Reassign some.',
         }),
         alert('WhatsAppCustomersWaitingWhileAgentsIdle', {
           expr: `sum(max by (sentiment) (whatsapp_waiting_conversations{over_seconds="${v(T.idleWhileWaiting)}"})) > 0 and on () count(${AGENT_OPEN} == 0 and on (agent) ${AGENT_ONLINE} == 1) > 0`,
-          for: 300, severity: 'warning', audience: 'supervisors',
+          for: 300,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: 'Customers are waiting while online agents have no conversation.',
           description: `{{ $value }} customer(s) have waited over ${minutes(T.idleWhileWaiting)} although at least one online agent is idle. Check routing and assignment.`,
         }),
         alert('WhatsAppConversationsAssignedToOfflineAgent', {
           expr: `${AGENT_OPEN} > 0 and on (agent) ${AGENT_ONLINE} == 0`,
-          for: T.offlineAssignedFor, severity: 'warning', audience: 'supervisors',
+          for: T.offlineAssignedFor,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: 'Open conversations are assigned to an agent who is offline.',
           description: 'Agent {{ $labels.agent }} is offline with {{ $value }} open conversation(s) assigned. Reassign them.',
         }),
         alert('WhatsAppNoAgentOnline', {
           expr: `sum(max by (sentiment) (whatsapp_waiting_conversations{over_seconds="${v(T.noAgentWaiting)}"})) > 0 and on () sum(${AGENT_ONLINE}) == 0 and on () max(whatsapp_business_open) == 1`,
-          for: 300, severity: 'critical', audience: 'supervisors',
+          for: 300,
+          severity: 'critical',
+          audience: 'supervisors',
           summary: 'Customers are waiting in business hours and no agent is online.',
           description: '{{ $value }} customer(s) are waiting and nobody is online to answer.',
         }),
         // Automation scaling reads the overall utilization recorded above.
         alert('WhatsAppRoutineLoadOnAgents', {
           expr: `helpdesk:whatsapp_agent_utilization:ratio_rate30m > ${v(T.overloadedUtilization)} and on () (sum(increase(whatsapp_conversations_resolved_total{category=~"${SELECTORS.routineCategories.join('|')}"}[1h])) / sum(increase(whatsapp_conversations_resolved_total[1h]))) > ${v(T.routineShare)}`,
-          for: 1800, severity: 'info', audience: 'supervisors',
+          for: 1800,
+          severity: 'info',
+          audience: 'supervisors',
           summary: 'Agents are overloaded while most requests are routine: route FAQs to the bot.',
           description: `Agents are {{ $value | humanizePercentage }} busy while over ${percent(T.routineShare)} of resolved conversations are ${SELECTORS.routineCategories.join(' or ')} requests a bot could answer.`,
         }),
@@ -166,26 +221,42 @@ export function ruleGroups(): RuleGroup[] {
       name: 'whatsapp-helpdesk.quality',
       rules: [
         // Recording rules first: later rules of a group see their result in the same evaluation.
-        { record: 'helpdesk:whatsapp_csat_satisfied:ratio_1d', expr: 'sum(increase(whatsapp_csat_responses_total{score=~"4|5"}[1d])) / sum(increase(whatsapp_csat_responses_total[1d]))' },
-        { record: 'helpdesk:whatsapp_first_contact_resolutions:ratio_7d', expr: 'sum(increase(whatsapp_first_contact_resolutions_total{result="resolved"}[7d])) / sum(increase(whatsapp_first_contact_resolutions_total[7d]))' },
-        { record: 'helpdesk:whatsapp_message_failures:ratio_rate30m', expr: 'sum(rate(whatsapp_message_failures_total[30m])) / sum(rate(whatsapp_message_statuses_total{status="sent"}[30m]))' },
+        {
+          record: 'helpdesk:whatsapp_csat_satisfied:ratio_1d',
+          expr: 'sum(increase(whatsapp_csat_responses_total{score=~"4|5"}[1d])) / sum(increase(whatsapp_csat_responses_total[1d]))',
+        },
+        {
+          record: 'helpdesk:whatsapp_first_contact_resolutions:ratio_7d',
+          expr: 'sum(increase(whatsapp_first_contact_resolutions_total{result="resolved"}[7d])) / sum(increase(whatsapp_first_contact_resolutions_total[7d]))',
+        },
+        {
+          record: 'helpdesk:whatsapp_message_failures:ratio_rate30m',
+          expr: 'sum(rate(whatsapp_message_failures_total[30m])) / sum(rate(whatsapp_message_statuses_total{status="sent"}[30m]))',
+        },
         alert('WhatsAppCsatLow', {
           expr: `helpdesk:whatsapp_csat_satisfied:ratio_1d < ${v(T.csatObjective)} and on () sum(increase(whatsapp_csat_responses_total[1d])) >= ${v(T.csatMinimumAnswers)}`,
-          for: 3600, severity: 'warning', audience: 'supervisors',
+          for: 3600,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: `Customer satisfaction is below ${percent(T.csatObjective)} over the last day.`,
           description: 'Only {{ $value | humanizePercentage }} of CSAT answers in the last 24 hours were 4 or 5.',
         }),
         alert('WhatsAppFirstContactResolutionLow', {
           expr: `helpdesk:whatsapp_first_contact_resolutions:ratio_7d < ${v(T.fcrObjective)} and on () sum(increase(whatsapp_first_contact_resolutions_total[7d])) >= ${v(T.fcrMinimumDecisions)}`,
-          for: 3600, severity: 'warning', audience: 'supervisors',
+          for: 3600,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: `First-contact resolution is below ${percent(T.fcrObjective)} over the last week.`,
           description: 'Only {{ $value | humanizePercentage }} of conversations in the last 7 days stayed resolved on first contact.',
         }),
         alert('WhatsAppDeliveryFailuresRising', {
           expr: `helpdesk:whatsapp_message_failures:ratio_rate30m > ${v(T.deliveryFailureRatio)} and on () sum(increase(whatsapp_message_statuses_total{status="sent"}[30m])) >= ${v(T.deliveryMinimumSent)}`,
-          for: 900, severity: 'warning', audience: 'supervisors',
+          for: 900,
+          severity: 'warning',
+          audience: 'supervisors',
           summary: `More than ${percent(T.deliveryFailureRatio)} of outbound WhatsApp messages are failing.`,
-          description: '{{ $value | humanizePercentage }} of outbound messages failed in the last 30 minutes. See whatsapp_message_failures_total by error_code.',
+          description:
+            '{{ $value | humanizePercentage }} of outbound messages failed in the last 30 minutes. See whatsapp_message_failures_total by error_code.',
         }),
       ],
     },
@@ -194,37 +265,50 @@ export function ruleGroups(): RuleGroup[] {
       rules: [
         alert('WhatsAppExporterDown', {
           expr: `up{job="${SELECTORS.exporterJob}"} == 0 or absent(up{job="${SELECTORS.exporterJob}"})`,
-          for: T.exporterDownFor, severity: 'critical', audience: 'oncall',
+          for: T.exporterDownFor,
+          severity: 'critical',
+          audience: 'oncall',
           summary: 'Prometheus cannot scrape the WhatsApp helpdesk exporter.',
           description: `The exporter target {{ $labels.instance }} has been down for ${minutes(T.exporterDownFor)}; webhooks may be failing and helpdesk alerts are blind.`,
         }),
         alert('WhatsAppNoWebhooksInBusinessHours', {
           expr: `sum(rate(whatsapp_webhook_requests_total{provider="meta", outcome=~"accepted|duplicate"}[${duration(T.noWebhooksFor)}])) == 0 and on () max(whatsapp_business_open) == 1`,
-          for: T.noWebhooksFor, severity: 'warning', audience: 'oncall',
+          for: T.noWebhooksFor,
+          severity: 'warning',
+          audience: 'oncall',
           summary: 'No WhatsApp webhooks have arrived during business hours.',
           description: `Meta has delivered no webhook for ${minutes(T.noWebhooksFor)} of business hours. Check the app's webhook subscription, the callback URL and the reverse proxy.`,
         }),
         alert('WhatsAppWebhookSignatureFailures', {
           expr: `sum(increase(whatsapp_webhook_requests_total{outcome="rejected_signature"}[5m])) > ${v(T.signatureFailuresPer5m)}`,
-          for: 300, severity: 'warning', audience: 'oncall',
+          for: 300,
+          severity: 'warning',
+          audience: 'oncall',
           summary: 'Many webhook requests fail signature or token checks.',
-          description: '{{ $value | humanize }} requests in 5 minutes were rejected for a bad signature or bearer token. A rotated app secret or token, or someone probing.',
+          description:
+            '{{ $value | humanize }} requests in 5 minutes were rejected for a bad signature or bearer token. A rotated app secret or token, or someone probing.',
         }),
         alert('WhatsAppDatabaseErrors', {
           expr: 'sum(increase(whatsapp_webhook_requests_total{outcome="error"}[5m])) > 0 or min(whatsapp_database_up) == 0',
-          for: T.databaseErrorsFor, severity: 'critical', audience: 'oncall',
+          for: T.databaseErrorsFor,
+          severity: 'critical',
+          audience: 'oncall',
           summary: 'The exporter cannot store webhooks in PostgreSQL.',
           description: 'Webhooks are being answered 503 because the database is unreachable or failing; Meta retries for up to 7 days.',
         }),
         alert('WhatsAppCollectorFailing', {
           expr: 'min by (collector) (whatsapp_scrape_collector_success) == 0',
-          for: T.collectorFailingFor, severity: 'warning', audience: 'oncall',
+          for: T.collectorFailingFor,
+          severity: 'warning',
+          audience: 'oncall',
           summary: 'A scrape-time collector of the exporter is failing.',
           description: `Collector {{ $labels.collector }} has been failing for ${minutes(T.collectorFailingFor)}; its gauges are missing from /metrics.`,
         }),
         alert('WhatsAppTimersJobStalled', {
           expr: `time() - max(whatsapp_job_last_success_timestamp_seconds{task="conversation_timers"}) > ${v(T.timersStalled)} or (sum(increase(whatsapp_job_runs_total{task="conversation_timers", outcome="error"}[10m])) > 0 and on () sum(increase(whatsapp_job_runs_total{task="conversation_timers", outcome="success"}[10m])) == 0)`,
-          for: 300, severity: 'warning', audience: 'oncall',
+          for: 300,
+          severity: 'warning',
+          audience: 'oncall',
           summary: 'The conversation timers job is not succeeding.',
           description: `No replica has completed the conversation timers job for ${minutes(T.timersStalled)}, or it has only failed for 10 minutes: auto-resolution, service-window and FCR decisions are not being made.`,
         }),

@@ -19,10 +19,22 @@ export const SELECTORS = {
 };
 
 export const THRESHOLDS = {
-  waitingEscalation: t(300, 's', 'A customer unanswered for 5 minutes is past what chat users accept; a supervisor should step in (must be an over_seconds bucket).'),
-  angryWaitingEscalation: t(180, 's', 'A customer whose conversation turned negative escalates sooner: 3 minutes (must be an over_seconds bucket).'),
+  waitingEscalation: t(
+    300,
+    's',
+    'A customer unanswered for 5 minutes is past what chat users accept; a supervisor should step in (must be an over_seconds bucket).',
+  ),
+  angryWaitingEscalation: t(
+    180,
+    's',
+    'A customer whose conversation turned negative escalates sooner: 3 minutes (must be an over_seconds bucket).',
+  ),
   escalationFor: t(60, 's', 'One minute of debounce, so that an answer arriving right at the threshold does not page.'),
-  serviceWindowClosingFor: t(300, 's', 'Windows closing within the hour with the customer unanswered: 5 minutes of debounce, then a ticket.'),
+  serviceWindowClosingFor: t(
+    300,
+    's',
+    'Windows closing within the hour with the customer unanswered: 5 minutes of debounce, then a ticket.',
+  ),
 
   firstResponseTarget: t(60, 's', 'The first-response target the SLO measures: answered within 1 minute (must be a histogram bucket).'),
   firstResponseObjective: t(0.95, 'ratio', '95 % of conversations answered within the target over 30 days; bots make this reachable.'),
@@ -34,7 +46,11 @@ export const THRESHOLDS = {
   agentUtilizationFor: t(1800, 's', 'Sustained means 30 minutes, not a rush.'),
   unbalancedSpread: t(4, 'conversations', 'The busiest online agent has at least 4 more open conversations than the least busy …'),
   unbalancedFactor: t(2, 'x', '… and at least twice the average: reassign.'),
-  idleWhileWaiting: t(120, 's', 'Customers waiting over 2 minutes while an online agent has no conversation: routing is stuck (must be an over_seconds bucket).'),
+  idleWhileWaiting: t(
+    120,
+    's',
+    'Customers waiting over 2 minutes while an online agent has no conversation: routing is stuck (must be an over_seconds bucket).',
+  ),
   offlineAssignedFor: t(600, 's', 'Conversations left with an agent who went offline for 10 minutes need reassigning.'),
   noAgentWaiting: t(60, 's', 'Customers waiting over 1 minute in business hours with no agent online (must be an over_seconds bucket).'),
 

@@ -69,7 +69,11 @@ export function createApp(deps: AppDependencies): App {
     writer: createWriter(database, {
       lifecycle: lifecycleSettings(config),
       categories: config.categories,
-      csat: { enabled: config.whatsappAccessToken !== undefined, delayMs: config.csatDelayMs, responseWindowMs: config.csatResponseWindowMs },
+      csat: {
+        enabled: config.whatsappAccessToken !== undefined,
+        delayMs: config.csatDelayMs,
+        responseWindowMs: config.csatResponseWindowMs,
+      },
       calendar: config.businessHours,
       ingestMetrics: ingest,
       conversationMetrics: conversations,
@@ -78,7 +82,9 @@ export function createApp(deps: AppDependencies): App {
     metrics: ingest,
     logger: logger.child({ module: 'ingest' }),
   };
-  app.use(metaWebhookRouter(context, { appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken, isReady }));
+  app.use(
+    metaWebhookRouter(context, { appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken, isReady }),
+  );
   app.use(helpdeskEventsRouter(context, { token: config.eventsApiToken, isReady }));
   app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken }));
 
@@ -90,7 +96,10 @@ export function createApp(deps: AppDependencies): App {
         database,
         metrics: csat,
         api: { apiUrl: config.whatsappApiUrl, accessToken: config.whatsappAccessToken },
-        template: config.csatTemplateName && config.csatTemplateLanguage ? { name: config.csatTemplateName, language: config.csatTemplateLanguage } : undefined,
+        template:
+          config.csatTemplateName && config.csatTemplateLanguage
+            ? { name: config.csatTemplateName, language: config.csatTemplateLanguage }
+            : undefined,
         responseWindowMs: config.csatResponseWindowMs,
       }
     : undefined;

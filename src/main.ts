@@ -52,7 +52,10 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
         logger.fatal({ err: { message: error.message } }, 'cannot migrate the database');
         process.exit(1);
       }
-      logger.warn({ err: { message: (error as Error).message }, retryInMs: MIGRATION_RETRY_MS }, 'database unreachable; webhooks answer 503 until it is back');
+      logger.warn(
+        { err: { message: (error as Error).message }, retryInMs: MIGRATION_RETRY_MS },
+        'database unreachable; webhooks answer 503 until it is back',
+      );
       retryTimer = setTimeout(applyMigrations, MIGRATION_RETRY_MS);
     }
   };

@@ -77,20 +77,45 @@ describe('alert rules and routing', () => {
     const check = run('amtool', ['check-config', AM_CONFIG]);
     assert.equal(check.status, 0, check.output);
     const expected = (labels: Record<string, string>) =>
-      labels.audience === 'oncall' ? (labels.severity === 'critical' ? 'oncall-page' : 'oncall-ticket') : `supervisors-${{ critical: 'page', warning: 'ticket', info: 'info' }[labels.severity!]}`;
+      labels.audience === 'oncall'
+        ? labels.severity === 'critical'
+          ? 'oncall-page'
+          : 'oncall-ticket'
+        : `supervisors-${{ critical: 'page', warning: 'ticket', info: 'info' }[labels.severity!]}`;
     for (const rule of alerts) {
       const labels = { alertname: rule.alert!, ...rule.labels! };
-      const routed = run('amtool', ['config', 'routes', 'test', `--config.file=${AM_CONFIG}`, `--verify.receivers=${expected(labels)}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
+      const routed = run('amtool', [
+        'config',
+        'routes',
+        'test',
+        `--config.file=${AM_CONFIG}`,
+        `--verify.receivers=${expected(labels)}`,
+        ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+      ]);
       assert.equal(routed.status, 0, `${rule.alert} ${JSON.stringify(labels)}: ${routed.output}`);
     }
-    const unlabelled = run('amtool', ['config', 'routes', 'test', `--config.file=${AM_CONFIG}`, '--verify.receivers=default', 'alertname=Other']);
+    const unlabelled = run('amtool', [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${AM_CONFIG}`,
+      '--verify.receivers=default',
+      'alertname=Other',
+    ]);
     assert.equal(unlabelled.status, 0, unlabelled.output);
   });
 });
 
 /** Receives Alertmanager webhook notifications on loopback. */
 async function startHookReceiver() {
-  const received: { path: string; body: { status: string; receiver: string; alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[] } }[] = [];
+  const received: {
+    path: string;
+    body: {
+      status: string;
+      receiver: string;
+      alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+    };
+  }[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -122,28 +147,55 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
 
       // A customer who wrote 10 minutes ago and has not been answered.
       const customer = '4915100000777';
-      const { body, signature } = signed(inbound(customer, 'Waiting', [textMessage(customer, 'Hallo? Ist da jemand?', new Date(Date.now() - 600_000))]));
-      await request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
+      const { body, signature } = signed(
+        inbound(customer, 'Waiting', [textMessage(customer, 'Hallo? Ist da jemand?', new Date(Date.now() - 600_000))]),
+      );
+      await request(app.express)
+        .post('/webhooks/whatsapp')
+        .set('Content-Type', 'application/json')
+        .set('X-Hub-Signature-256', signature)
+        .send(body)
+        .expect(200);
 
-      const page = await waitFor('the page notification', () => hooks.received.find((n) => n.body.status === 'firing' && n.body.alerts.some((a) => a.labels.alertname === 'WhatsAppCustomerWaitingTooLong')));
+      const page = await waitFor('the page notification', () =>
+        hooks.received.find(
+          (n) => n.body.status === 'firing' && n.body.alerts.some((a) => a.labels.alertname === 'WhatsAppCustomerWaitingTooLong'),
+        ),
+      );
       assert.equal(page.path, '/supervisors-page');
       assert.equal(page.body.receiver, 'supervisors-page');
       const fired = page.body.alerts.find((a) => a.labels.alertname === 'WhatsAppCustomerWaitingTooLong')!;
       assert.equal(fired.labels.severity, 'critical');
       assert.equal(fired.labels.audience, 'supervisors');
       assert.equal(fired.annotations.summary, 'A customer has waited more than 5 minutes for an answer.');
-      assert.equal(fired.annotations.description, '1 customer(s) have been waiting longer than 5 minutes for an answer on WhatsApp. Step in, reassign, or answer.');
+      assert.equal(
+        fired.annotations.description,
+        '1 customer(s) have been waiting longer than 5 minutes for an answer on WhatsApp. Step in, reassign, or answer.',
+      );
       assert.match(fired.annotations.runbook_url!, /docs\/runbook\.md#whatsappcustomerwaitingtoolong$/);
-      const others = hooks.received.flatMap((n) => n.body.alerts.map((a) => a.labels.alertname)).filter((name) => name !== 'WhatsAppCustomerWaitingTooLong');
+      const others = hooks.received
+        .flatMap((n) => n.body.alerts.map((a) => a.labels.alertname))
+        .filter((name) => name !== 'WhatsAppCustomerWaitingTooLong');
       assert.deepEqual(others, [], 'nothing else fires on a healthy exporter');
 
       // The agent answers: the alert resolves and the supervisors are told.
       await request(app.express)
         .post('/api/v1/events')
         .set('Authorization', `Bearer ${EVENTS_TOKEN}`)
-        .send({ id: 'answer-1', type: 'agent_message', at: new Date().toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, agent: 'alice' })
+        .send({
+          id: 'answer-1',
+          type: 'agent_message',
+          at: new Date().toISOString(),
+          customer,
+          phone_number_id: PHONE_NUMBER_ID,
+          agent: 'alice',
+        })
         .expect(200);
-      const resolved = await waitFor('the resolved notification', () => hooks.received.find((n) => n.body.status === 'resolved' && n.body.alerts.some((a) => a.labels.alertname === 'WhatsAppCustomerWaitingTooLong')));
+      const resolved = await waitFor('the resolved notification', () =>
+        hooks.received.find(
+          (n) => n.body.status === 'resolved' && n.body.alerts.some((a) => a.labels.alertname === 'WhatsAppCustomerWaitingTooLong'),
+        ),
+      );
       assert.equal(resolved.path, '/supervisors-page');
 
       // Inhibition, as routed by the real Alertmanager: exporter down mutes the helpdesk alerts,

@@ -11,7 +11,14 @@ function calendar(doc: unknown): BusinessCalendar {
 
 const berlin = calendar({
   timezone: 'Europe/Berlin',
-  weekly: { mon: ['09:00-12:00', '13:00-17:00'], tue: ['09:00-12:00', '13:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'], sun: [] },
+  weekly: {
+    mon: ['09:00-12:00', '13:00-17:00'],
+    tue: ['09:00-12:00', '13:00-17:00'],
+    wed: ['09:00-17:00'],
+    thu: ['09:00-17:00'],
+    fri: ['09:00-17:00'],
+    sun: [],
+  },
   holidays: ['2026-12-24'],
 });
 const s = (from: string, to: string, cal = berlin) => cal.businessSeconds(new Date(from), new Date(to));
@@ -53,7 +60,10 @@ describe('parseBusinessHours', () => {
     [{ timezone: 'Mars/Olympus', weekly: {} }, ['timezone: "Mars/Olympus" is not an IANA time zone — e.g. "Europe/Berlin"']],
     [{ timezone: 'UTC', weekly: { monday: [] } }, ['weekly.monday: unknown day — expected one of sun, mon, tue, wed, thu, fri, sat']],
     [{ timezone: 'UTC', weekly: { mon: ['9-5'] } }, ['weekly.mon[0]: "9-5" is not a shift — expected "HH:MM-HH:MM", e.g. "09:00-17:30"']],
-    [{ timezone: 'UTC', weekly: { mon: ['22:00-02:00'] } }, ['weekly.mon[0]: "22:00-02:00" ends before it starts (a shift cannot cross midnight; split it)']],
+    [
+      { timezone: 'UTC', weekly: { mon: ['22:00-02:00'] } },
+      ['weekly.mon[0]: "22:00-02:00" ends before it starts (a shift cannot cross midnight; split it)'],
+    ],
     [{ timezone: 'UTC', weekly: { mon: ['09:00-13:00', '12:00-17:00'] } }, ['weekly.mon: shifts overlap']],
     [{ timezone: 'UTC', weekly: {}, holidays: ['24.12.2026'] }, ['holidays[0]: "24.12.2026" is not a date — expected "YYYY-MM-DD"']],
     [{ timezone: 'UTC', weekly: {}, hollidays: [] }, ['hollidays: unknown key — expected timezone, weekly, holidays']],

@@ -39,7 +39,13 @@ describe('docker compose stack', () => {
       assert.ok(existsSync(join(ROOT, mount.source)), `${mount.service}: ${mount.source} exists`);
       assert.equal(mount.mode, 'ro', `${mount.service}: ${mount.source} is mounted read-only`);
     }
-    for (const required of ['prometheus/prometheus.yml', 'prometheus/rules', 'prometheus/alertmanager.yml', 'grafana/provisioning', 'grafana/dashboards']) {
+    for (const required of [
+      'prometheus/prometheus.yml',
+      'prometheus/rules',
+      'prometheus/alertmanager.yml',
+      'grafana/provisioning',
+      'grafana/dashboards',
+    ]) {
       assert.ok(mountOf(required), `the stack mounts ${required}`);
     }
     // The rules Prometheus loads are the generated, tested rule file.
@@ -52,7 +58,8 @@ describe('docker compose stack', () => {
 
   it('wires the configuration files to the services and ports of the stack', () => {
     const services = Object.keys(compose.services);
-    for (const name of ['postgres', 'exporter', 'prometheus', 'alertmanager', 'alert-webhook', 'grafana', 'simulator']) assert.ok(services.includes(name), name);
+    for (const name of ['postgres', 'exporter', 'prometheus', 'alertmanager', 'alert-webhook', 'grafana', 'simulator'])
+      assert.ok(services.includes(name), name);
     assert.deepEqual(compose.services.simulator!.profiles, ['demo']);
 
     // Prometheus: the config and the rules directory land where rule_files points.
@@ -60,7 +67,11 @@ describe('docker compose stack', () => {
     const promConfig = mountOf('prometheus/prometheus.yml')!.target;
     assert.ok(compose.services.prometheus!.command.includes(`--config.file=${promConfig}`));
     for (const pattern of prom.rule_files as string[]) {
-      assert.equal(posix.join(posix.dirname(promConfig), posix.dirname(pattern)), mountOf('prometheus/rules')!.target, `rule_files ${pattern}`);
+      assert.equal(
+        posix.join(posix.dirname(promConfig), posix.dirname(pattern)),
+        mountOf('prometheus/rules')!.target,
+        `rule_files ${pattern}`,
+      );
     }
     assert.deepEqual(prom.scrape_configs[0].static_configs[0].targets, ['exporter:8080']);
     assert.deepEqual(prom.alerting.alertmanagers[0].static_configs[0].targets, ['alertmanager:9093']);
@@ -78,7 +89,11 @@ describe('docker compose stack', () => {
     assert.equal(mountOf('grafana/provisioning')!.target, '/etc/grafana/provisioning');
     const provider = parse(read('grafana/provisioning/dashboards/provider.yaml'));
     assert.equal(provider.providers[0].options.path, mountOf('grafana/dashboards')!.target);
-    assert.ok(compose.services.grafana!.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH.startsWith(`${mountOf('grafana/dashboards')!.target}/`));
+    assert.ok(
+      compose.services.grafana!.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH.startsWith(
+        `${mountOf('grafana/dashboards')!.target}/`,
+      ),
+    );
     const datasources = parse(read('grafana/provisioning/datasources/datasources.yaml')).datasources as Json[];
     const byType = Object.fromEntries(datasources.map((d) => [d.type, d]));
     assert.equal(byType.prometheus.uid, 'prometheus');
@@ -108,7 +123,14 @@ describe('docker compose stack', () => {
     const used = new Set([...text.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1]!));
     const documented = new Set([...read('.env.example').matchAll(/^#?\s*([A-Z_]+)=/gm)].map((m) => m[1]!));
     for (const name of used) assert.ok(documented.has(name), `.env.example documents ${name}`);
-    for (const secret of ['POSTGRES_PASSWORD', 'POSTGRES_READONLY_PASSWORD', 'WHATSAPP_APP_SECRET', 'WHATSAPP_VERIFY_TOKEN', 'EVENTS_API_TOKEN', 'GRAFANA_ADMIN_PASSWORD']) {
+    for (const secret of [
+      'POSTGRES_PASSWORD',
+      'POSTGRES_READONLY_PASSWORD',
+      'WHATSAPP_APP_SECRET',
+      'WHATSAPP_VERIFY_TOKEN',
+      'EVENTS_API_TOKEN',
+      'GRAFANA_ADMIN_PASSWORD',
+    ]) {
       assert.match(text, new RegExp(`\\$\\{${secret}:\\?`), `${secret} is required, not defaulted`);
     }
     assert.doesNotMatch(read('.gitignore'), /^\.env\.example$/m);
@@ -128,11 +150,24 @@ describe('docker compose stack', () => {
   });
 
   it('passes docker-compose config, with and without the demo profile', { skip: skipUnless('docker-compose') }, () => {
-    const run = (args: string[]) => spawnSync('docker-compose', ['--env-file', '.env.example', ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const run = (args: string[]) =>
+      spawnSync('docker-compose', ['--env-file', '.env.example', ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '' },
+      });
     const quiet = run(['config', '--quiet']);
     assert.equal(quiet.status, 0, quiet.stderr);
     const demo = run(['--profile', 'demo', 'config', '--services']);
     assert.equal(demo.status, 0, demo.stderr);
-    assert.deepEqual(demo.stdout.trim().split('\n').sort(), ['alert-webhook', 'alertmanager', 'exporter', 'grafana', 'postgres', 'prometheus', 'simulator']);
+    assert.deepEqual(demo.stdout.trim().split('\n').sort(), [
+      'alert-webhook',
+      'alertmanager',
+      'exporter',
+      'grafana',
+      'postgres',
+      'prometheus',
+      'simulator',
+    ]);
   });
 });

@@ -41,13 +41,19 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: not a PostgreSQL URL — expected postgres://user:password@host:5432/database'],
     [{ WHATSAPP_APP_SECRET: '  ' }, 'WHATSAPP_APP_SECRET: empty — the Meta app secret that verifies X-Hub-Signature-256'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent'],
-    [{ AUTO_RESOLVE_AFTER: '1 day' }, 'AUTO_RESOLVE_AFTER: "1 day" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d'],
+    [
+      { AUTO_RESOLVE_AFTER: '1 day' },
+      'AUTO_RESOLVE_AFTER: "1 day" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d',
+    ],
     [{ FCR_WINDOW: '0h' }, 'FCR_WINDOW: "0h" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d'],
     [{ CSAT_DELAY: '5' }, 'CSAT_DELAY: "5" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d'],
     [{ RETENTION_DAYS: '-3' }, 'RETENTION_DAYS: "-3" is not valid — expected a whole number of days, at least 1'],
     [{ WHATSAPP_API_URL: 'graph.facebook.com' }, 'WHATSAPP_API_URL: not an http(s) URL'],
     [{ BUSINESS_HOURS: '/nonexistent/hours.json' }, 'BUSINESS_HOURS: "/nonexistent/hours.json" is neither inline JSON nor a readable file'],
-    [{ BUSINESS_HOURS: '{"timezone":"Europe/Berlin","weekly":{"mon":["17:00-09:00"]}}' }, 'BUSINESS_HOURS: weekly.mon[0]: "17:00-09:00" ends before it starts (a shift cannot cross midnight; split it)'],
+    [
+      { BUSINESS_HOURS: '{"timezone":"Europe/Berlin","weekly":{"mon":["17:00-09:00"]}}' },
+      'BUSINESS_HOURS: weekly.mon[0]: "17:00-09:00" ends before it starts (a shift cannot cross midnight; split it)',
+    ],
     [{ TWILIO_AUTH_TOKEN: 't' }, 'PUBLIC_URL: required when TWILIO_AUTH_TOKEN is set — Twilio signs the public URL it calls'],
     [{ CSAT_TEMPLATE_NAME: 'csat' }, 'CSAT_TEMPLATE_LANGUAGE: required when CSAT_TEMPLATE_NAME is set — e.g. en_US or de'],
   ];

@@ -32,14 +32,33 @@ async function fakeGraphApi() {
     req.on('end', async () => {
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       calls.push({ path: req.url ?? '', authorization: req.headers.authorization, body: JSON.parse(raw) });
-      const next = queue.shift() ?? { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: JSON.parse(raw).to, wa_id: String(JSON.parse(raw).to).slice(1) }], messages: [{ id: `wamid.SURVEY${++sent}` }] } };
+      const next = queue.shift() ?? {
+        status: 200,
+        body: {
+          messaging_product: 'whatsapp',
+          contacts: [{ input: JSON.parse(raw).to, wa_id: String(JSON.parse(raw).to).slice(1) }],
+          messages: [{ id: `wamid.SURVEY${++sent}` }],
+        },
+      };
       res.writeHead(next.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(next.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     calls,
-    failNext: (status: number, code: number, message: string) => queue.push({ status, body: { error: { message: `(#${code}) ${message}`, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details: message }, fbtrace_id: 'Az8or2yhqkZfEZ-_4Qn_Bam' } } }),
+    failNext: (status: number, code: number, message: string) =>
+      queue.push({
+        status,
+        body: {
+          error: {
+            message: `(#${code}) ${message}`,
+            type: 'OAuthException',
+            code,
+            error_data: { messaging_product: 'whatsapp', details: message },
+            fbtrace_id: 'Az8or2yhqkZfEZ-_4Qn_Bam',
+          },
+        },
+      }),
     slow: (ms: number) => (delayMs = ms),
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v24.0`,
     close: () => new Promise((r) => server.close(r)),
@@ -67,7 +86,12 @@ const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 
 function postWebhook(payload: unknown) {
   const { body, signature } = signed(payload);
-  return request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
+  return request(app.express)
+    .post('/webhooks/whatsapp')
+    .set('Content-Type', 'application/json')
+    .set('X-Hub-Signature-256', signature)
+    .send(body)
+    .expect(200);
 }
 function postEvents(events: object[]) {
   return request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).send(events).expect(200);
@@ -77,14 +101,38 @@ function postEvents(events: object[]) {
 async function resolvedConversation(customer: string, text: string, writtenAgo: number, resolvedAgo: number) {
   await postWebhook(inbound(customer, 'Kunde', [textMessage(customer, text, minutesAgo(writtenAgo))]));
   await postEvents([
-    { id: `${customer}-a`, type: 'agent_message', at: minutesAgo(writtenAgo - 1).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, agent: 'alice' },
-    { id: `${customer}-r`, type: 'resolved', at: minutesAgo(resolvedAgo).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, by: 'agent' },
+    {
+      id: `${customer}-a`,
+      type: 'agent_message',
+      at: minutesAgo(writtenAgo - 1).toISOString(),
+      customer,
+      phone_number_id: PHONE_NUMBER_ID,
+      agent: 'alice',
+    },
+    {
+      id: `${customer}-r`,
+      type: 'resolved',
+      at: minutesAgo(resolvedAgo).toISOString(),
+      customer,
+      phone_number_id: PHONE_NUMBER_ID,
+      by: 'agent',
+    },
   ]);
 }
 
-const survey = async (customer: string) => (await db.database.query(`SELECT status, kind, wamid, attempts, last_error FROM csat_surveys WHERE contact_wa_id = $1`, [customer])).rows[0]!;
+const survey = async (customer: string) =>
+  (await db.database.query(`SELECT status, kind, wamid, attempts, last_error FROM csat_surveys WHERE contact_wa_id = $1`, [customer]))
+    .rows[0]!;
 const reply = (customer: string, message: Record<string, unknown>, context?: string) =>
-  inbound(customer, 'Kunde', [{ from: customer, id: wamid('answer'), timestamp: unix(new Date()), ...(context ? { context: { from: '15550783881', id: context } } : {}), ...message }]);
+  inbound(customer, 'Kunde', [
+    {
+      from: customer,
+      id: wamid('answer'),
+      timestamp: unix(new Date()),
+      ...(context ? { context: { from: '15550783881', id: context } } : {}),
+      ...message,
+    },
+  ]);
 
 describe('CSAT surveys', () => {
   it('sends one interactive survey inside the window, never twice, and counts a list-row answer once, to the resolving agent', async () => {
@@ -103,11 +151,18 @@ describe('CSAT surveys', () => {
     assert.equal(call[0]!.body.biz_opaque_callback_data, 'bot:csat');
     assert.equal(call[0]!.body.interactive.type, 'list');
     assert.match(call[0]!.body.interactive.body.text, /zufrieden/, 'German, like the customer');
-    assert.deepEqual(call[0]!.body.interactive.action.sections[0].rows.map((r: { id: string }) => r.id), ['csat_5', 'csat_4', 'csat_3', 'csat_2', 'csat_1']);
+    assert.deepEqual(
+      call[0]!.body.interactive.action.sections[0].rows.map((r: { id: string }) => r.id),
+      ['csat_5', 'csat_4', 'csat_3', 'csat_2', 'csat_1'],
+    );
     const sent = await survey(customer);
     assert.equal(sent.status, 'sent');
 
-    const answer = reply(customer, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'csat_4', title: '⭐⭐⭐⭐ 4' } } }, sent.wamid);
+    const answer = reply(
+      customer,
+      { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'csat_4', title: '⭐⭐⭐⭐ 4' } } },
+      sent.wamid,
+    );
     await postWebhook(answer);
     await postWebhook(answer); // redelivered
     const m = await scrape(app);
@@ -121,12 +176,14 @@ describe('CSAT surveys', () => {
     await resolvedConversation(customer, 'Hallo', 60, 50);
     await sendDueSurveys(app.surveys!);
     const sent = await survey(customer);
-    const tap = (id: string) => reply(customer, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id, title: id } } }, sent.wamid);
+    const tap = (id: string) =>
+      reply(customer, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id, title: id } } }, sent.wamid);
     await postWebhook(tap('csat_5'));
     await postWebhook(tap('csat_4')); // changed their mind
     const m = await scrape(app);
     assert.equal(total(m, 'whatsapp_csat_responses_total', { agent: 'alice', category: 'unknown' }), 1, 'one answer per survey');
-    const conversation = (await db.database.query('SELECT status, reopen_count FROM conversations WHERE contact_wa_id = $1', [customer])).rows[0];
+    const conversation = (await db.database.query('SELECT status, reopen_count FROM conversations WHERE contact_wa_id = $1', [customer]))
+      .rows[0];
     assert.deepEqual(conversation, { status: 'resolved', reopen_count: 0 });
   });
 
@@ -153,8 +210,23 @@ describe('CSAT surveys', () => {
     await resolvedConversation(customer, 'Hallo', 60, 50);
     await postWebhook(inbound(customer, 'Kunde', [textMessage(customer, 'Doch noch eine Frage', minutesAgo(48))]));
     await postEvents([
-      { id: `${customer}-b`, type: 'agent_message', at: minutesAgo(47).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, agent: 'bob' },
-      { id: `${customer}-r2`, type: 'resolved', at: minutesAgo(40).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, by: 'agent', agent: 'bob' },
+      {
+        id: `${customer}-b`,
+        type: 'agent_message',
+        at: minutesAgo(47).toISOString(),
+        customer,
+        phone_number_id: PHONE_NUMBER_ID,
+        agent: 'bob',
+      },
+      {
+        id: `${customer}-r2`,
+        type: 'resolved',
+        at: minutesAgo(40).toISOString(),
+        customer,
+        phone_number_id: PHONE_NUMBER_ID,
+        by: 'agent',
+        agent: 'bob',
+      },
     ]);
     await sendDueSurveys(app.surveys!);
     assert.equal((await survey(customer)).status, 'sent');
@@ -166,7 +238,24 @@ describe('CSAT surveys', () => {
     const customer = '4915170000014';
     const prefs = (value: string, minutes: number, extra: unknown[] = []) => ({
       object: 'whatsapp_business_account',
-      entry: [{ id: 'waba', changes: [{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, user_preferences: [...extra, { wa_id: customer, value, category: 'marketing_messages', timestamp: Math.floor(minutesAgo(minutes).getTime() / 1000) }] } }] }],
+      entry: [
+        {
+          id: 'waba',
+          changes: [
+            {
+              field: 'user_preferences',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+                user_preferences: [
+                  ...extra,
+                  { wa_id: customer, value, category: 'marketing_messages', timestamp: Math.floor(minutesAgo(minutes).getTime() / 1000) },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     });
     const first = prefs('stop', 90);
     await postWebhook(first);
@@ -194,11 +283,39 @@ describe('CSAT surveys', () => {
     await postWebhook(inbound(again, 'Kunde', [textMessage(again, 'Noch eine Frage', minutesAgo(48))]));
     const optedOut = '4915170000004';
     await resolvedConversation(optedOut, 'Hallo', 60, 50);
-    await postEvents([{ id: 'oo-1', type: 'opt_out', at: minutesAgo(49).toISOString(), customer: optedOut, phone_number_id: PHONE_NUMBER_ID }]);
+    await postEvents([
+      { id: 'oo-1', type: 'opt_out', at: minutesAgo(49).toISOString(), customer: optedOut, phone_number_id: PHONE_NUMBER_ID },
+    ]);
     // The WhatsApp way: a user_preferences webhook ("stop").
     const stopped = '4915170000010';
     await resolvedConversation(stopped, 'Hallo', 60, 50);
-    await postWebhook({ object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: [{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, contacts: [{ profile: { name: 'K' }, wa_id: stopped }], user_preferences: [{ wa_id: stopped, detail: 'User requested to stop marketing messages', category: 'marketing_messages', value: 'stop', timestamp: Math.floor(Date.now() / 1000) - 60 }] } }] }] });
+    await postWebhook({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'waba',
+          changes: [
+            {
+              field: 'user_preferences',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+                contacts: [{ profile: { name: 'K' }, wa_id: stopped }],
+                user_preferences: [
+                  {
+                    wa_id: stopped,
+                    detail: 'User requested to stop marketing messages',
+                    category: 'marketing_messages',
+                    value: 'stop',
+                    timestamp: Math.floor(Date.now() / 1000) - 60,
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
     const before = graph.calls.length;
     await sendDueSurveys(app.surveys!);
     assert.equal(graph.calls.length, before);
@@ -206,7 +323,8 @@ describe('CSAT surveys', () => {
     assert.equal((await survey(optedOut)).status, 'skipped');
     assert.equal((await survey(stopped)).status, 'skipped');
     const m = await scrape(app);
-    const delta = (outcome: string) => total(m, 'whatsapp_csat_surveys_total', { outcome }) - total(start, 'whatsapp_csat_surveys_total', { outcome });
+    const delta = (outcome: string) =>
+      total(m, 'whatsapp_csat_surveys_total', { outcome }) - total(start, 'whatsapp_csat_surveys_total', { outcome });
     assert.equal(delta('skipped_customer_wrote'), 1);
     assert.equal(delta('skipped_opted_out'), 2);
   });
@@ -216,7 +334,9 @@ describe('CSAT surveys', () => {
     await resolvedConversation(notOptedIn, 'Hallo', 30 * 60, 26 * 60);
     const optedIn = '4915170000006';
     await resolvedConversation(optedIn, 'Hallo', 30 * 60, 26 * 60);
-    await postEvents([{ id: 'oi-1', type: 'opt_in', at: minutesAgo(40 * 60).toISOString(), customer: optedIn, phone_number_id: PHONE_NUMBER_ID }]);
+    await postEvents([
+      { id: 'oi-1', type: 'opt_in', at: minutesAgo(40 * 60).toISOString(), customer: optedIn, phone_number_id: PHONE_NUMBER_ID },
+    ]);
     const before = graph.calls.length;
     await sendDueSurveys(withTemplate.surveys!);
     const calls = graph.calls.slice(before);
@@ -226,8 +346,18 @@ describe('CSAT surveys', () => {
     assert.equal(calls[0]!.body.template.name, 'csat_feedback');
     assert.deepEqual(calls[0]!.body.template.language, { code: 'de' });
     assert.deepEqual(
-      calls[0]!.body.template.components.map((c: { sub_type: string; index: string; parameters: { payload: string }[] }) => [c.sub_type, c.index, c.parameters[0]!.payload]),
-      [['quick_reply', '0', 'csat_5'], ['quick_reply', '1', 'csat_4'], ['quick_reply', '2', 'csat_3'], ['quick_reply', '3', 'csat_2'], ['quick_reply', '4', 'csat_1']],
+      calls[0]!.body.template.components.map((c: { sub_type: string; index: string; parameters: { payload: string }[] }) => [
+        c.sub_type,
+        c.index,
+        c.parameters[0]!.payload,
+      ]),
+      [
+        ['quick_reply', '0', 'csat_5'],
+        ['quick_reply', '1', 'csat_4'],
+        ['quick_reply', '2', 'csat_3'],
+        ['quick_reply', '3', 'csat_2'],
+        ['quick_reply', '4', 'csat_1'],
+      ],
     );
     assert.equal((await survey(notOptedIn)).status, 'skipped');
     const sent = await survey(optedIn);
@@ -241,7 +371,10 @@ describe('CSAT surveys', () => {
     await resolvedConversation(throttled, 'Hallo', 60, 50);
     graph.failNext(400, 130429, 'Rate limit hit');
     await sendDueSurveys(app.surveys!);
-    assert.deepEqual({ ...(await survey(throttled)), wamid: undefined, last_error: undefined }, { status: 'pending', kind: 'interactive', wamid: undefined, attempts: 1, last_error: undefined });
+    assert.deepEqual(
+      { ...(await survey(throttled)), wamid: undefined, last_error: undefined },
+      { status: 'pending', kind: 'interactive', wamid: undefined, attempts: 1, last_error: undefined },
+    );
     assert.equal(await sendDueSurveys(app.surveys!), 0, 'not before the backoff');
     await sendDueSurveys(app.surveys!, new Date(Date.now() + 2 * 60_000));
     assert.equal((await survey(throttled)).status, 'sent');
@@ -254,7 +387,8 @@ describe('CSAT surveys', () => {
     assert.equal(failed.status, 'failed');
     assert.match(failed.last_error, /Invalid parameter/);
     const m = await scrape(app);
-    const delta = (outcome: string) => total(m, 'whatsapp_csat_surveys_total', { outcome }) - total(start, 'whatsapp_csat_surveys_total', { outcome });
+    const delta = (outcome: string) =>
+      total(m, 'whatsapp_csat_surveys_total', { outcome }) - total(start, 'whatsapp_csat_surveys_total', { outcome });
     assert.equal(delta('retried'), 1);
     assert.equal(delta('failed'), 1);
   });
@@ -265,7 +399,13 @@ describe('CSAT surveys', () => {
     await sendDueSurveys(app.surveys!);
     const sent = await survey(customer);
     const start = total(await scrape(app), 'whatsapp_csat_surveys_total', { outcome: 'undelivered' });
-    const failure = statuses(status(sent.wamid, 'failed', new Date(), { recipient_id: customer, biz_opaque_callback_data: 'bot:csat', errors: [{ code: 131026, title: 'Message undeliverable' }] }));
+    const failure = statuses(
+      status(sent.wamid, 'failed', new Date(), {
+        recipient_id: customer,
+        biz_opaque_callback_data: 'bot:csat',
+        errors: [{ code: 131026, title: 'Message undeliverable' }],
+      }),
+    );
     await postWebhook(failure);
     await postWebhook(failure);
     const after = await survey(customer);
@@ -281,7 +421,13 @@ describe('CSAT surveys', () => {
     graph.failNext(400, 131047, 'Re-engagement message');
     const before = graph.calls.length;
     await sendDueSurveys(withTemplate.surveys!);
-    assert.deepEqual(graph.calls.slice(before).map((c) => c.body.type), ['interactive', 'template']);
-    assert.deepEqual({ status: (await survey(customer)).status, kind: (await survey(customer)).kind }, { status: 'sent', kind: 'template' });
+    assert.deepEqual(
+      graph.calls.slice(before).map((c) => c.body.type),
+      ['interactive', 'template'],
+    );
+    assert.deepEqual(
+      { status: (await survey(customer)).status, kind: (await survey(customer)).kind },
+      { status: 'sent', kind: 'template' },
+    );
   });
 });

@@ -31,7 +31,8 @@ const dashboards: Json[] = readdirSync(DASHBOARDS_DIR)
   .filter((f) => f.endsWith('.json'))
   .sort()
   .map((f) => ({ file: f, ...JSON.parse(readFileSync(join(DASHBOARDS_DIR, f), 'utf8')) }));
-const panelsOf = (d: Json): Json[] => (d.panels as Json[]).flatMap((p) => [p, ...((p.panels as Json[] | undefined) ?? [])]).filter((p) => p.type !== 'row');
+const panelsOf = (d: Json): Json[] =>
+  (d.panels as Json[]).flatMap((p) => [p, ...((p.panels as Json[] | undefined) ?? [])]).filter((p) => p.type !== 'row');
 
 /**
  * Metrics and views of the request-analysis work (issue 4). Until they exist, their panels are
@@ -42,8 +43,13 @@ const ANALYSIS_PARTS = ['whatsapp_inbound_sentiment_total', 'whatsapp_csat_respo
 describe('dashboards as code', () => {
   it('the committed dashboards are what grafana/dashboards.ts generates', () => {
     const files = renderDashboardFiles();
-    assert.deepEqual(dashboards.map((d) => d.file), [...files.keys()].sort(), 'run npm run dashboards');
-    for (const [name, text] of files) assert.equal(readFileSync(join(DASHBOARDS_DIR, name), 'utf8'), text, `${name}: run npm run dashboards`);
+    assert.deepEqual(
+      dashboards.map((d) => d.file),
+      [...files.keys()].sort(),
+      'run npm run dashboards',
+    );
+    for (const [name, text] of files)
+      assert.equal(readFileSync(join(DASHBOARDS_DIR, name), 'utf8'), text, `${name}: run npm run dashboards`);
   });
 
   it('follow the conventions: stable unique uids, datasource variables, a description and unit on every panel', () => {
@@ -77,14 +83,22 @@ describe('dashboards as code', () => {
 
   it('use the alert thresholds of prometheus/thresholds.ts', () => {
     const overview = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-overview')!;
-    const steps = (title: string) => panelsOf(overview).find((p) => p.title.startsWith(title))!.fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value);
+    const steps = (title: string) =>
+      panelsOf(overview)
+        .find((p) => p.title.startsWith(title))!
+        .fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value);
     assert.deepEqual(steps('First response p90'), [null, 60, 300]);
     assert.deepEqual(steps('CSAT'), [null, 0.85]);
     assert.deepEqual(steps('First-contact resolution'), [null, 0.8]);
     assert.deepEqual(steps('Delivery failures'), [null, 0.05]);
     assert.deepEqual(steps('Waiting > 5 min'), [null, 1]);
     const agents = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-agents')!;
-    assert.deepEqual(panelsOf(agents).find((p) => p.title === 'Utilization')!.fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value), [null, 0.85, 0.9]);
+    assert.deepEqual(
+      panelsOf(agents)
+        .find((p) => p.title === 'Utilization')!
+        .fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value),
+      [null, 0.85, 0.9],
+    );
   });
 });
 
@@ -114,7 +128,13 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
     let simulator: Simulator | undefined;
     const stub = await startGraphApiStub({ onSend: (m) => simulator?.handleSentMessage(m) });
     // Windows shortened so that auto-resolution, FCR decisions and CSAT surveys happen in seconds.
-    const app = testApp(db.database, { WHATSAPP_ACCESS_TOKEN: 'test-token', WHATSAPP_API_URL: stub.url, CSAT_DELAY: '1s', FCR_WINDOW: '6s', AUTO_RESOLVE_AFTER: '10s' });
+    const app = testApp(db.database, {
+      WHATSAPP_ACCESS_TOKEN: 'test-token',
+      WHATSAPP_API_URL: stub.url,
+      CSAT_DELAY: '1s',
+      FCR_WINDOW: '6s',
+      AUTO_RESOLVE_AFTER: '10s',
+    });
     const server = app.express.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const exporterPort = (server.address() as AddressInfo).port;
@@ -130,8 +150,17 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
       // 30 conversation seconds per real second.
       const started = new Date();
       simulator = new Simulator({
-        seed: 42, start: started, calendarStart: new Date('2026-11-23T08:30:00Z'), speed: 720, pace: 30, peakPerHour: 600,
-        target: `http://127.0.0.1:${exporterPort}`, appSecret: APP_SECRET, eventsToken: EVENTS_TOKEN, durationMs: 22_000, lookaheadMs: 5_000,
+        seed: 42,
+        start: started,
+        calendarStart: new Date('2026-11-23T08:30:00Z'),
+        speed: 720,
+        pace: 30,
+        peakPerHour: 600,
+        target: `http://127.0.0.1:${exporterPort}`,
+        appSecret: APP_SECRET,
+        eventsToken: EVENTS_TOKEN,
+        durationMs: 22_000,
+        lookaheadMs: 5_000,
         log: (line) => console.log(`simulator: ${line}`),
       });
       const stats = await simulator.run();
@@ -140,7 +169,10 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
       assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
 
       const query = async (expr: string) => {
-        const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) }).catch(() => undefined);
+        const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query`, {
+          method: 'POST',
+          body: new URLSearchParams({ query: expr }),
+        }).catch(() => undefined);
         if (!res) return { http: 0, body: undefined as Json | undefined };
         return { http: res.status, body: (await res.json()) as Json };
       };
@@ -175,7 +207,12 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
                 else report.push(`  ok   ${where}: ${rows.length} rows`);
               } catch (error) {
                 const code = (error as { code?: string }).code;
-                fail(where, `SQL failed: ${(error as Error).message}`, target.rawSql, ['42P01', '3F000', '42704', '42501'].includes(code ?? ''));
+                fail(
+                  where,
+                  `SQL failed: ${(error as Error).message}`,
+                  target.rawSql,
+                  ['42P01', '3F000', '42704', '42501'].includes(code ?? ''),
+                );
               }
               continue;
             }
@@ -190,7 +227,8 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
         }
       }
       console.log(`panel queries:\n${report.join('\n')}`);
-      if (pending.length) console.log(`panels of the request analysis without data yet (required under CI=true):\n  ${pending.join('\n  ')}`);
+      if (pending.length)
+        console.log(`panels of the request analysis without data yet (required under CI=true):\n  ${pending.join('\n  ')}`);
       assert.deepEqual(failures, [], 'every panel returns data');
       if (process.env.CI === 'true') assert.deepEqual(pending, [], 'every panel returns data (CI)');
     } finally {
@@ -202,4 +240,3 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
     }
   });
 });
-

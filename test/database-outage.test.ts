@@ -21,7 +21,11 @@ before(async () => {
   proxy = await startTcpProxy(Number(url.port || 5432), url.hostname);
   url.hostname = '127.0.0.1';
   url.port = String(proxy.port);
-  proxied = createPostgresDatabase('postgres', { connectionString: url.toString(), max: 4, statementTimeoutMs: 1_000, connectTimeoutMs: 1_000 }, silentLogger);
+  proxied = createPostgresDatabase(
+    'postgres',
+    { connectionString: url.toString(), max: 4, statementTimeoutMs: 1_000, connectTimeoutMs: 1_000 },
+    silentLogger,
+  );
   app = testApp(proxied);
 });
 after(async () => {
@@ -32,10 +36,16 @@ after(async () => {
 
 function post(payload: unknown) {
   const { body, signature } = signed(payload);
-  return request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body);
+  return request(app.express)
+    .post('/webhooks/whatsapp')
+    .set('Content-Type', 'application/json')
+    .set('X-Hub-Signature-256', signature)
+    .send(body);
 }
 
-it('answers 503 with Retry-After while the database is down or hung, keeps what it had, and recovers', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (a TCP proxy in front of PostgreSQL)' }, async () => {
+it('answers 503 with Retry-After while the database is down or hung, keeps what it had, and recovers', {
+  skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (a TCP proxy in front of PostgreSQL)',
+}, async () => {
   const from = '4915177700001';
   const first = inbound(from, 'Before', [textMessage(from, 'stored before the outage')]);
   const during = inbound(from, 'During', [textMessage(from, 'sent during the outage')]);
@@ -66,6 +76,9 @@ it('answers 503 with Retry-After while the database is down or hung, keeps what 
   assert.equal(retried.status, 200, retried.text);
   assert.deepEqual(retried.body, { status: 'accepted' });
   const { rows } = await db.database.query('SELECT text_body FROM messages WHERE contact_wa_id = $1 ORDER BY text_body', [from]);
-  assert.deepEqual(rows.map((r) => r.text_body), ['sent during the outage', 'stored before the outage']);
+  assert.deepEqual(
+    rows.map((r) => r.text_body),
+    ['sent during the outage', 'stored before the outage'],
+  );
   assert.equal((await request(app.express).get('/readyz')).status, 200);
 });

@@ -48,14 +48,19 @@ describe('demo traffic plan', () => {
     assert.ok(moods.angry! > 0.1 && moods.happy! > 0.1 && moods.neutral! > 0.4, JSON.stringify(moods));
     const bot = share(conversations, (c) => c.bot);
     assert.ok(bot.resolved! > 0.1 && bot.handover! > 0.3 && bot.none! > 0.05, JSON.stringify(bot));
-    for (const flag of ['lateDelivery', 'leftWaiting', 'reopened'] as const) assert.ok(conversations.some((c) => c[flag]), flag);
+    for (const flag of ['lateDelivery', 'leftWaiting', 'reopened'] as const)
+      assert.ok(
+        conversations.some((c) => c[flag]),
+        flag,
+      );
     const scores = new Set(conversations.filter((c) => c.csat?.answers).map((c) => c.csat!.score));
     assert.deepEqual([...scores].sort(), [1, 2, 3, 4, 5]);
   });
 
   it('follows the daily and weekly rhythm, with an evening peak and calmer weekends', () => {
     const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', hourCycle: 'h23' });
-    const at = (c: (typeof conversations)[number]) => Object.fromEntries(local.formatToParts(new Date(start.getTime() + c.openedAt * 3600)).map((p) => [p.type, p.value]));
+    const at = (c: (typeof conversations)[number]) =>
+      Object.fromEntries(local.formatToParts(new Date(start.getTime() + c.openedAt * 3600)).map((p) => [p.type, p.value]));
     const hours = conversations.map((c) => Number(at(c).hour));
     const count = (from: number, to: number) => hours.filter((h) => h >= from && h < to).length;
     assert.ok(count(19, 22) > 5 * count(2, 5), `evening ${count(19, 22)} vs night ${count(2, 5)}`);
@@ -71,7 +76,8 @@ describe('demo traffic plan', () => {
       assert.deepEqual([...statuses].sort(), ['away', 'offline', 'online'], agent.id);
     }
     const types = new Set(events.map((e) => e.type));
-    for (const type of ['agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized', 'agent_status']) assert.ok(types.has(type as never), type);
+    for (const type of ['agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized', 'agent_status'])
+      assert.ok(types.has(type as never), type);
     const statuses = week.actions.filter((a) => a.kind === 'status');
     const failed = statuses.filter((a) => a.status === 'failed').length / statuses.filter((a) => a.status === 'sent').length;
     assert.ok(failed > 0.01 && failed < 0.06, `failure ratio ${failed}`);

@@ -10,7 +10,7 @@ import type { App } from '../src/app.ts';
 import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
 import { EVENTS_TOKEN, sample, scrape, openTestApp, testApp, total } from './support/app.ts';
 import type { TestDatabase } from './support/database.ts';
-import { contact, envelope, inbound, messagesChange, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
+import { envelope, inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
 
 let db: TestDatabase;
 let app: App;
@@ -31,14 +31,27 @@ const EMIL = '4915100000005';
 
 function postWebhook(target: App, payload: unknown) {
   const { body, signature } = signed(payload);
-  return request(target.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body);
+  return request(target.express)
+    .post('/webhooks/whatsapp')
+    .set('Content-Type', 'application/json')
+    .set('X-Hub-Signature-256', signature)
+    .send(body);
 }
 
 function postEvents(target: App, events: unknown, token = EVENTS_TOKEN) {
-  return request(target.express).post('/api/v1/events').set('Authorization', `Bearer ${token}`).send(events as object);
+  return request(target.express)
+    .post('/api/v1/events')
+    .set('Authorization', `Bearer ${token}`)
+    .send(events as object);
 }
 
-const event = (id: string, type: string, s: number, fields: Record<string, unknown>) => ({ id, type, at: iso(s), phone_number_id: PHONE_NUMBER_ID, ...fields });
+const event = (id: string, type: string, s: number, fields: Record<string, unknown>) => ({
+  id,
+  type,
+  at: iso(s),
+  phone_number_id: PHONE_NUMBER_ID,
+  ...fields,
+});
 
 const aliceAnswer = wamid('alice');
 const botAnswer = wamid('bot');
@@ -57,22 +70,55 @@ function timeline(): { send: (target: App) => Promise<request.Response>; what: s
     ]),
     // Anna: assigned to alice, answered after 45 s (reported by the helpdesk AND seen as a status), resolved at 600 s.
     webhook('anna writes', inbound(ANNA, 'Anna', [textMessage(ANNA, 'Hallo, meine Rechnung ist falsch', t(0))])),
-    events('anna assigned', [event('a1', 'assigned', 10, { customer: ANNA, agent: 'alice' }), event('a1c', 'categorized', 11, { customer: ANNA, category: 'billing' })]),
+    events('anna assigned', [
+      event('a1', 'assigned', 10, { customer: ANNA, agent: 'alice' }),
+      event('a1c', 'categorized', 11, { customer: ANNA, category: 'billing' }),
+    ]),
     events('alice answers anna', [event('a2', 'agent_message', 45, { customer: ANNA, agent: 'alice', message_id: aliceAnswer })]),
-    webhook('status of alice answer', statuses(status(aliceAnswer, 'sent', t(46), { recipient_id: ANNA, biz_opaque_callback_data: 'agent:alice' }), status(aliceAnswer, 'read', t(80), { recipient_id: ANNA }))),
+    webhook(
+      'status of alice answer',
+      statuses(
+        status(aliceAnswer, 'sent', t(46), { recipient_id: ANNA, biz_opaque_callback_data: 'agent:alice' }),
+        status(aliceAnswer, 'read', t(80), { recipient_id: ANNA }),
+      ),
+    ),
     events('anna resolved', [event('a3', 'resolved', 600, { customer: ANNA, by: 'agent' })]),
     // Bert: the bot answers in 3 s, Bert writes again, the bot hands over to bob, who answers from the Business app.
     webhook('bert writes', inbound(BERT, 'Bert', [textMessage(BERT, 'Where is my parcel?', t(100))])),
     webhook('bot answers bert', statuses(status(botAnswer, 'sent', t(103), { recipient_id: BERT, biz_opaque_callback_data: 'bot' }))),
     webhook('bert writes again', inbound(BERT, 'Bert', [textMessage(BERT, 'That did not help', t(200))])),
     events('handover to bob', [event('b1', 'handover', 210, { customer: BERT, agent: 'bob' })]),
-    webhook('bob answers in the Business app', envelope([{ field: 'smb_message_echoes', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, message_echoes: [{ from: '15550783881', to: BERT, id: echoAnswer, timestamp: unix(t(290)), type: 'text', text: { body: 'Your parcel arrives tomorrow' } }] } }])),
+    webhook(
+      'bob answers in the Business app',
+      envelope([
+        {
+          field: 'smb_message_echoes',
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+            message_echoes: [
+              {
+                from: '15550783881',
+                to: BERT,
+                id: echoAnswer,
+                timestamp: unix(t(290)),
+                type: 'text',
+                text: { body: 'Your parcel arrives tomorrow' },
+              },
+            ],
+          },
+        },
+      ]),
+    ),
     events('bert resolved', [event('b2', 'resolved', 900, { customer: BERT, by: 'agent' })]),
     // Clara writes and is left waiting.
     webhook('clara writes', inbound(CLARA, 'Clara', [textMessage(CLARA, 'Hello? Anyone?', t(3 * 3600 - 400))])),
     // Dora: the bot answers and resolves.
     webhook('dora writes', inbound(DORA, 'Dora', [textMessage(DORA, 'Opening hours?', t(1000))])),
-    events('bot answers and resolves dora', [event('d1', 'bot_message', 1020, { customer: DORA, message_id: botToDora }), event('d2', 'resolved', 1030, { customer: DORA, by: 'bot' })]),
+    events('bot answers and resolves dora', [
+      event('d1', 'bot_message', 1020, { customer: DORA, message_id: botToDora }),
+      event('d2', 'resolved', 1030, { customer: DORA, by: 'bot' }),
+    ]),
     // Anna comes back within the FCR window: reopened, not resolved on first contact.
     webhook('anna comes back', inbound(ANNA, 'Anna', [textMessage(ANNA, 'Immer noch falsch!', t(3600))])),
     events('alice goes offline', [{ id: 'p3', type: 'agent_status', at: iso(7200), agent: 'alice', status: 'offline' }]),
@@ -92,11 +138,20 @@ async function kpis(target: App) {
     resolvedAgent: t('whatsapp_conversations_resolved_total', { resolved_by: 'agent' }),
     resolvedBot: t('whatsapp_conversations_resolved_total', { resolved_by: 'bot' }),
     resolvedAuto: t('whatsapp_conversations_resolved_total', { resolved_by: 'auto' }),
-    frtAgent: [t('whatsapp_first_response_seconds_count', { responder: 'agent' }), t('whatsapp_first_response_seconds_sum', { responder: 'agent' })],
-    frtBot: [t('whatsapp_first_response_seconds_count', { responder: 'bot' }), t('whatsapp_first_response_seconds_sum', { responder: 'bot' })],
+    frtAgent: [
+      t('whatsapp_first_response_seconds_count', { responder: 'agent' }),
+      t('whatsapp_first_response_seconds_sum', { responder: 'agent' }),
+    ],
+    frtBot: [
+      t('whatsapp_first_response_seconds_count', { responder: 'bot' }),
+      t('whatsapp_first_response_seconds_sum', { responder: 'bot' }),
+    ],
     frtWithin60: t('whatsapp_first_response_seconds_bucket', { le: '60' }),
     replyAgent: [t('whatsapp_reply_seconds_count', { responder: 'agent' }), t('whatsapp_reply_seconds_sum', { responder: 'agent' })],
-    resolutionAgent: [t('whatsapp_resolution_seconds_count', { resolved_by: 'agent' }), t('whatsapp_resolution_seconds_sum', { resolved_by: 'agent' })],
+    resolutionAgent: [
+      t('whatsapp_resolution_seconds_count', { resolved_by: 'agent' }),
+      t('whatsapp_resolution_seconds_sum', { resolved_by: 'agent' }),
+    ],
     resolutionBot: t('whatsapp_resolution_seconds_sum', { resolved_by: 'bot' }),
     resolutionAuto: t('whatsapp_resolution_seconds_sum', { resolved_by: 'auto' }),
     fcrReopened: t('whatsapp_first_contact_resolutions_total', { result: 'reopened' }),
@@ -115,7 +170,9 @@ async function gauges(target: App) {
     openBilling: sample(m, 'whatsapp_open_conversations', { state: 'assigned', category: 'billing' }),
     openUnassigned: sample(m, 'whatsapp_open_conversations', { state: 'unassigned', category: 'unknown' }),
     waiting: ['0', '60', '300', '600'].map((over) => total(m, 'whatsapp_waiting_conversations', { over_seconds: over })),
-    waitingNegative: ['0', '60', '300', '600'].map((over) => sample(m, 'whatsapp_waiting_conversations', { over_seconds: over, sentiment: 'negative' })),
+    waitingNegative: ['0', '60', '300', '600'].map((over) =>
+      sample(m, 'whatsapp_waiting_conversations', { over_seconds: over, sentiment: 'negative' }),
+    ),
     aliceOnline: sample(m, 'whatsapp_agent_online', { agent: 'alice' }),
     bobOnline: sample(m, 'whatsapp_agent_online', { agent: 'bob' }),
     aliceOpen: sample(m, 'whatsapp_agent_open_conversations', { agent: 'alice' }),
@@ -216,13 +273,22 @@ describe('POST /api/v1/events', () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'bad_request');
     const message: string = res.body.error.message;
-    for (const part of ['[1].at: expected an ISO 8601 time', '[1].agent: required', '[2].type: expected one of agent_message', '[3].by: expected "agent" or "bot"']) {
+    for (const part of [
+      '[1].at: expected an ISO 8601 time',
+      '[1].agent: required',
+      '[2].type: expected one of agent_message',
+      '[3].by: expected "agent" or "bot"',
+    ]) {
       assert.ok(message.includes(part), `${part} in ${message}`);
     }
     const stored = await db.database.query(`SELECT 1 FROM helpdesk_events WHERE id = 'v1'`);
     assert.equal(stored.rowCount, 0);
     for (const bad of ['not json', '[]', '42']) {
-      const r = await request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).set('Content-Type', 'application/json').send(bad);
+      const r = await request(app.express)
+        .post('/api/v1/events')
+        .set('Authorization', `Bearer ${EVENTS_TOKEN}`)
+        .set('Content-Type', 'application/json')
+        .send(bad);
       assert.equal(r.status, 400, bad);
     }
   });
@@ -241,18 +307,32 @@ describe('POST /api/v1/events', () => {
     const single = await postEvents(app, event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' }));
     assert.equal(single.status, 200);
     assert.deepEqual(single.body, { results: [{ id: 's1', status: 'stored', effect: 'no open conversation' }] });
-    const again = await postEvents(app, [event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' }), event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' })]);
-    assert.deepEqual(again.body, { results: [{ id: 's1', status: 'duplicate' }, { id: 's1', status: 'duplicate' }] });
+    const again = await postEvents(app, [
+      event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' }),
+      event('s1', 'assigned', 5000, { customer: '4915199999999', agent: 'alice' }),
+    ]);
+    assert.deepEqual(again.body, {
+      results: [
+        { id: 's1', status: 'duplicate' },
+        { id: 's1', status: 'duplicate' },
+      ],
+    });
   });
 });
 
 describe('business hours and collector failures', () => {
   it('counts first response and resolution in business hours when BUSINESS_HOURS is set', async () => {
-    const hours = JSON.stringify({ timezone: 'UTC', weekly: { mon: ['09:00-17:00'], tue: ['09:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'] } });
+    const hours = JSON.stringify({
+      timezone: 'UTC',
+      weekly: { mon: ['09:00-17:00'], tue: ['09:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'] },
+    });
     const office = testApp(db.database, { BUSINESS_HOURS: hours, AUTO_RESOLVE_AFTER: '7d' });
     const customer = '4915100000099';
     // Friday 16:55 UTC; answered Monday 09:05 (10 business minutes); resolved Monday 10:00.
-    await postWebhook(office, inbound(customer, 'Weekend', [textMessage(customer, 'Friday evening question', new Date('2026-11-20T16:55:00Z'))])).expect(200);
+    await postWebhook(
+      office,
+      inbound(customer, 'Weekend', [textMessage(customer, 'Friday evening question', new Date('2026-11-20T16:55:00Z'))]),
+    ).expect(200);
     await postEvents(office, [
       { id: 'bh1', type: 'agent_message', at: '2026-11-23T09:05:00Z', phone_number_id: PHONE_NUMBER_ID, customer, agent: 'alice' },
       { id: 'bh2', type: 'resolved', at: '2026-11-23T10:00:00Z', phone_number_id: PHONE_NUMBER_ID, customer, by: 'agent' },
@@ -290,15 +370,30 @@ describe('inputs that arrive before the customer message they belong to', () => 
       { id: 'early-1', type: 'assigned', at: t(10).toISOString(), phone_number_id: PHONE_NUMBER_ID, customer, agent: 'bob' },
       { id: 'early-2', type: 'resolved', at: t(120).toISOString(), phone_number_id: PHONE_NUMBER_ID, customer, by: 'agent' },
     ]);
-    assert.deepEqual(early.body.results.map((r: { effect: string }) => r.effect), ['no open conversation', 'no open conversation']);
-    await postWebhook(app, statuses(status(answer, 'sent', t(40), { recipient_id: customer, biz_opaque_callback_data: 'agent:bob' }))).expect(200);
+    assert.deepEqual(
+      early.body.results.map((r: { effect: string }) => r.effect),
+      ['no open conversation', 'no open conversation'],
+    );
+    await postWebhook(
+      app,
+      statuses(status(answer, 'sent', t(40), { recipient_id: customer, biz_opaque_callback_data: 'agent:bob' })),
+    ).expect(200);
     await postWebhook(app, inbound(customer, 'Spät', [textMessage(customer, 'Hello, I need help', t(0))])).expect(200);
 
-    const row = (await db.database.query(`SELECT status, assigned_agent, extract(epoch FROM first_response_at - opened_at)::int AS frt, extract(epoch FROM resolved_at - opened_at)::int AS resolution FROM conversations WHERE contact_wa_id = $1`, [customer])).rows;
+    const row = (
+      await db.database.query(
+        `SELECT status, assigned_agent, extract(epoch FROM first_response_at - opened_at)::int AS frt, extract(epoch FROM resolved_at - opened_at)::int AS resolution FROM conversations WHERE contact_wa_id = $1`,
+        [customer],
+      )
+    ).rows;
     assert.deepEqual(row, [{ status: 'resolved', assigned_agent: 'bob', frt: 40, resolution: 120 }]);
     // Replaying everything changes nothing: the early inputs were marked applied.
     await postWebhook(app, inbound(customer, 'Spät', [textMessage(customer, 'Hello again', t(130))])).expect(200);
-    const after = (await db.database.query(`SELECT count(*)::int AS n, max(reopen_count) AS reopens FROM conversations WHERE contact_wa_id = $1`, [customer])).rows[0];
+    const after = (
+      await db.database.query(`SELECT count(*)::int AS n, max(reopen_count) AS reopens FROM conversations WHERE contact_wa_id = $1`, [
+        customer,
+      ])
+    ).rows[0];
     assert.deepEqual(after, { n: 1, reopens: 1 });
   });
 });

@@ -10,9 +10,20 @@ const settings = { autoResolveAfterMs: 24 * H * 1000, fcrWindowMs: 72 * H * 1000
 const thread = { phoneNumberId: 'pn1', customer: '4915100000001' };
 
 const customer = (s: number): LifecycleInput => ({ kind: 'customer_message', at: at(s) });
-const agentSays = (s: number, agent: string | null = 'alice', wamid: string | null = null): LifecycleInput => ({ kind: 'business_message', at: at(s), responder: 'agent', agent, wamid });
+const agentSays = (s: number, agent: string | null = 'alice', wamid: string | null = null): LifecycleInput => ({
+  kind: 'business_message',
+  at: at(s),
+  responder: 'agent',
+  agent,
+  wamid,
+});
 const botSays = (s: number): LifecycleInput => ({ kind: 'business_message', at: at(s), responder: 'bot', agent: null, wamid: null });
-const resolved = (s: number, by: 'agent' | 'bot' = 'agent', agent: string | null = null): LifecycleInput => ({ kind: 'resolved', at: at(s), by, agent });
+const resolved = (s: number, by: 'agent' | 'bot' = 'agent', agent: string | null = null): LifecycleInput => ({
+  kind: 'resolved',
+  at: at(s),
+  by,
+  agent,
+});
 
 /** Runs inputs one request at a time, as storage would, carrying the latest conversation along. */
 function run(batches: LifecycleInput[][], start: Conversation | null = null) {
@@ -46,7 +57,14 @@ describe('conversation lifecycle', () => {
   it('moves through unassigned, bot, assigned and waiting_customer', () => {
     const states: string[] = [];
     let latest: Conversation | null = null;
-    for (const input of [customer(0), botSays(5), customer(30), { kind: 'handover', at: at(40), agent: null } as LifecycleInput, { kind: 'assigned', at: at(50), agent: 'bob' } as LifecycleInput, agentSays(70, 'bob')]) {
+    for (const input of [
+      customer(0),
+      botSays(5),
+      customer(30),
+      { kind: 'handover', at: at(40), agent: null } as LifecycleInput,
+      { kind: 'assigned', at: at(50), agent: 'bob' } as LifecycleInput,
+      agentSays(70, 'bob'),
+    ]) {
       latest = applyToThread(latest, thread, [input], settings).changed.at(-1) ?? latest;
       states.push(openState(latest!));
     }
@@ -55,7 +73,10 @@ describe('conversation lifecycle', () => {
 
   it('counts the bot engaging, a handover, and the bot as first responder', () => {
     const { facts, latest } = run([[customer(0)], [botSays(3)], [customer(10)], [agentSays(100, 'carol')], [resolved(300)]]);
-    assert.deepEqual(kinds(facts).filter((k) => !k.startsWith('handling')), ['opened', 'first_response', 'reply', 'bot_engaged', 'reply', 'handover', 'resolved']);
+    assert.deepEqual(
+      kinds(facts).filter((k) => !k.startsWith('handling')),
+      ['opened', 'first_response', 'reply', 'bot_engaged', 'reply', 'handover', 'resolved'],
+    );
     assert.equal((facts.find((f) => f.kind === 'first_response') as { responder: string }).responder, 'bot');
     assert.equal(latest.resolvedAgent, 'carol');
   });
@@ -70,15 +91,24 @@ describe('conversation lifecycle', () => {
 
   it('reopens within the FCR window (not resolved on first contact), opens anew after it', () => {
     const reopened = run([[customer(0)], [agentSays(60)], [resolved(120)], [customer(120 + 71 * H)]]);
-    assert.deepEqual(kinds(reopened.facts).filter((k) => !k.startsWith('handling')), ['opened', 'first_response', 'reply', 'resolved', 'reopened', 'first_contact_resolution']);
-    assert.deepEqual(reopened.facts.find((f) => f.kind === 'first_contact_resolution'), { kind: 'first_contact_resolution', result: 'reopened', category: 'unknown' });
+    assert.deepEqual(
+      kinds(reopened.facts).filter((k) => !k.startsWith('handling')),
+      ['opened', 'first_response', 'reply', 'resolved', 'reopened', 'first_contact_resolution'],
+    );
+    assert.deepEqual(
+      reopened.facts.find((f) => f.kind === 'first_contact_resolution'),
+      { kind: 'first_contact_resolution', result: 'reopened', category: 'unknown' },
+    );
     assert.equal(reopened.latest.status, 'open');
     assert.equal(reopened.latest.reopenCount, 1);
     assert.equal(reopened.latest.cycleStartedAt.getTime(), at(120 + 71 * H).getTime());
 
     const fresh = run([[customer(0)], [agentSays(60)], [resolved(120)], [customer(120 + 73 * H)]]);
     const fcr = fresh.facts.filter((f) => f.kind === 'first_contact_resolution');
-    assert.deepEqual(fcr.map((f) => (f as { result: string }).result), ['resolved']);
+    assert.deepEqual(
+      fcr.map((f) => (f as { result: string }).result),
+      ['resolved'],
+    );
     assert.equal(fresh.facts.filter((f) => f.kind === 'opened').length, 2);
     assert.equal(fresh.latest.reopenCount, 0);
     assert.equal(fresh.latest.openedAt.getTime(), at(120 + 73 * H).getTime());
@@ -124,12 +154,19 @@ describe('conversation lifecycle', () => {
     const late = applyToThread(start, thread, [customer(60 + 23 * H)], settings);
     assert.equal(late.changed[0]!.status, 'open');
     assert.equal(late.changed[0]!.waitingSince!.getTime(), at(60 + 23 * H).getTime());
-    assert.deepEqual(late.facts.filter((f) => f.kind === 'reopened'), [], 'not a reopening: the resolution should not have happened');
+    assert.deepEqual(
+      late.facts.filter((f) => f.kind === 'reopened'),
+      [],
+      'not a reopening: the resolution should not have happened',
+    );
   });
 
   it('resolves a stale conversation before applying a much later message', () => {
     const { facts, latest } = run([[customer(0)], [agentSays(30)], [customer(30 * H)]]);
-    assert.deepEqual(kinds(facts).filter((k) => !k.startsWith('handling')), ['opened', 'first_response', 'reply', 'resolved', 'reopened', 'first_contact_resolution']);
+    assert.deepEqual(
+      kinds(facts).filter((k) => !k.startsWith('handling')),
+      ['opened', 'first_response', 'reply', 'resolved', 'reopened', 'first_contact_resolution'],
+    );
     assert.equal((facts[4 + 1] as { by?: string }).by ?? (facts.find((f) => f.kind === 'resolved') as { by: string }).by, 'auto');
     assert.equal(latest.status, 'open');
   });
@@ -161,21 +198,44 @@ describe('conversation lifecycle', () => {
   });
 
   it('records handling intervals as the assigned agent changes', () => {
-    const { facts } = run([[customer(0)], [{ kind: 'assigned', at: at(10), agent: 'alice' }], [{ kind: 'assigned', at: at(50), agent: 'bob' }], [resolved(90)]]);
+    const { facts } = run([
+      [customer(0)],
+      [{ kind: 'assigned', at: at(10), agent: 'alice' }],
+      [{ kind: 'assigned', at: at(50), agent: 'bob' }],
+      [resolved(90)],
+    ]);
     assert.deepEqual(
-      facts.filter((f) => f.kind.startsWith('handling')).map((f) => [f.kind, (f as { agent: string }).agent, ((f as { at: Date }).at.getTime() - T0) / 1000]),
-      [['handling_started', 'alice', 10], ['handling_ended', 'alice', 50], ['handling_started', 'bob', 50], ['handling_ended', 'bob', 90]],
+      facts
+        .filter((f) => f.kind.startsWith('handling'))
+        .map((f) => [f.kind, (f as { agent: string }).agent, ((f as { at: Date }).at.getTime() - T0) / 1000]),
+      [
+        ['handling_started', 'alice', 10],
+        ['handling_ended', 'alice', 50],
+        ['handling_started', 'bob', 50],
+        ['handling_ended', 'bob', 90],
+      ],
     );
   });
 
   it('counts every customer message with the conversation category at that moment', () => {
-    const { facts } = run([[{ kind: 'customer_message', at: at(0), category: 'refund' }], [customer(10)], [{ kind: 'categorized', at: at(20), category: 'billing' }], [customer(30)]]);
-    assert.deepEqual(facts.filter((f) => f.kind === 'customer_message').map((f) => (f as { category: string }).category), ['refund', 'refund', 'billing']);
+    const { facts } = run([
+      [{ kind: 'customer_message', at: at(0), category: 'refund' }],
+      [customer(10)],
+      [{ kind: 'categorized', at: at(20), category: 'billing' }],
+      [customer(30)],
+    ]);
+    assert.deepEqual(
+      facts.filter((f) => f.kind === 'customer_message').map((f) => (f as { category: string }).category),
+      ['refund', 'refund', 'billing'],
+    );
   });
 
   it('takes a category from a categorized event for later facts', () => {
     const { facts } = run([[customer(0)], [{ kind: 'categorized', at: at(1), category: 'billing' }], [agentSays(30)], [resolved(60)]]);
-    assert.deepEqual(facts.filter((f) => 'category' in f && f.kind !== 'customer_message').map((f) => (f as { category: string }).category), ['unknown', 'billing', 'billing', 'billing']);
+    assert.deepEqual(
+      facts.filter((f) => 'category' in f && f.kind !== 'customer_message').map((f) => (f as { category: string }).category),
+      ['unknown', 'billing', 'billing', 'billing'],
+    );
   });
 });
 

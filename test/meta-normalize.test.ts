@@ -29,7 +29,10 @@ describe('attribution', () => {
 describe('text of a message', () => {
   it('finds the readable text of each type that has one', () => {
     const texts = Object.fromEntries(
-      everyMessageType('491').map((m) => [`${m.type}${m.type === 'interactive' ? `:${(m.interactive as { type: string }).type}` : ''}`, textOf(m as never)]),
+      everyMessageType('491').map((m) => [
+        `${m.type}${m.type === 'interactive' ? `:${(m.interactive as { type: string }).type}` : ''}`,
+        textOf(m as never),
+      ]),
     );
     assert.equal(texts.text, 'Hallo, wo bleibt meine Bestellung? Grüße 👋');
     assert.equal(texts.image, 'Beschädigt');
@@ -51,7 +54,14 @@ describe('normalizeMetaWebhook', () => {
       object: 'whatsapp_business_account',
       entry: [
         { id: 'w1', changes: [messagesChange({ contacts: [contact('+4911', 'A')], messages: everyMessageType('+4911').slice(0, 2) })] },
-        { id: 'w2', time: 1764000000, changes: [messagesChange({ statuses: [status('wamid.1', 'sent'), status('wamid.1', 'delivered')] }), messagesChange({ errors: [{ code: 130429, title: 'Rate limit hit' }] })] },
+        {
+          id: 'w2',
+          time: 1764000000,
+          changes: [
+            messagesChange({ statuses: [status('wamid.1', 'sent'), status('wamid.1', 'delivered')] }),
+            messagesChange({ errors: [{ code: 130429, title: 'Rate limit hit' }] }),
+          ],
+        },
       ],
     };
     const batch = normalizeMetaWebhook(payload);
@@ -59,17 +69,30 @@ describe('normalizeMetaWebhook', () => {
     assert.equal(batch.messages[0]!.contactWaId, '4911');
     assert.equal(batch.contacts[0]!.waId, '4911');
     assert.equal(batch.statuses.length, 2);
-    assert.deepEqual(batch.accountEvents.map((e) => [e.field, e.accountId, e.occurredAt?.toISOString()]), [['messages.errors', 'w2', '2025-11-24T16:00:00.000Z']]);
+    assert.deepEqual(
+      batch.accountEvents.map((e) => [e.field, e.accountId, e.occurredAt?.toISOString()]),
+      [['messages.errors', 'w2', '2025-11-24T16:00:00.000Z']],
+    );
   });
 
   it('throws a PayloadError naming the path of the first problems', () => {
-    const bad = envelope([messagesChange({ messages: [{ id: '', from: '1', timestamp: '1', type: 'text' }, { id: 'x', timestamp: '1', type: 'text' }] })]);
-    assert.throws(() => normalizeMetaWebhook(bad), (e: unknown) => {
-      assert.ok(e instanceof PayloadError);
-      assert.match(e.message, /entry\[0\]\.changes\[0\]\.value\.messages\[0\]\.id: must not be empty/);
-      assert.match(e.message, /value\.messages\[1\]\.from/);
-      return true;
-    });
+    const bad = envelope([
+      messagesChange({
+        messages: [
+          { id: '', from: '1', timestamp: '1', type: 'text' },
+          { id: 'x', timestamp: '1', type: 'text' },
+        ],
+      }),
+    ]);
+    assert.throws(
+      () => normalizeMetaWebhook(bad),
+      (e: unknown) => {
+        assert.ok(e instanceof PayloadError);
+        assert.match(e.message, /entry\[0\]\.changes\[0\]\.value\.messages\[0\]\.id: must not be empty/);
+        assert.match(e.message, /value\.messages\[1\]\.from/);
+        return true;
+      },
+    );
   });
 });
 
@@ -82,6 +105,6 @@ describe('verifyMetaSignature', () => {
     assert.equal(verifyMetaSignature([APP_SECRET], raw, undefined), 'missing');
     assert.equal(verifyMetaSignature([APP_SECRET], raw, 'sha256=zz'), 'malformed');
     assert.equal(verifyMetaSignature(['other'], raw, signature), 'mismatch');
-    assert.equal(verifyMetaSignature([APP_SECRET], Buffer.from(body + ' '), signature), 'mismatch');
+    assert.equal(verifyMetaSignature([APP_SECRET], Buffer.from(`${body} `), signature), 'mismatch');
   });
 });

@@ -6,8 +6,20 @@ import type { App } from '../src/app.ts';
 import type { TestDatabase } from './support/database.ts';
 import { metricValue, openTestApp, testApp } from './support/app.ts';
 import {
-  APP_SECRET, contact, envelope, everyMessageType, inbound, messagesChange, metaJson, PHONE_NUMBER_ID,
-  signed, status, statuses, textMessage, VERIFY_TOKEN, wamid,
+  APP_SECRET,
+  contact,
+  envelope,
+  everyMessageType,
+  inbound,
+  messagesChange,
+  metaJson,
+  PHONE_NUMBER_ID,
+  signed,
+  status,
+  statuses,
+  textMessage,
+  VERIFY_TOKEN,
+  wamid,
 } from './support/meta.ts';
 import { signBody } from '../src/ingest/meta/signature.ts';
 
@@ -19,14 +31,20 @@ after(() => db.drop());
 
 function post(target: App, payload: unknown, secret = APP_SECRET) {
   const { body, signature } = signed(payload, secret);
-  return request(target.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body);
+  return request(target.express)
+    .post('/webhooks/whatsapp')
+    .set('Content-Type', 'application/json')
+    .set('X-Hub-Signature-256', signature)
+    .send(body);
 }
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.database.query<{ n: string }>(sql, params)).rows[0]!.n);
 
 describe('verification handshake', () => {
   it('echoes the challenge as text/plain for the right token', async () => {
-    const res = await request(app.express).get('/webhooks/whatsapp').query({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' });
+    const res = await request(app.express)
+      .get('/webhooks/whatsapp')
+      .query({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' });
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain/);
     assert.equal(res.text, '1158201444');
@@ -52,7 +70,11 @@ describe('signatures', () => {
     const payload = inbound(from, 'Jürgen Çelik 李', [textMessage(from, 'Grüße aus Köln — äöå 😀 / مرحبا')]);
     const { body, signature } = signed(payload);
     assert.match(body, /\\u00fc/, 'the body carries escapes, as Meta sends it');
-    const res = await request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body);
+    const res = await request(app.express)
+      .post('/webhooks/whatsapp')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', signature)
+      .send(body);
     assert.equal(res.status, 200, res.text);
     const { rows } = await db.database.query('SELECT text_body FROM messages WHERE contact_wa_id = $1', [from]);
     assert.equal(rows[0]!.text_body, 'Grüße aus Köln — äöå 😀 / مرحبا');
@@ -64,7 +86,11 @@ describe('signatures', () => {
     const payload = inbound('4915111100002', 'Zoë', [textMessage('4915111100002', 'Straße')]);
     const body = metaJson(payload);
     const naive = signBody(APP_SECRET, JSON.stringify(payload));
-    const res = await request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', naive).send(body);
+    const res = await request(app.express)
+      .post('/webhooks/whatsapp')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', naive)
+      .send(body);
     assert.equal(res.status, 401);
   });
 
@@ -103,19 +129,64 @@ describe('storing webhooks', () => {
     const a = '4915122200001';
     const b = '4915122200002';
     const messages = everyMessageType(a);
-    const echo = { from: '15550783881', to: b, id: wamid('echo'), timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Ihre Bestellung ist unterwegs' } };
+    const echo = {
+      from: '15550783881',
+      to: b,
+      id: wamid('echo'),
+      timestamp: String(Math.floor(Date.now() / 1000)),
+      type: 'text',
+      text: { body: 'Ihre Bestellung ist unterwegs' },
+    };
     const payload = {
       object: 'whatsapp_business_account',
       entry: [
-        { id: 'waba-1', changes: [messagesChange({ contacts: [contact(a, 'Anna')], messages: messages.slice(0, 9) }), messagesChange({ contacts: [contact(a, 'Anna')], messages: messages.slice(9) })] },
+        {
+          id: 'waba-1',
+          changes: [
+            messagesChange({ contacts: [contact(a, 'Anna')], messages: messages.slice(0, 9) }),
+            messagesChange({ contacts: [contact(a, 'Anna')], messages: messages.slice(9) }),
+          ],
+        },
         {
           id: 'waba-1',
           time: 1764000000,
           changes: [
             messagesChange({ contacts: [contact(b, 'Ben')], messages: [textMessage(`+${b}`, 'Hello, I need a refund')] }),
-            { field: 'smb_message_echoes', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, message_echoes: [echo] } },
-            { field: 'message_template_status_update', value: { event: 'APPROVED', message_template_id: 1234, message_template_name: 'csat_survey', message_template_language: 'en_US', reason: 'NONE' } },
-            { field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, contacts: [contact(b, 'Ben')], user_preferences: [{ wa_id: b, detail: 'User requested to stop marketing messages', category: 'marketing_messages', value: 'stop', timestamp: 1764000000 }] } },
+            {
+              field: 'smb_message_echoes',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+                message_echoes: [echo],
+              },
+            },
+            {
+              field: 'message_template_status_update',
+              value: {
+                event: 'APPROVED',
+                message_template_id: 1234,
+                message_template_name: 'csat_survey',
+                message_template_language: 'en_US',
+                reason: 'NONE',
+              },
+            },
+            {
+              field: 'user_preferences',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+                contacts: [contact(b, 'Ben')],
+                user_preferences: [
+                  {
+                    wa_id: b,
+                    detail: 'User requested to stop marketing messages',
+                    category: 'marketing_messages',
+                    value: 'stop',
+                    timestamp: 1764000000,
+                  },
+                ],
+              },
+            },
             { field: 'account_update', value: { event: 'VOLUME_BASED_PRICING_TIER_UPDATE' } },
           ],
         },
@@ -129,16 +200,21 @@ describe('storing webhooks', () => {
     assert.equal(await count('SELECT count(*) AS n FROM messages WHERE contact_wa_id = $1', [a]), messages.length);
     // "+4915…" and "4915…" are the same customer.
     assert.equal(await count(`SELECT count(*) AS n FROM messages WHERE contact_wa_id = $1 AND direction = 'inbound'`, [b]), 1);
-    const echoRow = (await db.database.query('SELECT direction, sender, source, text_body FROM messages WHERE wamid = $1', [echo.id])).rows[0];
+    const echoRow = (await db.database.query('SELECT direction, sender, source, text_body FROM messages WHERE wamid = $1', [echo.id]))
+      .rows[0];
     assert.deepEqual(echoRow, { direction: 'outbound', sender: 'agent', source: 'echo', text_body: 'Ihre Bestellung ist unterwegs' });
     const numbers = (await db.database.query(`SELECT phone_number_id, display_phone_number, waba_id FROM business_numbers`)).rows;
     assert.deepEqual(numbers, [{ phone_number_id: PHONE_NUMBER_ID, display_phone_number: '15550783881', waba_id: 'waba-1' }]);
     const fields = (await db.database.query(`SELECT field FROM account_events ORDER BY field`)).rows.map((r) => r.field);
     for (const field of ['account_update', 'message_template_status_update', 'user_preferences']) assert.ok(fields.includes(field), field);
 
-    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' }) - inboundBefore, messages.length + 1);
+    assert.equal((await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' })) - inboundBefore, messages.length + 1);
     assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'outbound', sender: 'agent', type: 'text' }), 1);
-    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound', type: 'other' }), 1, 'an undocumented type is counted as other');
+    assert.equal(
+      await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound', type: 'other' }),
+      1,
+      'an undocumented type is counted as other',
+    );
     assert.equal(await metricValue(app, 'whatsapp_messages_total', { type: 'interactive' }), 3);
     assert.equal(await metricValue(app, 'whatsapp_messages_total', { type: 'system', sender: 'unknown' }), 1);
 
@@ -162,7 +238,13 @@ describe('storing webhooks', () => {
     assert.equal(await metricValue(restarted, 'whatsapp_messages_total'), 0);
     assert.equal(await metricValue(restarted, 'whatsapp_webhook_requests_total', { outcome: 'duplicate' }), 1);
     assert.equal(await count('SELECT count(*) AS n FROM messages WHERE contact_wa_id = $1', [from]), 2);
-    assert.equal(await count(`SELECT count(*) AS n FROM webhook_deliveries WHERE payload->'entry'->0->'changes'->0->'value'->'contacts'->0->>'wa_id' = $1`, [from]), 1);
+    assert.equal(
+      await count(
+        `SELECT count(*) AS n FROM webhook_deliveries WHERE payload->'entry'->0->'changes'->0->'value'->'contacts'->0->>'wa_id' = $1`,
+        [from],
+      ),
+      1,
+    );
 
     // The same message inside a differently batched body is still not new.
     const rebatched = inbound(from, 'Carla', [second, textMessage(from, 'third')]);
@@ -175,10 +257,10 @@ describe('storing webhooks', () => {
     const from = '4915133300002';
     const payload = inbound(from, 'Dora', [textMessage(from, 'are you there?')]);
     const replica = testApp(db.reopen());
-    const before = await metricValue(app, 'whatsapp_messages_total') + await metricValue(replica, 'whatsapp_messages_total');
+    const before = (await metricValue(app, 'whatsapp_messages_total')) + (await metricValue(replica, 'whatsapp_messages_total'));
     const answers = await Promise.all([post(app, payload), post(replica, payload), post(app, payload), post(replica, payload)]);
     assert.ok(answers.every((a) => a.status === 200));
-    const after = await metricValue(app, 'whatsapp_messages_total') + await metricValue(replica, 'whatsapp_messages_total');
+    const after = (await metricValue(app, 'whatsapp_messages_total')) + (await metricValue(replica, 'whatsapp_messages_total'));
     assert.equal(after - before, 1);
     assert.equal(answers.filter((a) => a.body.status === 'accepted').length, 1);
   });
@@ -190,7 +272,7 @@ describe('storing webhooks', () => {
     const before = await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' });
     const answers = await Promise.all(bodies.map((b) => post(app, b)));
     assert.ok(answers.every((a) => a.status === 200 && a.body.status === 'accepted'));
-    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' }) - before, 41);
+    assert.equal((await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' })) - before, 41);
     assert.equal(await count('SELECT count(*) AS n FROM messages WHERE contact_wa_id = $1', [from]), 41);
   });
 
@@ -201,18 +283,40 @@ describe('storing webhooks', () => {
     // read arrives first, without delivered; then sent; then read again; then a failure of another message.
     assert.equal((await post(app, statuses(status(id, 'read', at(30), { biz_opaque_callback_data: 'agent:alice' })))).status, 200);
     assert.equal((await post(app, statuses(status(id, 'sent', at(0), { biz_opaque_callback_data: 'agent:alice' })))).status, 200);
-    assert.deepEqual((await post(app, statuses(status(id, 'read', at(30), { biz_opaque_callback_data: 'agent:alice' })))).body, { status: 'duplicate' });
+    assert.deepEqual((await post(app, statuses(status(id, 'read', at(30), { biz_opaque_callback_data: 'agent:alice' })))).body, {
+      status: 'duplicate',
+    });
     const failedId = wamid('fail');
     const failure = status(failedId, 'failed', at(5), {
-      errors: [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'More than 24 hours have passed' } }],
+      errors: [
+        {
+          code: 131047,
+          title: 'Re-engagement message',
+          message: 'Re-engagement message',
+          error_data: { details: 'More than 24 hours have passed' },
+        },
+      ],
     });
     await post(app, statuses(failure, status(failedId, 'sent', at(1))));
     await post(app, statuses(failure));
 
-    const rows = (await db.database.query(`SELECT status, occurred_at FROM message_statuses WHERE wamid = $1 ORDER BY occurred_at`, [id])).rows;
-    assert.deepEqual(rows.map((r) => r.status), ['sent', 'read']);
-    const message = (await db.database.query(`SELECT direction, sender, agent_id, source, type, sent_at FROM messages WHERE wamid = $1`, [id])).rows[0];
-    assert.deepEqual(message, { direction: 'outbound', sender: 'agent', agent_id: 'alice', source: 'status', type: 'unknown', sent_at: at(0) });
+    const rows = (await db.database.query(`SELECT status, occurred_at FROM message_statuses WHERE wamid = $1 ORDER BY occurred_at`, [id]))
+      .rows;
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      ['sent', 'read'],
+    );
+    const message = (
+      await db.database.query(`SELECT direction, sender, agent_id, source, type, sent_at FROM messages WHERE wamid = $1`, [id])
+    ).rows[0];
+    assert.deepEqual(message, {
+      direction: 'outbound',
+      sender: 'agent',
+      agent_id: 'alice',
+      source: 'status',
+      type: 'unknown',
+      sent_at: at(0),
+    });
     assert.equal(await metricValue(app, 'whatsapp_message_statuses_total', { status: 'read' }), 1);
     assert.equal(await metricValue(app, 'whatsapp_message_statuses_total', { status: 'sent' }), 2);
     assert.equal(await metricValue(app, 'whatsapp_message_statuses_total', { status: 'failed' }), 1);
@@ -231,21 +335,32 @@ describe('storing webhooks', () => {
     const a = item(inbound('4915133300009', 'A', [textMessage('4915133300009', 'a')]));
     const b = item(inbound('4915133300010', 'B', [textMessage('4915133300010', 'b')]));
     const facts = await db.database.transaction((tx) => storeDeliveries(tx, [a, a, b]));
-    assert.deepEqual(facts.map((f) => f.messages.length), [1, 0, 1]);
+    assert.deepEqual(
+      facts.map((f) => f.messages.length),
+      [1, 0, 1],
+    );
   });
 
   it('does not count a send that only failed as an answer', async () => {
     const from = '4915133300011';
     await post(app, inbound(from, 'Failed', [textMessage(from, 'hello?', new Date(Date.now() - 60_000))])).expect(200);
-    await post(app, statuses(status(wamid('neverarrived'), 'failed', new Date(), { recipient_id: from, errors: [{ code: 131047 }] }))).expect(200);
-    const conversation = (await db.database.query('SELECT first_response_at, waiting_since FROM conversations WHERE contact_wa_id = $1', [from])).rows[0];
+    await post(
+      app,
+      statuses(status(wamid('neverarrived'), 'failed', new Date(), { recipient_id: from, errors: [{ code: 131047 }] })),
+    ).expect(200);
+    const conversation = (
+      await db.database.query('SELECT first_response_at, waiting_since FROM conversations WHERE contact_wa_id = $1', [from])
+    ).rows[0];
     assert.equal(conversation!.first_response_at, null);
     assert.notEqual(conversation!.waiting_since, null, 'the customer is still waiting');
   });
 
   it('keeps unknown status values and counts rare error codes as other', async () => {
     const id = wamid('odd');
-    const res = await post(app, statuses(status(id, 'deleted'), status(wamid('rare'), 'failed', new Date(), { errors: [{ code: 999999, title: 'x' }] })));
+    const res = await post(
+      app,
+      statuses(status(id, 'deleted'), status(wamid('rare'), 'failed', new Date(), { errors: [{ code: 999999, title: 'x' }] })),
+    );
     assert.equal(res.status, 200);
     assert.equal(await count(`SELECT count(*) AS n FROM message_statuses WHERE wamid = $1 AND status = 'deleted'`, [id]), 1);
     assert.equal(await metricValue(app, 'whatsapp_message_failures_total', { error_code: 'other' }), 1);
@@ -259,13 +374,17 @@ describe('storing webhooks', () => {
     const res = await post(app, inbound(from, 'Bulk', messages));
     assert.equal(res.status, 200, res.text);
     assert.equal(await count('SELECT count(*) AS n FROM messages WHERE contact_wa_id = $1', [from]), 1000);
-    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' }) - before, 1000);
+    assert.equal((await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' })) - before, 1000);
   });
 });
 
 describe('bad bodies', () => {
   const send = (body: string | Buffer, contentType = 'application/json') =>
-    request(app.express).post('/webhooks/whatsapp').set('Content-Type', contentType).set('X-Hub-Signature-256', signBody(APP_SECRET, body)).send(body);
+    request(app.express)
+      .post('/webhooks/whatsapp')
+      .set('Content-Type', contentType)
+      .set('X-Hub-Signature-256', signBody(APP_SECRET, body))
+      .send(body);
 
   it('answers 400 naming the problem for signed bodies that are not WhatsApp webhooks', async () => {
     const cases: [string, RegExp][] = [
@@ -274,10 +393,25 @@ describe('bad bodies', () => {
       ['"hello"', /not a WhatsApp webhook/],
       [JSON.stringify({ object: 'page', entry: [] }), /object: expected "whatsapp_business_account", got "page"/],
       [JSON.stringify({ object: 'whatsapp_business_account' }), /entry/],
-      [JSON.stringify(envelope([{ field: 'messages', value: { messaging_product: 'whatsapp' } }])), /entry\[0\]\.changes\[0\]\.value\.metadata/],
-      [JSON.stringify(envelope([messagesChange({ messages: [{ from: '491', id: 'wamid.x', timestamp: 'yesterday', type: 'text' }] })])), /value\.messages\[0\]\.timestamp: expected unix seconds/],
-      [JSON.stringify(envelope([messagesChange({ statuses: [{ id: 'wamid.y', timestamp: '1764000000' }] })])), /value\.statuses\[0\]\.status/],
-      [JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'account_update', value: 'not an object' }] }] }), /changes\[0\]\.value/],
+      [
+        JSON.stringify(envelope([{ field: 'messages', value: { messaging_product: 'whatsapp' } }])),
+        /entry\[0\]\.changes\[0\]\.value\.metadata/,
+      ],
+      [
+        JSON.stringify(envelope([messagesChange({ messages: [{ from: '491', id: 'wamid.x', timestamp: 'yesterday', type: 'text' }] })])),
+        /value\.messages\[0\]\.timestamp: expected unix seconds/,
+      ],
+      [
+        JSON.stringify(envelope([messagesChange({ statuses: [{ id: 'wamid.y', timestamp: '1764000000' }] })])),
+        /value\.statuses\[0\]\.status/,
+      ],
+      [
+        JSON.stringify({
+          object: 'whatsapp_business_account',
+          entry: [{ id: '1', changes: [{ field: 'account_update', value: 'not an object' }] }],
+        }),
+        /changes\[0\]\.value/,
+      ],
       ['', /not valid JSON/],
     ];
     for (const [body, message] of cases) {
@@ -289,10 +423,16 @@ describe('bad bodies', () => {
   });
 
   it('keeps a signed but misunderstood body for replay without storing its rows', async () => {
-    const body = JSON.stringify(envelope([messagesChange({ messages: [{ from: '4915155500001', id: 'wamid.keep', timestamp: '1764000000' }] })]));
+    const body = JSON.stringify(
+      envelope([messagesChange({ messages: [{ from: '4915155500001', id: 'wamid.keep', timestamp: '1764000000' }] })]),
+    );
     const res = await send(body);
     assert.equal(res.status, 400);
-    const kept = (await db.database.query(`SELECT outcome, error FROM webhook_deliveries WHERE payload @> '{"entry":[{"changes":[{"value":{"messages":[{"id":"wamid.keep"}]}}]}]}'`)).rows;
+    const kept = (
+      await db.database.query(
+        `SELECT outcome, error FROM webhook_deliveries WHERE payload @> '{"entry":[{"changes":[{"value":{"messages":[{"id":"wamid.keep"}]}}]}]}'`,
+      )
+    ).rows;
     assert.equal(kept.length, 1);
     assert.equal(kept[0]!.outcome, 'rejected');
     assert.match(kept[0]!.error, /type/);
@@ -333,7 +473,11 @@ describe('bad bodies', () => {
   });
 
   it('answers 400, not 500, for a signed body nested thousands of levels deep', async () => {
-    const deep = '{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"x","value":{"a":' + '['.repeat(20000) + ']'.repeat(20000) + '}}]}]}';
+    const deep =
+      '{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"x","value":{"a":' +
+      '['.repeat(20000) +
+      ']'.repeat(20000) +
+      '}}]}]}';
     const res = await send(deep);
     assert.equal(res.status, 400, res.text);
     assert.match(res.body.error.message, /nested deeper than 64 levels/);
@@ -342,7 +486,10 @@ describe('bad bodies', () => {
   it('stores a body whose keys carry NUL characters, and escaped emoji pairs untouched', async () => {
     const from = '4915155500005';
     // metaJson escapes the emoji as a surrogate pair, as Meta sends it; the key gets a NUL escape.
-    const body = metaJson(inbound(from, 'Keys', [textMessage(from, 'smile 😀')])).replace('"messaging_product"', '"odd\\u0000key":1,"messaging_product"');
+    const body = metaJson(inbound(from, 'Keys', [textMessage(from, 'smile 😀')])).replace(
+      '"messaging_product"',
+      '"odd\\u0000key":1,"messaging_product"',
+    );
     assert.match(body, /\\ud83d\\ude00/);
     const res = await send(body);
     assert.equal(res.status, 200, res.text);

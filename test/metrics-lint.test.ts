@@ -24,13 +24,23 @@ it('passes promtool check metrics after real traffic', { skip: skipUnless('promt
     statuses(status(wamid(), 'sent'), status(wamid(), 'failed', new Date(), { errors: [{ code: 131026 }] })),
   ]) {
     const { body, signature } = signed(payload);
-    await request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
+    await request(app.express)
+      .post('/webhooks/whatsapp')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', signature)
+      .send(body)
+      .expect(200);
   }
   const metrics = await request(app.express).get('/metrics').expect(200);
   const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics.text, encoding: 'utf8' });
   const findings = `${lint.stdout}${lint.stderr}`.split('\n').filter((line) => line.trim() !== '' && !KNOWN_UPSTREAM.test(line.trim()));
   assert.deepEqual(findings, [], `promtool check metrics:\n${findings.join('\n')}`);
-  for (const name of ['whatsapp_webhook_requests_total', 'whatsapp_messages_total', 'whatsapp_message_statuses_total', 'whatsapp_message_failures_total']) {
+  for (const name of [
+    'whatsapp_webhook_requests_total',
+    'whatsapp_messages_total',
+    'whatsapp_message_statuses_total',
+    'whatsapp_message_failures_total',
+  ]) {
     assert.match(metrics.text, new RegExp(`^# TYPE ${name} counter$`, 'm'));
   }
 });

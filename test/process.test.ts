@@ -35,7 +35,11 @@ describe('starting the program', () => {
     const from = '4915188800001';
     const { body, signature } = signed(inbound(from, 'Émile', [textMessage(from, 'Bonjour, où est ma commande ?')]));
     const postTo = (url: string) =>
-      fetch(`${url}/webhooks/whatsapp`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature } });
+      fetch(`${url}/webhooks/whatsapp`, {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature },
+      });
     const inboundCount = async (url: string) => {
       const text = await (await fetch(`${url}/metrics`)).text();
       return [...text.matchAll(/^whatsapp_messages_total\{direction="inbound",[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);

@@ -59,7 +59,10 @@ describe('categories', () => {
       ok: false,
       errors: ['version: expected "version": 1', 'categories: expected at least one category'],
     });
-    const bad = compileCategoryRules({ version: 1, categories: [{ name: 'billing', patterns: ['(unclosed'] }, { name: 'billing' }, { name: 'unknown' }] });
+    const bad = compileCategoryRules({
+      version: 1,
+      categories: [{ name: 'billing', patterns: ['(unclosed'] }, { name: 'billing' }, { name: 'unknown' }],
+    });
     assert.ok(!bad.ok);
     assert.match(bad.errors[0]!, /^categories\[0\]\.patterns\[0\]: not a valid regular expression/);
     assert.ok(bad.errors.includes('categories[1].name: "billing" appears twice'));
@@ -69,9 +72,16 @@ describe('categories', () => {
   it('stops the start with a clear line for a broken CATEGORIES_FILE', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
     writeFileSync(join(dir, 'c.json'), '{"version": 1, "categories": [{"name": "Billing!"}]}');
-    const result = loadConfig({ WHATSAPP_APP_SECRET: 's', WHATSAPP_VERIFY_TOKEN: 'v', EVENTS_API_TOKEN: 'e', CATEGORIES_FILE: join(dir, 'c.json') });
+    const result = loadConfig({
+      WHATSAPP_APP_SECRET: 's',
+      WHATSAPP_VERIFY_TOKEN: 'v',
+      EVENTS_API_TOKEN: 'e',
+      CATEGORIES_FILE: join(dir, 'c.json'),
+    });
     assert.ok(!result.ok);
-    assert.deepEqual(result.errors, [`CATEGORIES_FILE: ${join(dir, 'c.json')}: categories[0].name: expected a lower-case name (letters, digits, _; at most 32)`]);
+    assert.deepEqual(result.errors, [
+      `CATEGORIES_FILE: ${join(dir, 'c.json')}: categories[0].name: expected a lower-case name (letters, digits, _; at most 32)`,
+    ]);
   });
 });
 
@@ -131,7 +141,8 @@ describe('CSAT answers', () => {
     [[], 'Danke, das Paket ist angekommen', null],
     [[], '10', null],
   ];
-  for (const [ids, text, score] of cases) it(`${JSON.stringify(ids)} "${text}" → ${score}`, () => assert.equal(csatScore(ids, text), score));
+  for (const [ids, text, score] of cases)
+    it(`${JSON.stringify(ids)} "${text}" → ${score}`, () => assert.equal(csatScore(ids, text), score));
 });
 
 describe('stored analysis and the analytics views', () => {
@@ -144,13 +155,36 @@ describe('stored analysis and the analytics views', () => {
     const customer = '4915166600042';
     const post = (payload: unknown) => {
       const { body, signature } = signed(payload);
-      return request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
+      return request(app.express)
+        .post('/webhooks/whatsapp')
+        .set('Content-Type', 'application/json')
+        .set('X-Hub-Signature-256', signature)
+        .send(body)
+        .expect(200);
     };
-    await post(inbound(customer, 'Kunde', [textMessage(customer, 'Meine Rechnung ist falsch, das ist ärgerlich', new Date('2026-11-23T08:15:00Z'))]));
-    await post(inbound(customer, 'Kunde', [{ from: customer, id: wamid('list'), timestamp: unix(new Date('2026-11-23T08:16:00Z')), type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'menu_billing', title: 'Rechnung' } } }]));
-    const rows = (await db.database.query(`SELECT category, sentiment, language FROM messages WHERE contact_wa_id = $1 ORDER BY sent_at`, [customer])).rows;
-    assert.deepEqual(rows, [{ category: 'billing', sentiment: 'negative', language: 'de' }, { category: 'billing', sentiment: null, language: null }]);
-    const conversation = (await db.database.query(`SELECT category, sentiment FROM conversations WHERE contact_wa_id = $1`, [customer])).rows[0];
+    await post(
+      inbound(customer, 'Kunde', [textMessage(customer, 'Meine Rechnung ist falsch, das ist ärgerlich', new Date('2026-11-23T08:15:00Z'))]),
+    );
+    await post(
+      inbound(customer, 'Kunde', [
+        {
+          from: customer,
+          id: wamid('list'),
+          timestamp: unix(new Date('2026-11-23T08:16:00Z')),
+          type: 'interactive',
+          interactive: { type: 'list_reply', list_reply: { id: 'menu_billing', title: 'Rechnung' } },
+        },
+      ]),
+    );
+    const rows = (
+      await db.database.query(`SELECT category, sentiment, language FROM messages WHERE contact_wa_id = $1 ORDER BY sent_at`, [customer])
+    ).rows;
+    assert.deepEqual(rows, [
+      { category: 'billing', sentiment: 'negative', language: 'de' },
+      { category: 'billing', sentiment: null, language: null },
+    ]);
+    const conversation = (await db.database.query(`SELECT category, sentiment FROM conversations WHERE contact_wa_id = $1`, [customer]))
+      .rows[0];
     assert.deepEqual(conversation, { category: 'billing', sentiment: 'negative' });
     const m = await scrape(app);
     assert.equal(total(m, 'whatsapp_inbound_sentiment_total', { polarity: 'negative', category: 'billing' }), 1);
@@ -160,12 +194,21 @@ describe('stored analysis and the analytics views', () => {
   it('serves the weekday × hour heatmap in the business time zone to the read-only role, without personal data', async () => {
     await recordSettings(db.database, { timezone: 'Europe/Berlin' });
     // A follow-up that matches no rule counts under its conversation's category.
-    const { body, signature } = signed(inbound('4915166600042', 'Kunde', [textMessage('4915166600042', 'Hallo nochmal', new Date('2026-11-23T08:20:00Z'))]));
-    await request(app.express).post('/webhooks/whatsapp').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(body).expect(200);
+    const { body, signature } = signed(
+      inbound('4915166600042', 'Kunde', [textMessage('4915166600042', 'Hallo nochmal', new Date('2026-11-23T08:20:00Z'))]),
+    );
+    await request(app.express)
+      .post('/webhooks/whatsapp')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', signature)
+      .send(body)
+      .expect(200);
     const rows = await db.database.withConnection(async (c) => {
       await c.query('SET ROLE whatsapp_readonly');
       try {
-        const heat = await c.query(`SELECT weekday, hour, category, sum(messages)::int AS n FROM analytics.messages_by_hour WHERE day = '2026-11-23' GROUP BY 1, 2, 3`);
+        const heat = await c.query(
+          `SELECT weekday, hour, category, sum(messages)::int AS n FROM analytics.messages_by_hour WHERE day = '2026-11-23' GROUP BY 1, 2, 3`,
+        );
         const conversations = await c.query(`SELECT * FROM analytics.conversations LIMIT 1`);
         await assert.rejects(c.query('SELECT text_body FROM messages LIMIT 1'), /permission denied/);
         return { heat: heat.rows, columns: conversations.fields.map((f) => f.name) };

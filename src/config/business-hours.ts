@@ -84,7 +84,8 @@ export function parseBusinessHours(doc: unknown): ParseResult {
     else
       holidays.forEach((d, i) => {
         const m = typeof d === 'string' ? DATE.exec(d) : null;
-        if (!m || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) errors.push(`holidays[${i}]: ${JSON.stringify(d)} is not a date — expected "YYYY-MM-DD"`);
+        if (!m || Number.isNaN(Date.parse(`${d}T00:00:00Z`)))
+          errors.push(`holidays[${i}]: ${JSON.stringify(d)} is not a date — expected "YYYY-MM-DD"`);
         else closed.add(d as string);
       });
   }
@@ -113,7 +114,14 @@ class ScheduleCalendar implements BusinessCalendar {
     private readonly holidays: Set<string>,
   ) {
     this.parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
   }
 

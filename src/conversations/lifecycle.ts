@@ -118,7 +118,9 @@ export function applyToThread(
   const changed = new Map<Conversation, true>();
   const facts: Fact[] = [];
   let current = latest ? { ...latest } : null;
-  const ordered = inputs.map((input, index) => ({ input, index })).sort((a, b) => a.input.at.getTime() - b.input.at.getTime() || a.index - b.index);
+  const ordered = inputs
+    .map((input, index) => ({ input, index }))
+    .sort((a, b) => a.input.at.getTime() - b.input.at.getTime() || a.index - b.index);
   const applied: boolean[] = inputs.map(() => false);
 
   for (const { input, index } of ordered) {
@@ -138,7 +140,7 @@ export function applyToThread(
       applied[index] = true;
       continue;
     }
-    if (!current || current.status !== 'open') continue;
+    if (current?.status !== 'open') continue;
     if (applyToOpen(current, input, facts)) {
       changed.set(current, true);
       applied[index] = true;
@@ -156,7 +158,12 @@ export function advance(c: Conversation, now: Date, settings: LifecycleSettings,
   if (c.status === 'open') {
     const windowCloses = c.waitingSince ? new Date(c.lastCustomerMessageAt.getTime() + SERVICE_WINDOW_MS) : null;
     const autoResolveAt = new Date(c.lastActivityAt.getTime() + settings.autoResolveAfterMs);
-    if (windowCloses && windowCloses <= now && windowCloses <= autoResolveAt && (c.windowExpiredAt === null || c.windowExpiredAt < windowCloses)) {
+    if (
+      windowCloses &&
+      windowCloses <= now &&
+      windowCloses <= autoResolveAt &&
+      (c.windowExpiredAt === null || c.windowExpiredAt < windowCloses)
+    ) {
       c.windowExpiredAt = windowCloses;
       facts.push({ kind: 'service_window_expired', category: c.category });
       changed = true;
@@ -200,12 +207,13 @@ function onCustomerMessage(
     const answeredAfter = current.lastBusinessMessageAt && current.lastBusinessMessageAt >= at;
     if (!answeredAfter) current.waitingSince = at;
     touchCustomer(current, at);
-    if (current.handler === 'agent' && current.assignedAgent) facts.push({ kind: 'handling_started', agent: current.assignedAgent, at, conversation: current });
+    if (current.handler === 'agent' && current.assignedAgent)
+      facts.push({ kind: 'handling_started', agent: current.assignedAgent, at, conversation: current });
     return current;
   }
   // A late-arriving message written before a helpdesk resolution belongs to the resolved conversation.
-  if (current && current.resolvedAt && at <= current.resolvedAt) return current;
-  if (current && current.resolvedAt && at.getTime() - current.resolvedAt.getTime() <= settings.fcrWindowMs) {
+  if (current?.resolvedAt && at <= current.resolvedAt) return current;
+  if (current?.resolvedAt && at.getTime() - current.resolvedAt.getTime() <= settings.fcrWindowMs) {
     current.status = 'open';
     current.cycleStartedAt = at;
     current.waitingSince = at;
@@ -219,7 +227,8 @@ function onCustomerMessage(
       current.fcr = 'reopened';
       facts.push({ kind: 'first_contact_resolution', result: 'reopened', category: current.category });
     }
-    if (current.handler === 'agent' && current.assignedAgent) facts.push({ kind: 'handling_started', agent: current.assignedAgent, at, conversation: current });
+    if (current.handler === 'agent' && current.assignedAgent)
+      facts.push({ kind: 'handling_started', agent: current.assignedAgent, at, conversation: current });
     return current;
   }
   const opened: Conversation = {

@@ -5,8 +5,16 @@
  */
 import type { Queryable } from '../storage/database.ts';
 import {
-  loadDeferredInputs, loadLatestConversations, lockThreads, markApplied, rememberAgents, recordHandling, saveConversations, threadId,
-  type InputSource, type ThreadKey,
+  loadDeferredInputs,
+  loadLatestConversations,
+  lockThreads,
+  markApplied,
+  rememberAgents,
+  recordHandling,
+  saveConversations,
+  threadId,
+  type InputSource,
+  type ThreadKey,
 } from '../storage/conversation-store.ts';
 import { applyToThread, type Conversation, type Fact, type LifecycleInput, type LifecycleSettings } from './lifecycle.ts';
 
@@ -45,7 +53,10 @@ export async function applyInputs(
 
   // Where a customer message may open a conversation, inputs that arrived before it (and had no
   // conversation to apply to then) join this run, in time order.
-  const current = { events: inputs.flatMap((i) => (i.source?.kind === 'event' ? [i.source.id] : [])), wamids: inputs.flatMap((i) => (i.source?.kind === 'message' ? [i.source.wamid] : [])) };
+  const current = {
+    events: inputs.flatMap((i) => (i.source?.kind === 'event' ? [i.source.id] : [])),
+    wamids: inputs.flatMap((i) => (i.source?.kind === 'message' ? [i.source.wamid] : [])),
+  };
   const opening = [...byThread].flatMap(([id, group]) => {
     if (latest.get(id)?.status === 'open') return [];
     const times = group.items.filter((i) => i.input.kind === 'customer_message').map((i) => i.input.at.getTime());
@@ -64,14 +75,27 @@ export async function applyInputs(
   const facts: Fact[] = [];
   const changed: Conversation[] = [];
   for (const [id, group] of byThread) {
-    const result = applyToThread(latest.get(id) ?? null, group.thread, group.items.map((i) => i.input), settings);
+    const result = applyToThread(
+      latest.get(id) ?? null,
+      group.thread,
+      group.items.map((i) => i.input),
+      settings,
+    );
     facts.push(...result.facts);
     changed.push(...result.changed);
-    result.applied.forEach((ok, i) => (applied[group.items[i]!.index] = ok));
+    result.applied.forEach((ok, i) => {
+      applied[group.items[i]!.index] = ok;
+    });
   }
   await saveConversations(tx, changed);
   await recordHandling(tx, facts);
-  await markApplied(tx, inputs.flatMap((i, n) => (applied[n] && i.source ? [i.source] : [])));
-  await rememberAgents(tx, changed.flatMap((c) => (c.assignedAgent ? [c.assignedAgent] : [])));
+  await markApplied(
+    tx,
+    inputs.flatMap((i, n) => (applied[n] && i.source ? [i.source] : [])),
+  );
+  await rememberAgents(
+    tx,
+    changed.flatMap((c) => (c.assignedAgent ? [c.assignedAgent] : [])),
+  );
   return { facts, applied };
 }

@@ -35,7 +35,10 @@ export const USAGE = `Options:
   --port N                exporter port (demo only; default $PORT or 8080)
 Environment: WHATSAPP_APP_SECRET and EVENTS_API_TOKEN must match the exporter's (simulate only).`;
 
-export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): { ok: true; options: CliOptions } | { ok: false; errors: string[] } {
+export function parseCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { ok: true; options: CliOptions } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -49,14 +52,28 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): { ok:
     if (value === undefined) errors.push(`--${match[1]}: needs a value`);
     else values.set(match[1]!, value);
   }
-  const known = ['target', 'speed', 'pace', 'seed', 'duration', 'rate', 'phone-number-id', 'time-zone', 'graph-api-port', 'graph-api-host', 'port'];
+  const known = [
+    'target',
+    'speed',
+    'pace',
+    'seed',
+    'duration',
+    'rate',
+    'phone-number-id',
+    'time-zone',
+    'graph-api-port',
+    'graph-api-host',
+    'port',
+  ];
   for (const name of values.keys()) if (!known.includes(name)) errors.push(`--${name}: unknown option`);
   const number = (name: string, fallback: number, integer = false, max = Number.MAX_SAFE_INTEGER): number => {
     const text = values.get(name);
     if (text === undefined) return fallback;
     const value = Number(text);
     if (!Number.isFinite(value) || value <= 0 || value > max || (integer && !Number.isInteger(value))) {
-      errors.push(`--${name}: "${text}" is not valid — expected a positive ${integer ? 'whole ' : ''}number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}`);
+      errors.push(
+        `--${name}: "${text}" is not valid — expected a positive ${integer ? 'whole ' : ''}number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}`,
+      );
       return fallback;
     }
     return value;
@@ -64,7 +81,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): { ok:
   let durationMs: number | undefined;
   if (values.has('duration')) {
     durationMs = parseDuration(values.get('duration')!);
-    if (durationMs === undefined || durationMs <= 0) errors.push(`--duration: "${values.get('duration')}" is not a duration — expected e.g. 30s, 10m, 2h`);
+    if (durationMs === undefined || durationMs <= 0)
+      errors.push(`--duration: "${values.get('duration')}" is not a duration — expected e.g. 30s, 10m, 2h`);
   }
   const target = values.get('target');
   if (target !== undefined && !/^https?:\/\/[^\s]+$/.test(target)) errors.push(`--target: "${target}" is not an http(s) URL`);
@@ -91,7 +109,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): { ok:
 }
 
 /** The simulator the command-line options describe, aimed at `target` with the exporter's secrets. */
-export function simulatorFromOptions(options: CliOptions, target: { url: string; appSecret: string; eventsToken: string; logPrefix: string }): Simulator {
+export function simulatorFromOptions(
+  options: CliOptions,
+  target: { url: string; appSecret: string; eventsToken: string; logPrefix: string },
+): Simulator {
   return new Simulator({
     seed: options.seed,
     start: new Date(),

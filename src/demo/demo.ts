@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { start } from '../main.ts';
 import { parseCli, simulatorFromOptions, USAGE } from './cli.ts';
 import { startGraphApiStub } from './graph-api.ts';
-import { describeStats, Simulator } from './simulator.ts';
+import { describeStats, type Simulator } from './simulator.ts';
 
 const parsed = parseCli(process.argv.slice(2), process.env);
 if (!parsed.ok || parsed.options.target) {
-  for (const line of parsed.ok ? ['--target: not for the demo, which runs its own exporter (use npm run simulate)'] : parsed.errors) process.stderr.write(`demo: ${line}\n`);
+  for (const line of parsed.ok ? ['--target: not for the demo, which runs its own exporter (use npm run simulate)'] : parsed.errors)
+    process.stderr.write(`demo: ${line}\n`);
   process.stderr.write(`${USAGE}\n`);
   process.exit(2);
 }
@@ -42,7 +43,12 @@ if (process.env.BUSINESS_HOURS) env.BUSINESS_HOURS = process.env.BUSINESS_HOURS;
 
 const exporter = await start(env);
 const base = `http://127.0.0.1:${options.port}`;
-simulator = simulatorFromOptions(options, { url: base, appSecret: env.WHATSAPP_APP_SECRET!, eventsToken: env.EVENTS_API_TOKEN!, logPrefix: 'demo' });
+simulator = simulatorFromOptions(options, {
+  url: base,
+  appSecret: env.WHATSAPP_APP_SECRET!,
+  eventsToken: env.EVENTS_API_TOKEN!,
+  logPrefix: 'demo',
+});
 
 process.stdout.write(`
 WhatsApp helpdesk exporter — demo (simulated traffic, embedded database in ${env.DATA_DIR})

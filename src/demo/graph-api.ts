@@ -24,12 +24,18 @@ export interface GraphApiStub {
   close(): Promise<void>;
 }
 
-export async function startGraphApiStub(options: { port?: number; host?: string; onSend: (message: SentMessage) => void }): Promise<GraphApiStub> {
+export async function startGraphApiStub(options: {
+  port?: number;
+  host?: string;
+  onSend: (message: SentMessage) => void;
+}): Promise<GraphApiStub> {
   const sent: SentMessage[] = [];
   const server = http.createServer((req, res) => {
     const match = /^\/v[\d.]+\/([^/]+)\/messages\/?$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) {
-      res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { message: 'Unsupported request', type: 'GraphMethodException', code: 100 } }));
+      res
+        .writeHead(404, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'Unsupported request', type: 'GraphMethodException', code: 100 } }));
       return;
     }
     let raw = '';
@@ -56,7 +62,11 @@ export async function startGraphApiStub(options: { port?: number; host?: string;
       sent.push(message);
       if (sent.length > 10_000) sent.splice(0, sent.length - 10_000);
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(
-        JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: String(body.to ?? ''), wa_id: to }], messages: [{ id: wamid }] }),
+        JSON.stringify({
+          messaging_product: 'whatsapp',
+          contacts: [{ input: String(body.to ?? ''), wa_id: to }],
+          messages: [{ id: wamid }],
+        }),
       );
       options.onSend(message);
     });
@@ -67,9 +77,10 @@ export async function startGraphApiStub(options: { port?: number; host?: string;
   return {
     url: `http://${host}:${port}/v24.0`,
     sent,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -24,13 +24,21 @@ const unix = (ms: number) => String(Math.floor(ms / 1000));
 function envelope(business: BusinessNumber, field: string, value: Json): Json {
   return {
     object: 'whatsapp_business_account',
-    entry: [{
-      id: business.wabaId,
-      changes: [{
-        field,
-        value: { messaging_product: 'whatsapp', metadata: { display_phone_number: business.displayPhoneNumber, phone_number_id: business.phoneNumberId }, ...value },
-      }],
-    }],
+    entry: [
+      {
+        id: business.wabaId,
+        changes: [
+          {
+            field,
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: business.displayPhoneNumber, phone_number_id: business.phoneNumberId },
+              ...value,
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -51,7 +59,12 @@ export function metaWebhook(action: WebhookAction, business: BusinessNumber, bas
           message.image = { caption: c.caption, mime_type: 'image/jpeg', sha256: 'ZGVtby1pbWFnZQ==', id: `media${action.wamid.slice(-8)}` };
           break;
         case 'audio':
-          message.audio = { mime_type: 'audio/ogg; codecs=opus', sha256: 'ZGVtby1hdWRpbw==', id: `media${action.wamid.slice(-8)}`, voice: true };
+          message.audio = {
+            mime_type: 'audio/ogg; codecs=opus',
+            sha256: 'ZGVtby1hdWRpbw==',
+            id: `media${action.wamid.slice(-8)}`,
+            voice: true,
+          };
           break;
         case 'interactive':
           message.interactive = { type: c.reply, [c.reply]: { id: c.id, title: c.title } };
@@ -65,7 +78,10 @@ export function metaWebhook(action: WebhookAction, business: BusinessNumber, bas
           message.reaction = { message_id: c.messageWamid, emoji: c.emoji };
           break;
       }
-      return envelope(business, 'messages', { contacts: [{ profile: { name: action.name }, wa_id: action.customer }], messages: [message] });
+      return envelope(business, 'messages', {
+        contacts: [{ profile: { name: action.name }, wa_id: action.customer }],
+        messages: [message],
+      });
     }
     case 'status': {
       const status: Json = {
@@ -80,13 +96,29 @@ export function metaWebhook(action: WebhookAction, business: BusinessNumber, bas
         status.pricing = { billable: false, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' };
       }
       if (action.status === 'failed') {
-        status.errors = [{ code: action.errorCode ?? 131000, title: 'Message failed to send', message: 'Message failed to send', error_data: { details: 'Simulated delivery failure' } }];
+        status.errors = [
+          {
+            code: action.errorCode ?? 131000,
+            title: 'Message failed to send',
+            message: 'Message failed to send',
+            error_data: { details: 'Simulated delivery failure' },
+          },
+        ];
       }
       return envelope(business, 'messages', { statuses: [status] });
     }
     case 'echo':
       return envelope(business, 'smb_message_echoes', {
-        message_echoes: [{ from: business.displayPhoneNumber, to: action.customer, id: action.wamid, timestamp, type: 'text', text: { body: action.text } }],
+        message_echoes: [
+          {
+            from: business.displayPhoneNumber,
+            to: action.customer,
+            id: action.wamid,
+            timestamp,
+            type: 'text',
+            text: { body: action.text },
+          },
+        ],
       });
   }
 }

@@ -17,12 +17,33 @@
  */
 import { Random } from './random.ts';
 import {
-  AGENTS, BOT_ROUTINE, BREAK_MINUTES, CATEGORY_MIX, CSAT_BY_MOOD, FAILURE_CODES, HOURLY_WEIGHT, LANGUAGE_MIX, MOOD_MIX, P, WEEKDAY_WEIGHT,
+  AGENTS,
+  BOT_ROUTINE,
+  BREAK_MINUTES,
+  CATEGORY_MIX,
+  CSAT_BY_MOOD,
+  FAILURE_CODES,
+  HOURLY_WEIGHT,
+  LANGUAGE_MIX,
+  MOOD_MIX,
+  P,
+  WEEKDAY_WEIGHT,
   type AgentProfile,
 } from './scenario.ts';
 import {
-  AGENT_REPLIES, CATEGORIES, FOLLOW_UPS, GREETINGS, NAMES, OPENERS, PHOTO_CAPTIONS, REOPENERS, STILL_WAITING, THANKS,
-  type Category, type Language, type Mood,
+  AGENT_REPLIES,
+  CATEGORIES,
+  FOLLOW_UPS,
+  GREETINGS,
+  NAMES,
+  OPENERS,
+  PHOTO_CAPTIONS,
+  REOPENERS,
+  STILL_WAITING,
+  THANKS,
+  type Category,
+  type Language,
+  type Mood,
 } from './texts.ts';
 
 export interface BusinessNumber {
@@ -31,7 +52,11 @@ export interface BusinessNumber {
   wabaId: string;
 }
 
-export const DEFAULT_BUSINESS: BusinessNumber = { phoneNumberId: '106540352242922', displayPhoneNumber: '15550783881', wabaId: '102290129340398' };
+export const DEFAULT_BUSINESS: BusinessNumber = {
+  phoneNumberId: '106540352242922',
+  displayPhoneNumber: '15550783881',
+  wabaId: '102290129340398',
+};
 
 export interface PlanOptions {
   seed: number;
@@ -81,7 +106,14 @@ interface Timed {
 export type Action = Timed &
   (
     | { kind: 'inbound'; customer: string; name: string; wamid: string; content: InboundContent }
-    | { kind: 'status'; customer: string; wamid: string; status: 'sent' | 'delivered' | 'read' | 'failed'; callback?: string; errorCode?: number }
+    | {
+        kind: 'status';
+        customer: string;
+        wamid: string;
+        status: 'sent' | 'delivered' | 'read' | 'failed';
+        callback?: string;
+        errorCode?: number;
+      }
     | { kind: 'echo'; customer: string; wamid: string; text: string }
     | { kind: 'event'; event: PlannedEvent }
   );
@@ -153,7 +185,14 @@ export class TrafficPlanner {
     this.arrivals = root.fork();
     this.conversationSeeds = root.fork();
     this.local = new Intl.DateTimeFormat('en-CA', {
-      timeZone: this.timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+      timeZone: this.timeZone,
+      weekday: 'short',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
     });
     this.nextArrival = this.arrivalGap();
   }
@@ -226,7 +265,13 @@ export class TrafficPlanner {
         if (this.presence.get(agent.id) === state) continue;
         this.presence.set(agent.id, state);
         const id = this.id('presence');
-        push({ at, stamp: at, key: `agent:${agent.id}`, kind: 'event', event: { id, type: 'agent_status', agent: agent.id, status: state } });
+        push({
+          at,
+          stamp: at,
+          key: `agent:${agent.id}`,
+          kind: 'event',
+          event: { id, type: 'agent_status', agent: agent.id, status: state },
+        });
       }
     }
     this.presencePlannedUntil = k * grid;
@@ -291,8 +336,19 @@ export class TrafficPlanner {
     const name = rng.pick(NAMES);
     const key = `customer:${customer}`;
     const summary: ConversationSummary = {
-      customer, name, openedAt: t0, language, category, mood, bot: 'none', resolvedBy: 'open', agent: null,
-      lateDelivery: false, leftWaiting: false, reopened: false, csat: null,
+      customer,
+      name,
+      openedAt: t0,
+      language,
+      category,
+      mood,
+      bot: 'none',
+      resolvedBy: 'open',
+      agent: null,
+      lateDelivery: false,
+      leftWaiting: false,
+      reopened: false,
+      csat: null,
     };
     this.conversations.push(summary);
     this.byCustomer.set(customer, summary);
@@ -317,7 +373,17 @@ export class TrafficPlanner {
       push({ at: sent, stamp: sent, key, kind: 'status', customer, wamid, status: 'sent', callback });
       if (rng.chance(P.deliveryFailure)) {
         const failed = sent + ps(rng.uniform(1, 4));
-        push({ at: failed, stamp: failed, key, kind: 'status', customer, wamid, status: 'failed', callback, errorCode: Number(rng.weighted(FAILURE_CODES)) });
+        push({
+          at: failed,
+          stamp: failed,
+          key,
+          kind: 'status',
+          customer,
+          wamid,
+          status: 'failed',
+          callback,
+          errorCode: Number(rng.weighted(FAILURE_CODES)),
+        });
       } else {
         const delivered = sent + ps(rng.uniform(0.5, 3));
         const read = delivered + ps(rng.uniform(2, 40));
@@ -427,7 +493,8 @@ export class TrafficPlanner {
       t += ps(rng.uniform(10, 60));
       say(t, { type: 'text', text: rng.pick(THANKS[language]) });
     }
-    if (rng.chance(P.reaction)) say(t + ps(rng.uniform(3, 20)), { type: 'reaction', emoji: rng.pick(['👍', '🙏', '❤️']), messageWamid: last });
+    if (rng.chance(P.reaction))
+      say(t + ps(rng.uniform(3, 20)), { type: 'reaction', emoji: rng.pick(['👍', '🙏', '❤️']), messageWamid: last });
     if (rng.chance(P.noExplicitResolve)) {
       this.recordHandling(agent.id, handlingFrom, t + ps(1800));
       return; // auto-resolved by the exporter after AUTO_RESOLVE_AFTER

@@ -7,15 +7,19 @@ import type { Category, Language, Mood } from './texts.ts';
 
 /** Relative traffic per local hour (0–23): quiet nights, a late-morning plateau and an evening peak. */
 export const HOURLY_WEIGHT: readonly number[] = [
-  0.06, 0.04, 0.03, 0.03, 0.04, 0.08, 0.15, 0.3, 0.5, 0.7, 0.8, 0.8,
-  0.75, 0.7, 0.65, 0.65, 0.7, 0.8, 0.9, 1.0, 1.0, 0.85, 0.5, 0.2,
+  0.06, 0.04, 0.03, 0.03, 0.04, 0.08, 0.15, 0.3, 0.5, 0.7, 0.8, 0.8, 0.75, 0.7, 0.65, 0.65, 0.7, 0.8, 0.9, 1.0, 1.0, 0.85, 0.5, 0.2,
 ];
 
 /** Relative traffic per weekday (0 = Sunday): Monday catches up on the weekend, weekends are calmer. */
 export const WEEKDAY_WEIGHT: readonly number[] = [0.55, 1.1, 1.0, 0.95, 0.9, 0.85, 0.6];
 
 export const CATEGORY_MIX: Readonly<Record<Category, number>> = {
-  delivery: 30, billing: 18, product: 18, refund: 12, account: 14, other: 8,
+  delivery: 30,
+  billing: 18,
+  product: 18,
+  refund: 12,
+  account: 14,
+  other: 8,
 };
 
 export const LANGUAGE_MIX: Readonly<Record<Language, number>> = { de: 60, en: 40 };
@@ -108,8 +112,22 @@ export const AGENTS: readonly AgentProfile[] = [
   { id: 'anna', shifts: [{ days: WEEKDAYS, from: '07:00', to: '15:00' }], medianResponseSeconds: 30 },
   { id: 'ben', shifts: [{ days: WEEKDAYS, from: '07:00', to: '15:00' }], medianResponseSeconds: 45 },
   { id: 'chiara', shifts: [{ days: WEEKDAYS, from: '10:00', to: '18:00' }], medianResponseSeconds: 35 },
-  { id: 'deniz', shifts: [{ days: WEEKDAYS, from: '14:00', to: '22:00' }, { days: [6], from: '10:00', to: '18:00' }], medianResponseSeconds: 40 },
-  { id: 'emil', shifts: [{ days: WEEKDAYS, from: '14:00', to: '22:00' }, { days: [0], from: '12:00', to: '20:00' }], medianResponseSeconds: 55 },
+  {
+    id: 'deniz',
+    shifts: [
+      { days: WEEKDAYS, from: '14:00', to: '22:00' },
+      { days: [6], from: '10:00', to: '18:00' },
+    ],
+    medianResponseSeconds: 40,
+  },
+  {
+    id: 'emil',
+    shifts: [
+      { days: WEEKDAYS, from: '14:00', to: '22:00' },
+      { days: [0], from: '12:00', to: '20:00' },
+    ],
+    medianResponseSeconds: 55,
+  },
   { id: 'fatou', shifts: [{ days: [4, 5, 6, 0], from: '16:00', to: '22:00' }], medianResponseSeconds: 25 },
 ];
 

@@ -10,7 +10,10 @@ import { describeStats } from './simulator.ts';
 
 const parsed = parseCli(process.argv.slice(2), process.env);
 const problems = parsed.ok ? [] : parsed.errors;
-const appSecret = (process.env.WHATSAPP_APP_SECRET ?? '').split(',').map((s) => s.trim()).find((s) => s.length > 0);
+const appSecret = (process.env.WHATSAPP_APP_SECRET ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .find((s) => s.length > 0);
 const eventsToken = process.env.EVENTS_API_TOKEN?.trim();
 if (parsed.ok && !parsed.options.target) problems.push('--target: required — the exporter base URL, e.g. http://127.0.0.1:8080');
 if (!appSecret) problems.push("WHATSAPP_APP_SECRET: required — the exporter's Meta app secret, to sign webhooks");
@@ -22,7 +25,12 @@ if (!parsed.ok || problems.length > 0) {
 }
 const options = parsed.options;
 
-const simulator = simulatorFromOptions(options, { url: options.target!, appSecret: appSecret!, eventsToken: eventsToken!, logPrefix: 'simulate' });
+const simulator = simulatorFromOptions(options, {
+  url: options.target!,
+  appSecret: appSecret!,
+  eventsToken: eventsToken!,
+  logPrefix: 'simulate',
+});
 
 let stub: GraphApiStub | undefined;
 if (options.graphApiPort !== undefined) {

@@ -39,7 +39,15 @@ export interface SimulatorStats {
 
 export class Simulator {
   readonly planner: TrafficPlanner;
-  readonly stats: SimulatorStats = { conversations: 0, requests: 0, byKind: {}, byStatus: {}, failedRequests: 0, surveys: 0, csatAnswers: 0 };
+  readonly stats: SimulatorStats = {
+    conversations: 0,
+    requests: 0,
+    byKind: {},
+    byStatus: {},
+    failedRequests: 0,
+    surveys: 0,
+    csatAnswers: 0,
+  };
   private readonly baseMs: number;
   private readonly target: string;
   private queue: Action[] = [];
@@ -102,7 +110,14 @@ export class Simulator {
     const now = Date.now() - this.baseMs;
     const key = `customer:${message.to}`;
     const status = (at: number, value: 'sent' | 'delivered' | 'read'): Action => ({
-      at, stamp: at, key, kind: 'status', customer: message.to, wamid: message.wamid, status: value, callback: message.callback,
+      at,
+      stamp: at,
+      key,
+      kind: 'status',
+      customer: message.to,
+      wamid: message.wamid,
+      status: value,
+      callback: message.callback,
     });
     const actions: Action[] = [status(now + 200, 'sent'), status(now + 700, 'delivered')];
     if (plan.answers) {
@@ -115,7 +130,10 @@ export class Simulator {
         plan.style === 'button' && message.type === 'interactive'
           ? {
               type: 'interactive' as const,
-              reply: (message.body.interactive as { type?: string } | undefined)?.type === 'button' ? ('button_reply' as const) : ('list_reply' as const),
+              reply:
+                (message.body.interactive as { type?: string } | undefined)?.type === 'button'
+                  ? ('button_reply' as const)
+                  : ('list_reply' as const),
               id: `csat_${plan.score}`,
               title: `${'⭐'.repeat(plan.score)} ${plan.score}`,
               contextWamid: message.wamid,
@@ -163,7 +181,8 @@ export class Simulator {
         url = `${this.target}/webhooks/whatsapp`;
         init = { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature }, body };
       }
-      const kind = action.kind === 'event' ? `event:${action.event.type}` : action.kind === 'status' ? `status:${action.status}` : action.kind;
+      const kind =
+        action.kind === 'event' ? `event:${action.event.type}` : action.kind === 'status' ? `status:${action.status}` : action.kind;
       this.stats.byKind[kind] = (this.stats.byKind[kind] ?? 0) + 1;
       for (let attempt = 1; ; attempt++) {
         let status: number;
@@ -198,6 +217,8 @@ export class Simulator {
 
 /** One line about a run so far. */
 export function describeStats(stats: SimulatorStats): string {
-  const statuses = Object.entries(stats.byStatus).map(([s, n]) => `${s === '0' ? 'network error' : s}×${n}`).join(' ');
+  const statuses = Object.entries(stats.byStatus)
+    .map(([s, n]) => `${s === '0' ? 'network error' : s}×${n}`)
+    .join(' ');
   return `${stats.conversations} conversations, ${stats.requests} requests (${statuses || 'none yet'}), ${stats.surveys} CSAT surveys, ${stats.csatAnswers} answered`;
 }

@@ -15,33 +15,65 @@ type Texts = Record<Language, Record<Mood, readonly string[]>>;
 export const OPENERS: Record<Category, Texts> = {
   delivery: {
     de: {
-      happy: ['Hallo! Wann kommt mein Paket ungefähr an? Ich freue mich schon sehr 😊', 'Guten Tag, kurze Frage zur Lieferung meiner Bestellung 4711 – super Shop übrigens!'],
-      neutral: ['Hallo, wo bleibt meine Bestellung? Die Sendungsverfolgung zeigt nichts an.', 'Wann wird mein Paket zugestellt? Bestellnummer 58213.', 'Die Lieferung sollte gestern kommen, ist aber noch nicht da.'],
-      angry: ['Wo bleibt mein Paket?! Seit zwei Wochen warte ich, das ist eine Frechheit.', 'Die Lieferung ist schon wieder zu spät. Katastrophe, ich bin echt sauer!'],
+      happy: [
+        'Hallo! Wann kommt mein Paket ungefähr an? Ich freue mich schon sehr 😊',
+        'Guten Tag, kurze Frage zur Lieferung meiner Bestellung 4711 – super Shop übrigens!',
+      ],
+      neutral: [
+        'Hallo, wo bleibt meine Bestellung? Die Sendungsverfolgung zeigt nichts an.',
+        'Wann wird mein Paket zugestellt? Bestellnummer 58213.',
+        'Die Lieferung sollte gestern kommen, ist aber noch nicht da.',
+      ],
+      angry: [
+        'Wo bleibt mein Paket?! Seit zwei Wochen warte ich, das ist eine Frechheit.',
+        'Die Lieferung ist schon wieder zu spät. Katastrophe, ich bin echt sauer!',
+      ],
     },
     en: {
-      happy: ['Hi! When will my parcel arrive? Really looking forward to it, thanks!', 'Hello, quick question about the delivery of order 4711 – great shop by the way!'],
-      neutral: ['Hi, where is my order? Tracking shows nothing.', 'When will my package be delivered? Order number 58213.', 'The delivery was due yesterday but has not arrived.'],
+      happy: [
+        'Hi! When will my parcel arrive? Really looking forward to it, thanks!',
+        'Hello, quick question about the delivery of order 4711 – great shop by the way!',
+      ],
+      neutral: [
+        'Hi, where is my order? Tracking shows nothing.',
+        'When will my package be delivered? Order number 58213.',
+        'The delivery was due yesterday but has not arrived.',
+      ],
       angry: ['Where is my parcel?! Two weeks of waiting, this is terrible.', 'Delivery is late again. Awful service, I am really angry!'],
     },
   },
   billing: {
     de: {
       happy: ['Hallo, könnten Sie mir bitte die Rechnung noch einmal schicken? Danke!', 'Kurze Frage zur Zahlung, sonst alles prima 👍'],
-      neutral: ['Ich habe eine Frage zu meiner Rechnung vom März.', 'Die Zahlung per Lastschrift ist nicht durchgegangen, was nun?', 'Können Sie mir eine Quittung für die Bestellung 3318 schicken?'],
+      neutral: [
+        'Ich habe eine Frage zu meiner Rechnung vom März.',
+        'Die Zahlung per Lastschrift ist nicht durchgegangen, was nun?',
+        'Können Sie mir eine Quittung für die Bestellung 3318 schicken?',
+      ],
       angry: ['Sie haben mir den Betrag doppelt abgebucht! Unverschämt.', 'Die Rechnung ist falsch, eine Frechheit. Abzocke!'],
     },
     en: {
       happy: ['Hi, could you send me the invoice again please? Thank you!', 'Quick question about my payment, otherwise all great 👍'],
-      neutral: ['I have a question about my invoice from March.', 'The payment did not go through, what should I do?', 'Can you send me a receipt for order 3318?'],
+      neutral: [
+        'I have a question about my invoice from March.',
+        'The payment did not go through, what should I do?',
+        'Can you send me a receipt for order 3318?',
+      ],
       angry: ['You charged me twice! This is unacceptable.', 'The invoice is wrong and nobody answers. Terrible!'],
     },
   },
   product: {
     de: {
       happy: ['Hallo! Gibt es das Produkt auch in Blau? Finde es super 😍', 'Tolles Produkt! Ist die Größe M wieder verfügbar?'],
-      neutral: ['Ist der Artikel 2231 noch lieferbar?', 'Welche Größe empfehlen Sie für das Produkt?', 'Gibt es eine Anleitung für das Gerät?'],
-      angry: ['Das Produkt ist nach zwei Tagen kaputt. Eine Katastrophe!', 'Der Artikel ist defekt und funktioniert nicht. Sehr enttäuschend.'],
+      neutral: [
+        'Ist der Artikel 2231 noch lieferbar?',
+        'Welche Größe empfehlen Sie für das Produkt?',
+        'Gibt es eine Anleitung für das Gerät?',
+      ],
+      angry: [
+        'Das Produkt ist nach zwei Tagen kaputt. Eine Katastrophe!',
+        'Der Artikel ist defekt und funktioniert nicht. Sehr enttäuschend.',
+      ],
     },
     en: {
       happy: ['Hi! Is this product available in blue? Love it 😍', 'Great product! Is size M back in stock?'],
@@ -51,9 +83,18 @@ export const OPENERS: Record<Category, Texts> = {
   },
   refund: {
     de: {
-      happy: ['Hallo, ich möchte eine Rückerstattung für Bestellung 7781, danke für die Hilfe!', 'Wie lange dauert die Rückerstattung ungefähr? Vielen Dank!'],
-      neutral: ['Ich habe die Ware zurückgeschickt. Wann bekomme ich die Rückerstattung?', 'Ich möchte meine Bestellung stornieren und das Geld zurück.'],
-      angry: ['Seit drei Wochen warte ich auf meine Rückerstattung. Das ist Betrug!', 'Ich will sofort mein Geld zurück, das ist unzumutbar!'],
+      happy: [
+        'Hallo, ich möchte eine Rückerstattung für Bestellung 7781, danke für die Hilfe!',
+        'Wie lange dauert die Rückerstattung ungefähr? Vielen Dank!',
+      ],
+      neutral: [
+        'Ich habe die Ware zurückgeschickt. Wann bekomme ich die Rückerstattung?',
+        'Ich möchte meine Bestellung stornieren und das Geld zurück.',
+      ],
+      angry: [
+        'Seit drei Wochen warte ich auf meine Rückerstattung. Das ist Betrug!',
+        'Ich will sofort mein Geld zurück, das ist unzumutbar!',
+      ],
     },
     en: {
       happy: ['Hi, I would like a refund for order 7781, thanks for your help!', 'How long does a refund usually take? Thank you!'],
@@ -63,8 +104,15 @@ export const OPENERS: Record<Category, Texts> = {
   },
   account: {
     de: {
-      happy: ['Hallo, ich habe mein Passwort vergessen – können Sie helfen? Danke!', 'Wie ändere ich die E-Mail in meinem Kundenkonto? Danke schön!'],
-      neutral: ['Ich kann mich nicht mehr anmelden.', 'Passwort zurücksetzen funktioniert nicht, die Mail kommt nicht an.', 'Wie lösche ich mein Konto?'],
+      happy: [
+        'Hallo, ich habe mein Passwort vergessen – können Sie helfen? Danke!',
+        'Wie ändere ich die E-Mail in meinem Kundenkonto? Danke schön!',
+      ],
+      neutral: [
+        'Ich kann mich nicht mehr anmelden.',
+        'Passwort zurücksetzen funktioniert nicht, die Mail kommt nicht an.',
+        'Wie lösche ich mein Konto?',
+      ],
       angry: ['Mein Konto ist gesperrt und niemand hilft mir. Ärgerlich!', 'Schon wieder kein Login möglich, ich bin wütend!'],
     },
     en: {
@@ -127,13 +175,47 @@ export const PHOTO_CAPTIONS: Record<Language, readonly string[]> = {
 
 /** What agents and the bot answer (only echoes carry text; API sends are seen through their statuses). */
 export const AGENT_REPLIES: Record<Language, readonly string[]> = {
-  de: ['Danke für Ihre Nachricht, ich schaue sofort nach.', 'Ich habe das geprüft und veranlasst.', 'Entschuldigen Sie die Verzögerung, ich kümmere mich darum.'],
-  en: ['Thanks for your message, let me check right away.', 'I have checked this and taken care of it.', 'Sorry for the delay, I am on it.'],
+  de: [
+    'Danke für Ihre Nachricht, ich schaue sofort nach.',
+    'Ich habe das geprüft und veranlasst.',
+    'Entschuldigen Sie die Verzögerung, ich kümmere mich darum.',
+  ],
+  en: [
+    'Thanks for your message, let me check right away.',
+    'I have checked this and taken care of it.',
+    'Sorry for the delay, I am on it.',
+  ],
 };
 
 export const NAMES: readonly string[] = [
-  'Lena', 'Jonas', 'Emma', 'Paul', 'Mia', 'Finn', 'Hannah', 'Luca', 'Sophie', 'Elias', 'Marie', 'Noah', 'Lea', 'Ben',
-  'Olivia', 'James', 'Amelia', 'Jack', 'Isla', 'Harry', 'Ava', 'George', 'Grace', 'Oscar', 'Aylin', 'Mehmet', 'Zoë', 'Jörg',
+  'Lena',
+  'Jonas',
+  'Emma',
+  'Paul',
+  'Mia',
+  'Finn',
+  'Hannah',
+  'Luca',
+  'Sophie',
+  'Elias',
+  'Marie',
+  'Noah',
+  'Lea',
+  'Ben',
+  'Olivia',
+  'James',
+  'Amelia',
+  'Jack',
+  'Isla',
+  'Harry',
+  'Ava',
+  'George',
+  'Grace',
+  'Oscar',
+  'Aylin',
+  'Mehmet',
+  'Zoë',
+  'Jörg',
 ];
 
 /** The 1–5 answer to a CSAT survey, the way customers type it when they do not tap a button. */

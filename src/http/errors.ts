@@ -40,13 +40,16 @@ export function toHttpError(error: unknown): HttpError {
   const e = error as { type?: string; status?: number; message?: string; limit?: number; code?: string };
   if (e?.type === 'entity.too.large') return new HttpError('payload_too_large', `request body exceeds the limit of ${e.limit} bytes`);
   if (e?.type === 'entity.parse.failed') return new HttpError('bad_request', `request body is not valid JSON: ${e.message}`);
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new HttpError('unsupported_media_type', e.message ?? 'unsupported encoding');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+    return new HttpError('unsupported_media_type', e.message ?? 'unsupported encoding');
   if (e?.type === 'request.aborted') return new HttpError('bad_request', 'request aborted by the client');
   // A body too deep or too large to process (stack overflow, PostgreSQL 54001 "statement too complex").
-  if (error instanceof RangeError || e?.code === '54001') return new HttpError('bad_request', 'request body is too deeply nested or too complex to process');
+  if (error instanceof RangeError || e?.code === '54001')
+    return new HttpError('bad_request', 'request body is too deeply nested or too complex to process');
   if (isUnavailable(error)) return new HttpError('unavailable', 'database unavailable, retry later');
   // Data exceptions (SQLSTATE class 22): a value in the request the database cannot store.
-  if (typeof e?.code === 'string' && e.code.startsWith('22')) return new HttpError('bad_request', `a value in the request cannot be stored: ${e.message}`);
+  if (typeof e?.code === 'string' && e.code.startsWith('22'))
+    return new HttpError('bad_request', `a value in the request cannot be stored: ${e.message}`);
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError('bad_request', e.message ?? 'bad request');
   return new HttpError('internal', 'internal error');
 }

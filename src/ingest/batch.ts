@@ -100,7 +100,7 @@ export function normalizeWaId(id: string): string {
  */
 export function parseAttribution(data: string | null | undefined): { sender: Sender; agentId: string | null } {
   const text = data?.trim() ?? '';
-  const agent = /^agent:([A-Za-z0-9._@\-]{1,64})$/.exec(text);
+  const agent = /^agent:([A-Za-z0-9._@-]{1,64})$/.exec(text);
   if (agent) return { sender: 'agent', agentId: agent[1]! };
   if (text === 'bot' || text.startsWith('bot:')) return { sender: 'bot', agentId: null };
   return { sender: 'unknown', agentId: null };

@@ -8,7 +8,14 @@ import type { BusinessCalendar } from '../config/business-hours.ts';
 import type { CategoryRules } from '../requests/categories.ts';
 import { analyzeMessage } from '../requests/analyze.ts';
 import type { CsatMetrics } from '../metrics/csat.ts';
-import { markUndelivered, recordAnswers, recordConsent, scheduleSurveys, type AnswerCandidate, type ConsentChange } from '../storage/csat-store.ts';
+import {
+  markUndelivered,
+  recordAnswers,
+  recordConsent,
+  scheduleSurveys,
+  type AnswerCandidate,
+  type ConsentChange,
+} from '../storage/csat-store.ts';
 import type { Fact, LifecycleSettings } from '../conversations/lifecycle.ts';
 import { applyInputs, type ThreadInput } from '../conversations/threads.ts';
 import type { ConversationMetrics } from '../metrics/conversations.ts';
@@ -18,7 +25,15 @@ import { isUnavailable, type Database, type Queryable } from '../storage/databas
 import { GroupCommitter } from '../storage/group-commit.ts';
 import { attributeMessages, insertAgentStatuses, insertHelpdeskEvents } from '../storage/helpdesk-store.ts';
 import {
-  insertMessages, KnownBusinessNumbers, sha256, storeDeliveries, storeRejectedDelivery, type Delivery, type NewFacts, type NewMessage, type PendingDelivery,
+  insertMessages,
+  KnownBusinessNumbers,
+  sha256,
+  storeDeliveries,
+  storeRejectedDelivery,
+  type Delivery,
+  type NewFacts,
+  type NewMessage,
+  type PendingDelivery,
 } from '../storage/webhook-store.ts';
 import { batchSize, normalizeWaId, type IngestBatch, type MessageRow } from './batch.ts';
 import type { HelpdeskEvent } from './helpdesk/events.ts';
@@ -57,12 +72,15 @@ export function createWriter(database: Database, options: WriterOptions): GroupC
   const knownNumbers = new KnownBusinessNumbers();
   return new GroupCommitter(
     async (items) => {
-      const { results, facts, eventMessages, answers, undeliveredSurveys } = await database.transaction((tx) => writeGroup(tx, items, options, knownNumbers));
+      const { results, facts, eventMessages, answers, undeliveredSurveys } = await database.transaction((tx) =>
+        writeGroup(tx, items, options, knownNumbers),
+      );
       // After the commit: each fact is counted by the one transaction that established it.
       knownNumbers.remember(items.flatMap((item) => (item.kind === 'webhook' ? item.batch.businessNumbers : [])));
       options.ingestMetrics.observeNewFacts({ deliveryIsNew: false, messages: eventMessages, statuses: [], accountEvents: 0 });
       options.conversationMetrics.observe(facts, options.calendar);
-      for (const a of answers) options.conversationMetrics.csatResponses.inc({ score: String(a.score), category: a.category, agent: a.agent ?? 'none' });
+      for (const a of answers)
+        options.conversationMetrics.csatResponses.inc({ score: String(a.score), category: a.category, agent: a.agent ?? 'none' });
       if (undeliveredSurveys > 0) options.csatMetrics?.surveys.inc({ outcome: 'undelivered' }, undeliveredSurveys);
       return results;
     },
@@ -77,41 +95,71 @@ export function createWriter(database: Database, options: WriterOptions): GroupC
 
 /** Messages that open or continue a customer's request (a reaction or a system notice does not). */
 export function isCustomerRequest(message: NewMessage): boolean {
-  return message.direction === 'inbound' && message.sender === 'customer' && !['reaction', 'system', 'request_welcome'].includes(message.type);
+  return (
+    message.direction === 'inbound' && message.sender === 'customer' && !['reaction', 'system', 'request_welcome'].includes(message.type)
+  );
 }
 
 async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOptions, knownNumbers: KnownBusinessNumbers) {
   const settings = options.lifecycle;
   const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
-  const { csatScores, surveyReplies } = analyzeCustomerMessages(webhooks.map(({ item }) => item.batch), options.categories);
-  const deliveryFacts = await storeDeliveries(tx, webhooks.map(({ item }) => item), knownNumbers);
+  const { csatScores, surveyReplies } = analyzeCustomerMessages(
+    webhooks.map(({ item }) => item.batch),
+    options.categories,
+  );
+  const deliveryFacts = await storeDeliveries(
+    tx,
+    webhooks.map(({ item }) => item),
+    knownNumbers,
+  );
   const newMessages = deliveryFacts.flatMap((f) => f.messages);
   const now = new Date();
 
   // A message that answers a CSAT survey is an answer, not a new request: it must not reopen the conversation.
   const candidates: AnswerCandidate[] = newMessages.flatMap((m) =>
     csatScores.has(m.wamid) && m.phoneNumberId && m.contactWaId
-      ? [{ wamid: m.wamid, phoneNumberId: m.phoneNumberId, customer: m.contactWaId, sentAt: m.sentAt, contextWamid: m.contextWamid, score: csatScores.get(m.wamid)! }]
+      ? [
+          {
+            wamid: m.wamid,
+            phoneNumberId: m.phoneNumberId,
+            customer: m.contactWaId,
+            sentAt: m.sentAt,
+            contextWamid: m.contextWamid,
+            score: csatScores.get(m.wamid)!,
+          },
+        ]
       : [],
   );
   const answers = await recordAnswers(tx, candidates, options.csat.responseWindowMs);
   const undeliveredSurveys = options.csat.enabled
-    ? await markUndelivered(tx, webhooks.flatMap(({ item }) => item.batch.statuses.filter((s) => s.status === 'failed').map((s) => ({ wamid: s.wamid, errorCodes: s.errorCodes }))))
+    ? await markUndelivered(
+        tx,
+        webhooks.flatMap(({ item }) =>
+          item.batch.statuses.filter((s) => s.status === 'failed').map((s) => ({ wamid: s.wamid, errorCodes: s.errorCodes })),
+        ),
+      )
     : 0;
   // A tapped survey button is a survey reply even when it answers nothing (a second tap, an
   // expired survey): it never becomes a new request.
   const answered = new Set([...answers.map((a) => a.wamid), ...surveyReplies]);
 
   // Consent only from deliveries seen for the first time: a redelivered old `stop` must not win.
-  const consent: ConsentChange[] = webhooks.flatMap(({ item }, i) => (deliveryFacts[i]?.deliveryIsNew ? consentFromPreferences(item.batch) : []));
+  const consent: ConsentChange[] = webhooks.flatMap(({ item }, i) =>
+    deliveryFacts[i]?.deliveryIsNew ? consentFromPreferences(item.batch) : [],
+  );
   const inputs: ThreadInput[] = [];
   const notSent = failedOnly(webhooks.map(({ item }) => item.batch));
-  for (const message of newMessages) if (!notSent.has(message.wamid) && !answered.has(message.wamid)) pushMessageInput(inputs, message, now);
+  for (const message of newMessages)
+    if (!notSent.has(message.wamid) && !answered.has(message.wamid)) pushMessageInput(inputs, message, now);
 
   const eventItems = items.flatMap((item, index) => (item.kind === 'events' ? [{ index, events: item.events }] : []));
-  const { newIds, fresh, eventMessages, newWamids } = await storeEvents(tx, eventItems.flatMap(({ events }) => events));
+  const { newIds, fresh, eventMessages, newWamids } = await storeEvents(
+    tx,
+    eventItems.flatMap(({ events }) => events),
+  );
 
-  for (const e of fresh) if (e.type === 'opt_in' || e.type === 'opt_out') consent.push({ customer: e.customer, optIn: e.type === 'opt_in', at: e.at });
+  for (const e of fresh)
+    if (e.type === 'opt_in' || e.type === 'opt_out') consent.push({ customer: e.customer, optIn: e.type === 'opt_in', at: e.at });
   await recordConsent(tx, consent);
 
   const inputOfEvent = new Map<string, number>();
@@ -131,7 +179,17 @@ async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOpti
       tx,
       outcome.facts.flatMap((f) =>
         f.kind === 'resolved' && f.by !== 'auto' && f.conversation.id !== null
-          ? [{ conversationId: f.conversation.id, phoneNumberId: f.conversation.phoneNumberId, customer: f.conversation.customer, agent: f.conversation.resolvedAgent, category: f.category, resolvedAt: f.to, dueAt: new Date(f.to.getTime() + options.csat.delayMs) }]
+          ? [
+              {
+                conversationId: f.conversation.id,
+                phoneNumberId: f.conversation.phoneNumberId,
+                customer: f.conversation.customer,
+                agent: f.conversation.resolvedAgent,
+                category: f.category,
+                resolvedAt: f.to,
+                dueAt: new Date(f.to.getTime() + options.csat.delayMs),
+              },
+            ]
           : [],
       ),
     );
@@ -165,10 +223,15 @@ function consentFromPreferences(batch: IngestBatch): ConsentChange[] {
     })
     .filter((p): p is { wa_id: string; value: string; timestamp?: unknown } => {
       const item = p as { wa_id?: unknown; value?: unknown } | null;
-      return typeof item === 'object' && item !== null && typeof item.wa_id === 'string' && (item.value === 'stop' || item.value === 'resume');
+      return (
+        typeof item === 'object' && item !== null && typeof item.wa_id === 'string' && (item.value === 'stop' || item.value === 'resume')
+      );
     })
     .map((p) => {
-      const seconds = typeof p.timestamp === 'number' && Number.isFinite(p.timestamp) && p.timestamp > 0 && p.timestamp < 253_402_300_799 ? p.timestamp : null;
+      const seconds =
+        typeof p.timestamp === 'number' && Number.isFinite(p.timestamp) && p.timestamp > 0 && p.timestamp < 253_402_300_799
+          ? p.timestamp
+          : null;
       return { customer: normalizeWaId(p.wa_id), optIn: p.value === 'resume', at: seconds ? new Date(seconds * 1000) : new Date() };
     });
 }
@@ -198,12 +261,33 @@ async function storeEvents(tx: Queryable, events: HelpdeskEvent[]) {
   for (const e of events) if (!firstOfId.has(e.id)) firstOfId.set(e.id, e);
   const newIds = await insertHelpdeskEvents(tx, [...firstOfId.values()]);
   const fresh = [...firstOfId.values()].filter((e) => newIds.has(e.id));
-  await insertAgentStatuses(tx, fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_status' }> => e.type === 'agent_status'));
-  await rememberAgents(tx, fresh.flatMap((e) => ('agent' in e && typeof e.agent === 'string' ? [e.agent] : [])));
-  const reported = fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }> => (e.type === 'agent_message' || e.type === 'bot_message') && !!e.message_id);
-  const eventMessages = await insertMessages(tx, reported.map((e) => messageRowOf(e)));
+  await insertAgentStatuses(
+    tx,
+    fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_status' }> => e.type === 'agent_status'),
+  );
+  await rememberAgents(
+    tx,
+    fresh.flatMap((e) => ('agent' in e && typeof e.agent === 'string' ? [e.agent] : [])),
+  );
+  const reported = fresh.filter(
+    (e): e is Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }> =>
+      (e.type === 'agent_message' || e.type === 'bot_message') && !!e.message_id,
+  );
+  const eventMessages = await insertMessages(
+    tx,
+    reported.map((e) => messageRowOf(e)),
+  );
   const newWamids = new Set(eventMessages.map((m) => m.wamid));
-  await attributeMessages(tx, reported.filter((e) => !newWamids.has(e.message_id!)).map((e) => ({ wamid: e.message_id!, sender: e.type === 'agent_message' ? 'agent' : 'bot', agent: e.type === 'agent_message' ? e.agent : null })));
+  await attributeMessages(
+    tx,
+    reported
+      .filter((e) => !newWamids.has(e.message_id!))
+      .map((e) => ({
+        wamid: e.message_id!,
+        sender: e.type === 'agent_message' ? 'agent' : 'bot',
+        agent: e.type === 'agent_message' ? e.agent : null,
+      })),
+  );
   return { newIds, fresh, eventMessages, newWamids };
 }
 
@@ -228,11 +312,17 @@ function pushMessageInput(inputs: ThreadInput[], m: NewMessage, now: Date): void
     // An API-sent answer without attribution was sent by someone other than the bot: a person
     // using another tool. The responder label stays within agent | bot, as the contract says.
     const responder = m.sender === 'bot' ? 'bot' : 'agent';
-    inputs.push({ thread, input: { kind: 'business_message', at, responder, agent: m.agentId, wamid: m.wamid }, source: { kind: 'message', wamid: m.wamid } });
+    inputs.push({
+      thread,
+      input: { kind: 'business_message', at, responder, agent: m.agentId, wamid: m.wamid },
+      source: { kind: 'message', wamid: m.wamid },
+    });
   }
 }
 
-function messageRowOf(e: Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }>): MessageRow & { provider: string; deliveryId: null } {
+function messageRowOf(
+  e: Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }>,
+): MessageRow & { provider: string; deliveryId: null } {
   return {
     wamid: e.message_id!,
     source: 'event' as MessageRow['source'],
@@ -261,7 +351,13 @@ function lifecycleInputOf(e: HelpdeskEvent, newWamids: Set<string>, categories: 
       if (e.message_id && !newWamids.has(e.message_id)) return null;
       return {
         thread,
-        input: { kind: 'business_message', at: e.at, responder: e.type === 'agent_message' ? 'agent' : 'bot', agent: e.type === 'agent_message' ? e.agent : null, wamid: e.message_id ?? null },
+        input: {
+          kind: 'business_message',
+          at: e.at,
+          responder: e.type === 'agent_message' ? 'agent' : 'bot',
+          agent: e.type === 'agent_message' ? e.agent : null,
+          wamid: e.message_id ?? null,
+        },
       };
     case 'assigned':
       return { thread, input: { kind: 'assigned', at: e.at, agent: e.agent } };

@@ -17,5 +17,13 @@ export function startAppJobs(scheduler: Scheduler, app: App, schedules = DEFAULT
     run: async () => (await advanceDueConversations(app.timers)) !== null,
   });
   const surveys = app.surveys;
-  if (surveys) scheduler.start({ name: 'csat_surveys', schedule: schedules.csatSurveys, run: async () => (await sendDueSurveys(surveys), true) });
+  if (surveys)
+    scheduler.start({
+      name: 'csat_surveys',
+      schedule: schedules.csatSurveys,
+      run: async () => {
+        await sendDueSurveys(surveys);
+        return true;
+      },
+    });
 }

@@ -27,7 +27,14 @@ export async function advanceDueConversations(context: TimersContext, now = new 
     const result = await context.database.transaction(async (tx) => {
       const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [TIMERS_LOCK_KEY]);
       if (!rows[0]?.locked) return null;
-      const due = await loadDueConversations(tx, now, context.settings.autoResolveAfterMs, context.settings.fcrWindowMs, SERVICE_WINDOW_MS, BATCH);
+      const due = await loadDueConversations(
+        tx,
+        now,
+        context.settings.autoResolveAfterMs,
+        context.settings.fcrWindowMs,
+        SERVICE_WINDOW_MS,
+        BATCH,
+      );
       const facts: Fact[] = [];
       const changed = due.filter((c) => advance(c, now, context.settings, facts));
       await saveConversations(tx, changed);

@@ -82,7 +82,10 @@ async function claim(database: Database, now: Date): Promise<ClaimedSurvey | und
 }
 
 async function sendOne(context: SurveyContext, s: ClaimedSurvey, now: Date): Promise<SurveyOutcome> {
-  const finish = async (status: 'sent' | 'skipped' | 'failed' | 'pending', fields: { kind?: string; wamid?: string; error?: string; retryAt?: Date } = {}) =>
+  const finish = async (
+    status: 'sent' | 'skipped' | 'failed' | 'pending',
+    fields: { kind?: string; wamid?: string; error?: string; retryAt?: Date } = {},
+  ) =>
     context.database.query(
       `UPDATE csat_surveys SET status = $2, kind = coalesce($3, kind), wamid = $4, sent_at = CASE WHEN $2 = 'sent' THEN $5::timestamptz END,
               last_error = $6, next_attempt_at = $7 WHERE id = $1 AND status = 'sending'`,
@@ -94,7 +97,10 @@ async function sendOne(context: SurveyContext, s: ClaimedSurvey, now: Date): Pro
     return 'skipped_conversation_gone';
   }
   // The customer wrote again (reopened, or a new conversation): asking now would be tone-deaf.
-  const wroteAgain = s.conversation_status !== 'resolved' || s.newer_conversation || (s.last_customer_message_at !== null && s.last_customer_message_at > s.resolved_at);
+  const wroteAgain =
+    s.conversation_status !== 'resolved' ||
+    s.newer_conversation ||
+    (s.last_customer_message_at !== null && s.last_customer_message_at > s.resolved_at);
   if (wroteAgain) {
     await finish('skipped', { error: 'customer wrote again after the resolution' });
     return 'skipped_customer_wrote';
@@ -108,10 +114,13 @@ async function sendOne(context: SurveyContext, s: ClaimedSurvey, now: Date): Pro
   const template = context.template && s.opted_in_at ? context.template : undefined;
 
   const attempt = async (kind: 'interactive' | 'template') => {
-    const message = kind === 'interactive' ? interactiveSurvey(s.contact_wa_id, language) : templateSurvey(s.contact_wa_id, template!.name, template!.language);
+    const message =
+      kind === 'interactive'
+        ? interactiveSurvey(s.contact_wa_id, language)
+        : templateSurvey(s.contact_wa_id, template!.name, template!.language);
     return { kind, result: await sendWhatsAppMessage(context.api, s.phone_number_id, message) };
   };
-  let sent;
+  let sent: Awaited<ReturnType<typeof attempt>>;
   if (windowOpen) {
     sent = await attempt('interactive');
     // Meta may still say the window closed (clocks, the known issue): fall back to the template.

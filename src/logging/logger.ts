@@ -15,7 +15,12 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: 'whatsapp-helpdesk-exporter' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-hub-signature-256"]', 'req.headers["x-twilio-signature"]', 'req.headers.cookie'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers["x-hub-signature-256"]',
+          'req.headers["x-twilio-signature"]',
+          'req.headers.cookie',
+        ],
         censor: '[redacted]',
       },
     },
@@ -23,7 +28,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._\-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 export function httpLogger(logger: Logger) {
   return pinoHttp({

@@ -52,17 +52,47 @@ export function monotonic(last: number | undefined, computed: number): number {
 export function registerAgentGauges(collectors: ScrapeCollectors): void {
   const registers = [collectors.metricRegistry];
   const collect = collectors.collect;
-  const online = new Gauge({ name: `${NAMESPACE}_agent_online`, help: 'Whether the agent is online now (1) or not (0).', labelNames: ['agent'] as const, registers, collect });
-  const openConversations = new Gauge({ name: `${NAMESPACE}_agent_open_conversations`, help: 'Open conversations assigned to the agent now.', labelNames: ['agent'] as const, registers, collect });
-  const onlineSeconds = new Counter({ name: `${NAMESPACE}_agent_online_seconds_total`, help: 'Seconds the agent has been online.', labelNames: ['agent'] as const, registers, collect });
-  const busySeconds = new Counter({ name: `${NAMESPACE}_agent_busy_seconds_total`, help: 'Seconds the agent was online and handling at least one open conversation.', labelNames: ['agent'] as const, registers, collect });
+  const online = new Gauge({
+    name: `${NAMESPACE}_agent_online`,
+    help: 'Whether the agent is online now (1) or not (0).',
+    labelNames: ['agent'] as const,
+    registers,
+    collect,
+  });
+  const openConversations = new Gauge({
+    name: `${NAMESPACE}_agent_open_conversations`,
+    help: 'Open conversations assigned to the agent now.',
+    labelNames: ['agent'] as const,
+    registers,
+    collect,
+  });
+  const onlineSeconds = new Counter({
+    name: `${NAMESPACE}_agent_online_seconds_total`,
+    help: 'Seconds the agent has been online.',
+    labelNames: ['agent'] as const,
+    registers,
+    collect,
+  });
+  const busySeconds = new Counter({
+    name: `${NAMESPACE}_agent_busy_seconds_total`,
+    help: 'Seconds the agent was online and handling at least one open conversation.',
+    labelNames: ['agent'] as const,
+    registers,
+    collect,
+  });
   const all = [online, openConversations, onlineSeconds, busySeconds];
   const exported = new Map<string, { online: number; busy: number }>();
 
   const collector: Collector = {
     name: 'agents',
     async update(database) {
-      const { rows } = await database.query<{ agent: string; online: boolean; open_conversations: number; online_seconds: number; busy_seconds: number }>(AGENTS_SQL);
+      const { rows } = await database.query<{
+        agent: string;
+        online: boolean;
+        open_conversations: number;
+        online_seconds: number;
+        busy_seconds: number;
+      }>(AGENTS_SQL);
       for (const metric of all) metric.reset();
       for (const r of rows) {
         online.set({ agent: r.agent }, r.online ? 1 : 0);

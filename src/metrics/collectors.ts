@@ -77,7 +77,11 @@ export class ScrapeCollectors {
       this.collectors.map(async (collector) => {
         const started = performance.now();
         try {
-          await withTimeout(collector.update(this.database), this.timeoutMs, `collector ${collector.name} timed out after ${this.timeoutMs} ms`);
+          await withTimeout(
+            collector.update(this.database),
+            this.timeoutMs,
+            `collector ${collector.name} timed out after ${this.timeoutMs} ms`,
+          );
           this.success.set({ collector: collector.name }, 1);
         } catch (error) {
           collector.clear();

@@ -45,7 +45,7 @@ export function registerConversationGauges(collectors: ScrapeCollectors, categor
   });
   const windowClosing = new Gauge({
     name: `${NAMESPACE}_service_window_closing_conversations`,
-    help: "Open conversations with the customer unanswered whose 24-hour service window closes within the next hour.",
+    help: 'Open conversations with the customer unanswered whose 24-hour service window closes within the next hour.',
     registers,
     collect: collectors.collect,
   });

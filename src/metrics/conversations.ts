@@ -39,20 +39,71 @@ export class ConversationMetrics {
       new Histogram<L>({ name: `${NAMESPACE}_${name}`, help, labelNames, buckets, registers: [registry] });
 
     this.opened = counter('conversations_opened_total', 'Conversations opened by a customer message when none was open.', ['category']);
-    this.reopened = counter('conversations_reopened_total', 'Resolved conversations reopened by the customer within FCR_WINDOW.', ['category']);
-    this.resolved = counter('conversations_resolved_total', 'Conversation resolutions, by who resolved (agent, bot, or auto after inactivity).', ['category', 'resolved_by']);
-    this.firstResponse = histogram('first_response_seconds', "Seconds from a conversation's first customer message to its first answer.", ['responder', 'category'], RESPONSE_BUCKETS);
-    this.firstResponseBusiness = histogram('first_response_business_seconds', 'First response time counted in business hours only, in seconds.', ['responder', 'category'], RESPONSE_BUCKETS);
-    this.reply = histogram('reply_seconds', 'Seconds a waiting customer waited for each answer (the first one included).', ['responder', 'category'], RESPONSE_BUCKETS);
-    this.resolution = histogram('resolution_seconds', 'Seconds from opening (or reopening) to resolution.', ['resolved_by', 'category'], RESOLUTION_BUCKETS);
-    this.resolutionBusiness = histogram('resolution_business_seconds', 'Resolution time counted in business hours only, in seconds.', ['resolved_by', 'category'], RESOLUTION_BUCKETS);
-    this.firstContactResolutions = counter('first_contact_resolutions_total', 'First-contact resolution outcomes: resolved (FCR window closed) or reopened.', ['category', 'result']);
+    this.reopened = counter('conversations_reopened_total', 'Resolved conversations reopened by the customer within FCR_WINDOW.', [
+      'category',
+    ]);
+    this.resolved = counter(
+      'conversations_resolved_total',
+      'Conversation resolutions, by who resolved (agent, bot, or auto after inactivity).',
+      ['category', 'resolved_by'],
+    );
+    this.firstResponse = histogram(
+      'first_response_seconds',
+      "Seconds from a conversation's first customer message to its first answer.",
+      ['responder', 'category'],
+      RESPONSE_BUCKETS,
+    );
+    this.firstResponseBusiness = histogram(
+      'first_response_business_seconds',
+      'First response time counted in business hours only, in seconds.',
+      ['responder', 'category'],
+      RESPONSE_BUCKETS,
+    );
+    this.reply = histogram(
+      'reply_seconds',
+      'Seconds a waiting customer waited for each answer (the first one included).',
+      ['responder', 'category'],
+      RESPONSE_BUCKETS,
+    );
+    this.resolution = histogram(
+      'resolution_seconds',
+      'Seconds from opening (or reopening) to resolution.',
+      ['resolved_by', 'category'],
+      RESOLUTION_BUCKETS,
+    );
+    this.resolutionBusiness = histogram(
+      'resolution_business_seconds',
+      'Resolution time counted in business hours only, in seconds.',
+      ['resolved_by', 'category'],
+      RESOLUTION_BUCKETS,
+    );
+    this.firstContactResolutions = counter(
+      'first_contact_resolutions_total',
+      'First-contact resolution outcomes: resolved (FCR window closed) or reopened.',
+      ['category', 'result'],
+    );
     this.botConversations = counter('bot_conversations_total', 'Conversations the bot answered at least once.', ['category']);
     this.botHandovers = counter('bot_handovers_total', 'Conversations the bot handed over to a human agent.', ['category']);
-    this.serviceWindowsExpired = counter('service_windows_expired_total', "24-hour service windows that closed with the customer's message unanswered.", ['category']);
-    this.customerMessages = counter('customer_messages_total', "Customers' messages in conversations (requests, not reactions or survey answers), by the conversation's category.", ['category']);
-    this.inboundSentiment = counter('inbound_sentiment_total', 'Inbound customer text messages by sentiment polarity (German or English).', ['polarity', 'category']);
-    this.csatResponses = counter('csat_responses_total', 'CSAT survey answers (1–5), by score, category and the agent who resolved the conversation.', ['score', 'category', 'agent']);
+    this.serviceWindowsExpired = counter(
+      'service_windows_expired_total',
+      "24-hour service windows that closed with the customer's message unanswered.",
+      ['category'],
+    );
+    this.customerMessages = counter(
+      'customer_messages_total',
+      "Customers' messages in conversations (requests, not reactions or survey answers), by the conversation's category.",
+      ['category'],
+    );
+    this.inboundSentiment = counter(
+      'inbound_sentiment_total',
+      'Inbound customer text messages by sentiment polarity (German or English).',
+      ['polarity', 'category'],
+    );
+    this.csatResponses = counter(
+      'csat_responses_total',
+      'CSAT survey answers (1–5), by score, category and the agent who resolved the conversation.',
+      ['score', 'category', 'agent'],
+    );
 
     for (const category of categories) {
       this.customerMessages.inc({ category }, 0);

@@ -3,7 +3,15 @@ import { Counter, type Registry } from 'prom-client';
 import { NAMESPACE } from './registry.ts';
 
 export const SURVEY_OUTCOMES = [
-  'sent', 'retried', 'failed', 'undelivered', 'expired', 'skipped_customer_wrote', 'skipped_opted_out', 'skipped_outside_window', 'skipped_conversation_gone',
+  'sent',
+  'retried',
+  'failed',
+  'undelivered',
+  'expired',
+  'skipped_customer_wrote',
+  'skipped_opted_out',
+  'skipped_outside_window',
+  'skipped_conversation_gone',
 ] as const;
 export type SurveyOutcome = (typeof SURVEY_OUTCOMES)[number];
 

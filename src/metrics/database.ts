@@ -25,7 +25,13 @@ async function probe(database: Database): Promise<boolean> {
     timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([database.query('SELECT 1').then(() => true, () => false), timeout]);
+    return await Promise.race([
+      database.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -15,15 +15,29 @@ export const STATUSES = ['sent', 'delivered', 'read', 'failed', 'played'] as con
 
 /** Message types WhatsApp documents; anything else is counted as `other` to keep cardinality bounded. */
 export const MESSAGE_TYPES = [
-  'text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'interactive', 'button',
-  'reaction', 'order', 'system', 'unsupported', 'template', 'unknown',
+  'text',
+  'image',
+  'video',
+  'audio',
+  'document',
+  'sticker',
+  'location',
+  'contacts',
+  'interactive',
+  'button',
+  'reaction',
+  'order',
+  'system',
+  'unsupported',
+  'template',
+  'unknown',
 ] as const;
 
 /** Error codes worth their own series (Meta's error-code reference); rarer ones become `other`. */
 export const KNOWN_ERROR_CODES = new Set([
-  0, 4, 368, 80007, 130403, 130429, 130472, 130497, 131000, 131005, 131008, 131009, 131016, 131021, 131026,
-  131031, 131037, 131042, 131045, 131047, 131048, 131049, 131050, 131051, 131052, 131053, 131056, 131057,
-  131064, 132000, 132001, 132005, 132007, 132012, 132015, 132016, 132068, 132069, 133010, 135000,
+  0, 4, 368, 80007, 130403, 130429, 130472, 130497, 131000, 131005, 131008, 131009, 131016, 131021, 131026, 131031, 131037, 131042, 131045,
+  131047, 131048, 131049, 131050, 131051, 131052, 131053, 131056, 131057, 131064, 132000, 132001, 132005, 132007, 132012, 132015, 132016,
+  132068, 132069, 133010, 135000,
 ]);
 
 export function messageTypeLabel(type: string): string {
@@ -90,7 +104,8 @@ export class IngestMetrics {
       for (const outcome of WEBHOOK_OUTCOMES) this.webhookRequests.inc({ provider, outcome }, 0);
     }
     for (const status of STATUSES) this.statuses.inc({ status }, 0);
-    for (const type of ['text', 'image', 'audio', 'interactive', 'button']) this.messages.inc({ direction: 'inbound', type, sender: 'customer' }, 0);
+    for (const type of ['text', 'image', 'audio', 'interactive', 'button'])
+      this.messages.inc({ direction: 'inbound', type, sender: 'customer' }, 0);
     for (const sender of ['agent', 'bot', 'unknown']) this.messages.inc({ direction: 'outbound', type: 'text', sender }, 0);
   }
 

@@ -10,8 +10,13 @@ import { analyzeSentiment } from './sentiment.ts';
 
 /** Ids of the reply button, list row or template quick reply a message carries. */
 export function replyIds(payload: unknown): string[] {
-  const p = payload as { interactive?: { button_reply?: { id?: unknown }; list_reply?: { id?: unknown } }; button?: { payload?: unknown } } | null;
-  return [p?.interactive?.button_reply?.id, p?.interactive?.list_reply?.id, p?.button?.payload].filter((id): id is string => typeof id === 'string' && id.length > 0);
+  const p = payload as {
+    interactive?: { button_reply?: { id?: unknown }; list_reply?: { id?: unknown } };
+    button?: { payload?: unknown };
+  } | null;
+  return [p?.interactive?.button_reply?.id, p?.interactive?.list_reply?.id, p?.button?.payload].filter(
+    (id): id is string => typeof id === 'string' && id.length > 0,
+  );
 }
 
 export function analyzeMessage(row: MessageRow, rules: CategoryRules): MessageAnalysis {

@@ -51,7 +51,10 @@ export type RulesResult = { ok: true; rules: CategoryRules } | { ok: false; erro
 /** A keyword is a whole word or phrase; a trailing `*` makes it a stem ("bezahl*" → "bezahlt", "bezahlen"). */
 function keywordMatcher(keyword: string): RegExp {
   const stem = keyword.endsWith('*');
-  const escaped = keyword.slice(0, stem ? -1 : undefined).toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = keyword
+    .slice(0, stem ? -1 : undefined)
+    .toLowerCase()
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}${stem ? '' : '(?![\\p{L}\\p{N}])'}`, 'iu');
 }
 
@@ -60,7 +63,15 @@ export function compileCategoryRules(doc: unknown): RulesResult {
   if (!parsed.success) {
     return {
       ok: false,
-      errors: parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || 'file'}: ${i.message}`),
+      errors: parsed.error.issues.map(
+        (i) =>
+          `${
+            i.path
+              .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+              .join('')
+              .replace(/^\./, '') || 'file'
+          }: ${i.message}`,
+      ),
     };
   }
   const errors: string[] = [];
@@ -113,7 +124,10 @@ export function loadCategoryRules(path = DEFAULT_CATEGORIES_FILE): RulesResult {
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    return { ok: false, errors: [`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`] };
+    return {
+      ok: false,
+      errors: [`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`],
+    };
   }
   const result = compileCategoryRules(doc);
   return result.ok ? result : { ok: false, errors: result.errors.map((e) => `${path}: ${e}`) };

@@ -4,8 +4,19 @@
  * "⭐⭐⭐⭐", "vier", "five", "fünf". Pure; the caller decides which survey it answers.
  */
 const WORDS: Record<string, number> = {
-  one: 1, two: 2, three: 3, four: 4, five: 5,
-  eins: 1, ein: 1, zwei: 2, drei: 3, vier: 4, fünf: 5, fuenf: 5, funf: 5,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  eins: 1,
+  ein: 1,
+  zwei: 2,
+  drei: 3,
+  vier: 4,
+  fünf: 5,
+  fuenf: 5,
+  funf: 5,
 };
 
 /** Free text longer than this is a message, not a score. */
@@ -23,7 +34,10 @@ export function scoreFromText(text: string | null | undefined): number | null {
   const trimmed = text.trim();
   if (trimmed.length === 0 || trimmed.length > MAX_ANSWER_LENGTH) return null;
   const stars = [...trimmed.matchAll(/⭐|★|🌟/gu)].length;
-  const rest = trimmed.replace(/⭐|★|🌟|\uFE0F/gu, '').trim().toLowerCase();
+  const rest = trimmed
+    .replace(/⭐|★|🌟|\uFE0F/gu, '')
+    .trim()
+    .toLowerCase();
   const digit = /^([1-5])(?:\s*(?:\/|von|of|out of)\s*5)?(?:\s*(?:sterne?|stars?|points?|punkte?))?[.!]*$/.exec(rest);
   if (digit) return Number(digit[1]);
   const word = /^([a-zäöü]+)[.!]*$/.exec(rest);

@@ -36,7 +36,9 @@ export async function sendWhatsAppMessage(api: GraphApi, phoneNumberId: string, 
     return {
       ok: false,
       code: null,
-      message: nothingSent ? `Graph API unreachable (${code})` : `Graph API did not answer (${(error as Error).name}: ${(error as Error).message}); not resent, it may have been delivered`,
+      message: nothingSent
+        ? `Graph API unreachable (${code})`
+        : `Graph API did not answer (${(error as Error).name}: ${(error as Error).message}); not resent, it may have been delivered`,
       retryable: nothingSent,
       outsideWindow: false,
     };

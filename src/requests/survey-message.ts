@@ -35,7 +35,11 @@ export function interactiveSurvey(to: string, language: 'de' | 'en') {
         sections: [
           {
             title: t.section,
-            rows: [5, 4, 3, 2, 1].map((score, i) => ({ id: `csat_${score}`, title: `${'⭐'.repeat(score)} ${score}`, description: t.labels[i] })),
+            rows: [5, 4, 3, 2, 1].map((score, i) => ({
+              id: `csat_${score}`,
+              title: `${'⭐'.repeat(score)} ${score}`,
+              description: t.labels[i],
+            })),
           },
         ],
       },

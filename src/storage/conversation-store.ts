@@ -137,7 +137,9 @@ const RECORD = `id bigint, phone_number_id text, contact_wa_id text, status text
   first_response_wamid text, waiting_since timestamptz, last_customer_message_at timestamptz,
   last_business_message_at timestamptz, last_activity_at timestamptz, resolved_at timestamptz, resolved_by text,
   resolved_agent text, reopen_count integer, fcr text, window_expired_at timestamptz, sentiment text`;
-const WRITABLE = RECORD.split(',').map((c) => c.trim().split(' ')[0]!).filter((c) => c !== 'id');
+const WRITABLE = RECORD.split(',')
+  .map((c) => c.trim().split(' ')[0]!)
+  .filter((c) => c !== 'id');
 
 /** The latest conversation of each thread (locked for this transaction), by thread id. */
 export async function loadLatestConversations(tx: Queryable, keys: ThreadKey[]): Promise<Map<string, Conversation>> {
@@ -156,7 +158,14 @@ export async function loadLatestConversations(tx: Queryable, keys: ThreadKey[]):
 }
 
 /** Conversations the timers job must advance to `now`, locked; ones busy in another transaction are skipped. */
-export async function loadDueConversations(tx: Queryable, now: Date, autoResolveAfterMs: number, fcrWindowMs: number, serviceWindowMs: number, limit: number): Promise<Conversation[]> {
+export async function loadDueConversations(
+  tx: Queryable,
+  now: Date,
+  autoResolveAfterMs: number,
+  fcrWindowMs: number,
+  serviceWindowMs: number,
+  limit: number,
+): Promise<Conversation[]> {
   const { rows } = await tx.query<ConversationRow>(
     `SELECT ${COLUMNS} FROM conversations
       WHERE id IN (
@@ -217,7 +226,10 @@ export async function recordHandling(tx: Queryable, facts: Fact[]): Promise<void
         [row.agent, row.conversation_id, row.at],
       );
     } else {
-      await tx.query(`UPDATE agent_handling SET ended_at = greatest(started_at, $3) WHERE conversation_id = $2 AND agent = $1 AND ended_at IS NULL`, [row.agent, row.conversation_id, row.at]);
+      await tx.query(
+        `UPDATE agent_handling SET ended_at = greatest(started_at, $3) WHERE conversation_id = $2 AND agent = $1 AND ended_at IS NULL`,
+        [row.agent, row.conversation_id, row.at],
+      );
     }
   }
 }
@@ -245,12 +257,21 @@ export async function loadDeferredInputs(
 ): Promise<Map<string, Deferred[]>> {
   const deferred = new Map<string, Deferred[]>();
   if (threads.length === 0) return deferred;
-  const keys = JSON.stringify(threads.map((t) => ({ phone_number_id: t.thread.phoneNumberId, contact_wa_id: t.thread.customer, since: t.since })));
+  const keys = JSON.stringify(
+    threads.map((t) => ({ phone_number_id: t.thread.phoneNumberId, contact_wa_id: t.thread.customer, since: t.since })),
+  );
   // One statement for both kinds: events not applied, and outbound answers not applied (a send
   // that failed is no answer; a reported wamid is replayed as its message, not as the event).
   const { rows } = await tx.query<{
-    kind: 'event' | 'message'; key: string; type: string; at: Date; phone_number_id: string; contact_wa_id: string;
-    payload: { agent?: string; by?: 'agent' | 'bot'; category?: string } | null; sender: string | null; agent_id: string | null;
+    kind: 'event' | 'message';
+    key: string;
+    type: string;
+    at: Date;
+    phone_number_id: string;
+    contact_wa_id: string;
+    payload: { agent?: string; by?: 'agent' | 'bot'; category?: string } | null;
+    sender: string | null;
+    agent_id: string | null;
   }>(
     `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, since timestamptz))
      SELECT 'event' AS kind, e.id AS key, e.type, e.occurred_at AS at, e.phone_number_id, e.contact_wa_id, e.payload,
@@ -266,8 +287,30 @@ export async function loadDeferredInputs(
         AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')`,
     [keys, exclude.events, exclude.wamids],
   );
-  const events = { rows: rows.filter((r) => r.kind === 'event').map((r) => ({ id: r.key, type: r.type, occurred_at: r.at, phone_number_id: r.phone_number_id, contact_wa_id: r.contact_wa_id, payload: r.payload ?? {} })) };
-  const messages = { rows: rows.filter((r) => r.kind === 'message').map((r) => ({ wamid: r.key, sender: r.sender ?? 'unknown', agent_id: r.agent_id, sent_at: r.at, phone_number_id: r.phone_number_id, contact_wa_id: r.contact_wa_id })) };
+  const events = {
+    rows: rows
+      .filter((r) => r.kind === 'event')
+      .map((r) => ({
+        id: r.key,
+        type: r.type,
+        occurred_at: r.at,
+        phone_number_id: r.phone_number_id,
+        contact_wa_id: r.contact_wa_id,
+        payload: r.payload ?? {},
+      })),
+  };
+  const messages = {
+    rows: rows
+      .filter((r) => r.kind === 'message')
+      .map((r) => ({
+        wamid: r.key,
+        sender: r.sender ?? 'unknown',
+        agent_id: r.agent_id,
+        sent_at: r.at,
+        phone_number_id: r.phone_number_id,
+        contact_wa_id: r.contact_wa_id,
+      })),
+  };
   const add = (phoneNumberId: string, customer: string, item: Omit<Deferred, 'thread'>) => {
     const thread = { phoneNumberId, customer };
     const list = deferred.get(threadId(thread)) ?? [];
@@ -279,19 +322,31 @@ export async function loadDeferredInputs(
     const source: InputSource = { kind: 'event', id: e.id };
     const p = e.payload;
     const input: LifecycleInput | null =
-      e.type === 'assigned' && p.agent ? { kind: 'assigned', at, agent: p.agent }
-      : e.type === 'handover' ? { kind: 'handover', at, agent: p.agent ?? null }
-      : e.type === 'resolved' ? { kind: 'resolved', at, by: p.by ?? 'agent', agent: p.agent ?? null }
-      : e.type === 'categorized' && p.category ? { kind: 'categorized', at, category: p.category }
-      : e.type === 'agent_message' ? { kind: 'business_message', at, responder: 'agent', agent: p.agent ?? null, wamid: null }
-      : e.type === 'bot_message' ? { kind: 'business_message', at, responder: 'bot', agent: null, wamid: null }
-      : null;
+      e.type === 'assigned' && p.agent
+        ? { kind: 'assigned', at, agent: p.agent }
+        : e.type === 'handover'
+          ? { kind: 'handover', at, agent: p.agent ?? null }
+          : e.type === 'resolved'
+            ? { kind: 'resolved', at, by: p.by ?? 'agent', agent: p.agent ?? null }
+            : e.type === 'categorized' && p.category
+              ? { kind: 'categorized', at, category: p.category }
+              : e.type === 'agent_message'
+                ? { kind: 'business_message', at, responder: 'agent', agent: p.agent ?? null, wamid: null }
+                : e.type === 'bot_message'
+                  ? { kind: 'business_message', at, responder: 'bot', agent: null, wamid: null }
+                  : null;
     if (input) add(e.phone_number_id, e.contact_wa_id, { input, source });
   }
   for (const m of messages.rows) {
     add(m.phone_number_id, m.contact_wa_id, {
       source: { kind: 'message', wamid: m.wamid },
-      input: { kind: 'business_message', at: m.sent_at, responder: m.sender === 'bot' ? 'bot' : 'agent', agent: m.agent_id, wamid: m.wamid },
+      input: {
+        kind: 'business_message',
+        at: m.sent_at,
+        responder: m.sender === 'bot' ? 'bot' : 'agent',
+        agent: m.agent_id,
+        wamid: m.wamid,
+      },
     });
   }
   return deferred;

@@ -27,7 +27,19 @@ export async function scheduleSurveys(tx: Queryable, surveys: SurveyToSchedule[]
             resolved_at = excluded.resolved_at, due_at = excluded.due_at, next_attempt_at = excluded.due_at,
             status = 'pending', attempts = 0, last_error = NULL
       WHERE csat_surveys.wamid IS NULL AND csat_surveys.status IN ('pending', 'skipped')`,
-    [JSON.stringify(surveys.map((s) => ({ conversation_id: s.conversationId, phone_number_id: s.phoneNumberId, contact_wa_id: s.customer, agent: s.agent, category: s.category, resolved_at: s.resolvedAt, due_at: s.dueAt })))],
+    [
+      JSON.stringify(
+        surveys.map((s) => ({
+          conversation_id: s.conversationId,
+          phone_number_id: s.phoneNumberId,
+          contact_wa_id: s.customer,
+          agent: s.agent,
+          category: s.category,
+          resolved_at: s.resolvedAt,
+          due_at: s.dueAt,
+        })),
+      ),
+    ],
   );
 }
 

@@ -35,7 +35,8 @@ export class DatabaseUnavailableError extends Error {
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
 // SQLSTATE: 08 connection exceptions, 57P0x shutdown/crash, 53300 too many connections, 57014 timeout.
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|57014)$/;
-const UNAVAILABLE_MESSAGES = /(Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection timeout|Too many connections|Client has encountered a connection error)/i;
+const UNAVAILABLE_MESSAGES =
+  /(Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection timeout|Too many connections|Client has encountered a connection error)/i;
 
 /** True when the error means "the database cannot be reached now", as opposed to a bad query. */
 export function isUnavailable(error: unknown): boolean {
@@ -70,7 +71,12 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
 }
 
-export function createPostgresDatabase(kind: Database['kind'], options: PoolOptions, logger: Logger, onClose?: () => Promise<void>): Database {
+export function createPostgresDatabase(
+  kind: Database['kind'],
+  options: PoolOptions,
+  logger: Logger,
+  onClose?: () => Promise<void>,
+): Database {
   const statementTimeout = options.statementTimeoutMs ?? 10_000;
   const pool = new pg.Pool({
     connectionString: options.connectionString,

@@ -10,10 +10,7 @@ import type { Logger } from 'pino';
 import { createPostgresDatabase, type Database } from './database.ts';
 
 export async function openEmbeddedDatabase(dataDir: string | 'memory', logger: Logger): Promise<Database> {
-  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('@electric-sql/pglite-socket'),
-  ]);
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
   let location = 'memory://';
   if (dataDir !== 'memory') {
     location = resolve(dataDir, 'pglite');

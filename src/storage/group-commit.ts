@@ -49,7 +49,9 @@ export class GroupCommitter<I, R> {
   private async run(group: Waiting<I, R>[]): Promise<void> {
     try {
       const results = await this.commit(group.map((w) => w.item));
-      group.forEach((w, i) => w.resolve(results[i]!));
+      group.forEach((w, i) => {
+        w.resolve(results[i]!);
+      });
     } catch (error) {
       if (group.length === 1 || !this.options.splitOnError(error)) {
         for (const w of group) w.reject(error);

@@ -11,7 +11,7 @@ export async function insertHelpdeskEvents(tx: Queryable, events: HelpdeskEvent[
     occurred_at: e.at,
     phone_number_id: 'phone_number_id' in e ? e.phone_number_id : null,
     contact_wa_id: 'customer' in e ? e.customer : null,
-    agent: 'agent' in e ? e.agent ?? null : null,
+    agent: 'agent' in e ? (e.agent ?? null) : null,
     payload: e,
   }));
   const { rows: stored } = await tx.query<{ id: string }>(
@@ -41,7 +41,10 @@ export async function insertAgentStatuses(tx: Queryable, events: Extract<Helpdes
  * A helpdesk names the agent of a message we already knew (from its status or echo): record who
  * sent it, and credit the conversation's first response when that message was it.
  */
-export async function attributeMessages(tx: Queryable, attributions: { wamid: string; sender: 'agent' | 'bot'; agent: string | null }[]): Promise<void> {
+export async function attributeMessages(
+  tx: Queryable,
+  attributions: { wamid: string; sender: 'agent' | 'bot'; agent: string | null }[],
+): Promise<void> {
   if (attributions.length === 0) return;
   const param = JSON.stringify(attributions);
   await tx.query(

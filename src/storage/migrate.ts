@@ -68,10 +68,9 @@ export async function migrate(database: Database, migrations = listMigrations())
 
 /** True when every migration shipped with this build is applied (readiness). */
 export async function isMigrated(database: Database, migrations = listMigrations()): Promise<boolean> {
-  const { rows } = await database.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM schema_migrations WHERE name = ANY($1::text[])`,
-    [migrations.map((m) => m.name)],
-  );
+  const { rows } = await database.query<{ n: number }>(`SELECT count(*)::int AS n FROM schema_migrations WHERE name = ANY($1::text[])`, [
+    migrations.map((m) => m.name),
+  ]);
   return rows[0]?.n === migrations.length;
 }
 

@@ -56,16 +56,35 @@ const NO_NEW_FACTS: NewFacts = Object.freeze({ deliveryIsNew: false, messages: [
  */
 export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[], known?: KnownBusinessNumbers): Promise<NewFacts[]> {
   if (pending.length === 0) return [];
-  const ids = await insertDeliveries(tx, pending.map((p) => p.delivery));
+  const ids = await insertDeliveries(
+    tx,
+    pending.map((p) => p.delivery),
+  );
   const fresh = pending.flatMap((p, i) => (ids[i] === null ? [] : [{ ...p, deliveryId: ids[i]! }]));
   if (fresh.length === 0) return pending.map(() => NO_NEW_FACTS);
 
   const batches = fresh.map((f) => f.batch);
-  await upsertBusinessNumbers(tx, batches.flatMap((b) => b.businessNumbers), known);
-  await upsertContacts(tx, batches.flatMap((b) => b.contacts));
-  const messages = await insertMessages(tx, fresh.flatMap((f) => messageRowsOf(f.batch).map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))));
-  const statuses = await insertStatuses(tx, fresh.flatMap((f) => f.batch.statuses.map((row) => ({ ...row, deliveryId: f.deliveryId }))));
-  const accountEvents = await insertAccountEvents(tx, fresh.flatMap((f) => f.batch.accountEvents.map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))));
+  await upsertBusinessNumbers(
+    tx,
+    batches.flatMap((b) => b.businessNumbers),
+    known,
+  );
+  await upsertContacts(
+    tx,
+    batches.flatMap((b) => b.contacts),
+  );
+  const messages = await insertMessages(
+    tx,
+    fresh.flatMap((f) => messageRowsOf(f.batch).map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))),
+  );
+  const statuses = await insertStatuses(
+    tx,
+    fresh.flatMap((f) => f.batch.statuses.map((row) => ({ ...row, deliveryId: f.deliveryId }))),
+  );
+  const accountEvents = await insertAccountEvents(
+    tx,
+    fresh.flatMap((f) => f.batch.accountEvents.map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))),
+  );
 
   return ids.map((id) => {
     if (id === null) return NO_NEW_FACTS;
@@ -82,7 +101,9 @@ export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[],
 async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<(number | null)[]> {
   // The same body twice in one statement would make ON CONFLICT DO UPDATE fail; keep the first.
   const firstOf = new Map<string, number>();
-  deliveries.forEach((d, i) => firstOf.has(keyOf(d)) || firstOf.set(keyOf(d), i));
+  deliveries.forEach((d, i) => {
+    if (!firstOf.has(keyOf(d))) firstOf.set(keyOf(d), i);
+  });
   const unique = [...firstOf.values()].map((i) => deliveries[i]!);
   const tuples = unique.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, $${3 * j + 3}::jsonb, 'stored')`);
   const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer }>(
@@ -94,7 +115,7 @@ async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<
     unique.flatMap((d) => [d.provider, d.bodySha256, d.body]),
   );
   const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
-  return deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? idOf.get(keyOf(d)) ?? null : null));
+  return deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? (idOf.get(keyOf(d)) ?? null) : null));
 }
 
 function keyOf(d: Delivery): string {
@@ -144,11 +165,12 @@ export class KnownBusinessNumbers {
 async function upsertBusinessNumbers(tx: Queryable, numbers: IngestBatch['businessNumbers'], known?: KnownBusinessNumbers): Promise<void> {
   const rows = uniqueBy(numbers, (b) => b.phoneNumberId)
     .filter((b) => !known?.isStored(b))
-    .sort((a, b) => (a.phoneNumberId < b.phoneNumberId ? -1 : 1)).map((b) => ({
-    phone_number_id: b.phoneNumberId,
-    display_phone_number: b.displayPhoneNumber,
-    waba_id: b.accountId,
-  }));
+    .sort((a, b) => (a.phoneNumberId < b.phoneNumberId ? -1 : 1))
+    .map((b) => ({
+      phone_number_id: b.phoneNumberId,
+      display_phone_number: b.displayPhoneNumber,
+      waba_id: b.accountId,
+    }));
   if (rows.length === 0) return;
   // Update only what changed: an unconditional upsert would lock the row on every webhook and
   // serialise concurrent requests for the same business number.
@@ -222,34 +244,49 @@ export function messageRowsOf(batch: IngestBatch): MessageRow[] {
 type WithDelivery<T> = T & { deliveryId: number };
 type MaybeDelivery<T> = T & { deliveryId: number | null };
 
-export async function insertMessages(tx: Queryable, messages: MaybeDelivery<MessageRow & { provider: string }>[]): Promise<MaybeDelivery<NewMessage>[]> {
-  const rows = uniqueBy(messages, (m) => m.wamid).sort((a, b) => (a.wamid < b.wamid ? -1 : 1)).map((m) => ({
-    wamid: m.wamid,
-    source: m.source,
-    phone_number_id: m.phoneNumberId,
-    contact_wa_id: m.contactWaId,
-    direction: m.direction,
-    sender: m.sender,
-    agent_id: m.agentId,
-    type: m.type,
-    sent_at: m.sentAt.toISOString(),
-    text_body: m.textBody,
-    context_wamid: m.contextWamid,
-    payload: m.payload,
-    provider: m.provider,
-    delivery_id: m.deliveryId,
-    category: m.analysis?.category ?? null,
-    sentiment: m.analysis?.sentiment ?? null,
-    sentiment_score: m.analysis?.sentimentScore ?? null,
-    language: m.analysis?.language ?? null,
-  }));
+export async function insertMessages(
+  tx: Queryable,
+  messages: MaybeDelivery<MessageRow & { provider: string }>[],
+): Promise<MaybeDelivery<NewMessage>[]> {
+  const rows = uniqueBy(messages, (m) => m.wamid)
+    .sort((a, b) => (a.wamid < b.wamid ? -1 : 1))
+    .map((m) => ({
+      wamid: m.wamid,
+      source: m.source,
+      phone_number_id: m.phoneNumberId,
+      contact_wa_id: m.contactWaId,
+      direction: m.direction,
+      sender: m.sender,
+      agent_id: m.agentId,
+      type: m.type,
+      sent_at: m.sentAt.toISOString(),
+      text_body: m.textBody,
+      context_wamid: m.contextWamid,
+      payload: m.payload,
+      provider: m.provider,
+      delivery_id: m.deliveryId,
+      category: m.analysis?.category ?? null,
+      sentiment: m.analysis?.sentiment ?? null,
+      sentiment_score: m.analysis?.sentimentScore ?? null,
+      language: m.analysis?.language ?? null,
+    }));
   if (rows.length === 0) return [];
   // A row known only from statuses is completed when the message itself shows up (an echo), and
   // its send time moves earlier when an earlier status arrives late; neither counts as new.
   const { rows: stored } = await tx.query<{
-    delivery_id: number; wamid: string; phone_number_id: string | null; contact_wa_id: string | null; direction: Direction;
-    type: string; sender: Sender; agent_id: string | null; sent_at: Date; inserted: boolean;
-    context_wamid: string | null; category: string | null; sentiment: NewMessage['sentiment'];
+    delivery_id: number;
+    wamid: string;
+    phone_number_id: string | null;
+    contact_wa_id: string | null;
+    direction: Direction;
+    type: string;
+    sender: Sender;
+    agent_id: string | null;
+    sent_at: Date;
+    inserted: boolean;
+    context_wamid: string | null;
+    category: string | null;
+    sentiment: NewMessage['sentiment'];
   }>(
     `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
                            type, sent_at, text_body, context_wamid, payload, delivery_id, category, sentiment,
@@ -274,9 +311,18 @@ export async function insertMessages(tx: Queryable, messages: MaybeDelivery<Mess
   return stored
     .filter((r) => r.inserted)
     .map((r) => ({
-      deliveryId: r.delivery_id, wamid: r.wamid, phoneNumberId: r.phone_number_id, contactWaId: r.contact_wa_id,
-      direction: r.direction, type: r.type, sender: r.sender, agentId: r.agent_id, sentAt: r.sent_at,
-      contextWamid: r.context_wamid, category: r.category, sentiment: r.sentiment,
+      deliveryId: r.delivery_id,
+      wamid: r.wamid,
+      phoneNumberId: r.phone_number_id,
+      contactWaId: r.contact_wa_id,
+      direction: r.direction,
+      type: r.type,
+      sender: r.sender,
+      agentId: r.agent_id,
+      sentAt: r.sent_at,
+      contextWamid: r.context_wamid,
+      category: r.category,
+      sentiment: r.sentiment,
     }));
 }
 

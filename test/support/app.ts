@@ -52,7 +52,10 @@ export async function scrape(app: App): Promise<Map<string, number>> {
 
 /** One series' value from a scrape: labels given as an object, missing series as undefined. */
 export function sample(series: Map<string, number>, name: string, labels: Record<string, string> = {}): number | undefined {
-  const key = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`;
+  const key = `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',')}}`;
   return series.get(key);
 }
 

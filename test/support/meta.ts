@@ -38,7 +38,11 @@ export function envelope(changes: { field: string; value: Value }[], entryId = W
 export function messagesChange(value: Value) {
   return {
     field: 'messages',
-    value: { messaging_product: 'whatsapp', metadata: { display_phone_number: DISPLAY_NUMBER, phone_number_id: PHONE_NUMBER_ID }, ...value },
+    value: {
+      messaging_product: 'whatsapp',
+      metadata: { display_phone_number: DISPLAY_NUMBER, phone_number_id: PHONE_NUMBER_ID },
+      ...value,
+    },
   };
 }
 
@@ -65,27 +69,76 @@ export function statuses(...items: Value[]) {
 
 /** One message of every documented type (and one that is not documented yet). */
 export function everyMessageType(from: string, at = new Date()) {
-  const base = (type: string, body: unknown, extra: Value = {}) => ({ from, id: wamid(type), timestamp: unix(at), type, [type]: body, ...extra });
+  const base = (type: string, body: unknown, extra: Value = {}) => ({
+    from,
+    id: wamid(type),
+    timestamp: unix(at),
+    type,
+    [type]: body,
+    ...extra,
+  });
   const context = { from: DISPLAY_NUMBER, id: wamid('ctx') };
   return [
     base('text', { body: 'Hallo, wo bleibt meine Bestellung? Grüße 👋' }),
-    base('image', { caption: 'Beschädigt', mime_type: 'image/jpeg', sha256: 'SfInY0gOnV2sZj6qw3qRZDI1dS2KUKGmVMZ9LMRWGUI=', id: '1003383421387256' }),
+    base('image', {
+      caption: 'Beschädigt',
+      mime_type: 'image/jpeg',
+      sha256: 'SfInY0gOnV2sZj6qw3qRZDI1dS2KUKGmVMZ9LMRWGUI=',
+      id: '1003383421387256',
+    }),
     base('video', { mime_type: 'video/mp4', sha256: 'abc=', id: '1003383421387257' }),
     base('audio', { mime_type: 'audio/ogg; codecs=opus', sha256: 'abc=', id: '1003383421387258', voice: true }),
-    base('document', { caption: 'invoice', filename: 'rechnung.pdf', mime_type: 'application/pdf', sha256: 'abc=', id: '1003383421387259' }),
+    base('document', {
+      caption: 'invoice',
+      filename: 'rechnung.pdf',
+      mime_type: 'application/pdf',
+      sha256: 'abc=',
+      id: '1003383421387259',
+    }),
     base('sticker', { mime_type: 'image/webp', sha256: 'abc=', id: '1003383421387260', animated: false }),
     base('location', { latitude: 52.52, longitude: 13.405, name: 'Berlin', address: 'Alexanderplatz' }),
-    base('contacts', [{ name: { formatted_name: 'Zoë Müller', first_name: 'Zoë' }, phones: [{ phone: '+49 151 1234', wa_id: '491511234', type: 'CELL' }] }]),
+    base('contacts', [
+      { name: { formatted_name: 'Zoë Müller', first_name: 'Zoë' }, phones: [{ phone: '+49 151 1234', wa_id: '491511234', type: 'CELL' }] },
+    ]),
     base('interactive', { type: 'button_reply', button_reply: { id: 'csat_5', title: '5 ⭐' } }, { context }),
-    base('interactive', { type: 'list_reply', list_reply: { id: 'billing', title: 'Rechnung', description: 'Fragen zur Rechnung' } }, { context }),
-    base('interactive', { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{"flow_token":"t1","rating":"4"}' } }, { context }),
+    base(
+      'interactive',
+      { type: 'list_reply', list_reply: { id: 'billing', title: 'Rechnung', description: 'Fragen zur Rechnung' } },
+      { context },
+    ),
+    base(
+      'interactive',
+      { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{"flow_token":"t1","rating":"4"}' } },
+      { context },
+    ),
     base('button', { payload: 'csat_4', text: 'Gut' }, { context }),
     base('reaction', { message_id: wamid('reacted'), emoji: '👍' }),
-    base('order', { catalog_id: '1', text: 'please', product_items: [{ product_retailer_id: 'sku1', quantity: 2, item_price: 9.99, currency: 'EUR' }] }),
-    { from, id: wamid('system'), timestamp: unix(at), type: 'system', system: { body: 'User A changed from 1 to 2', wa_id: '4915100000000', type: 'user_changed_number' } },
+    base('order', {
+      catalog_id: '1',
+      text: 'please',
+      product_items: [{ product_retailer_id: 'sku1', quantity: 2, item_price: 9.99, currency: 'EUR' }],
+    }),
     {
-      from, id: wamid('unsupported'), timestamp: unix(at), type: 'unsupported', unsupported: { type: 'edit' },
-      errors: [{ code: 131051, title: 'Message type unknown', message: 'Message type unknown', error_data: { details: 'Message type is currently not supported.' } }],
+      from,
+      id: wamid('system'),
+      timestamp: unix(at),
+      type: 'system',
+      system: { body: 'User A changed from 1 to 2', wa_id: '4915100000000', type: 'user_changed_number' },
+    },
+    {
+      from,
+      id: wamid('unsupported'),
+      timestamp: unix(at),
+      type: 'unsupported',
+      unsupported: { type: 'edit' },
+      errors: [
+        {
+          code: 131051,
+          title: 'Message type unknown',
+          message: 'Message type unknown',
+          error_data: { details: 'Message type is currently not supported.' },
+        },
+      ],
     },
     base('poll_vote_2027', { option: 'yes' }),
   ];

@@ -29,7 +29,10 @@ export interface Exporter {
 }
 
 /** Starts the exporter with exactly `env` (plus PATH) and returns once it is ready, or once it has exited. */
-export async function runExporter(env: Record<string, string>, options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<Exporter> {
+export async function runExporter(
+  env: Record<string, string>,
+  options: { waitReady?: boolean; timeoutMs?: number } = {},
+): Promise<Exporter> {
   const port = env.PORT ?? String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,

@@ -58,15 +58,31 @@ export async function startMonitoring(options: { exporterPort: number; alertWebh
     const am = parse(readFileSync(join(PROM_DIR, 'alertmanager.yml'), 'utf8'));
     Object.assign(am.route, { group_wait: '1s', group_interval: '1s' });
     for (const route of am.route.routes) if (route.group_wait) route.group_wait = '1s';
-    for (const receiver of am.receivers) for (const hook of receiver.webhook_configs ?? []) hook.url = `http://127.0.0.1:${options.alertWebhookPort}/${receiver.name}`;
+    for (const receiver of am.receivers)
+      for (const hook of receiver.webhook_configs ?? []) hook.url = `http://127.0.0.1:${options.alertWebhookPort}/${receiver.name}`;
     writeFileSync(join(dir, 'alertmanager.yml'), stringify(am));
-    children.push(startProcess(findTool('prometheus-alertmanager')!, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']));
+    children.push(
+      startProcess(findTool('prometheus-alertmanager')!, [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'am')}`,
+        `--web.listen-address=127.0.0.1:${amPort}`,
+        '--cluster.listen-address=',
+      ]),
+    );
   }
-  children.push(startProcess(findTool('prometheus')!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`]));
+  children.push(
+    startProcess(findTool('prometheus')!, [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ]),
+  );
 
   const query: MonitoringStack['query'] = async (expr) => {
     const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
-    return res?.ok ? ((await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result : undefined;
+    return res?.ok
+      ? ((await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result
+      : undefined;
   };
   return {
     promPort,
@@ -76,7 +92,16 @@ export async function startMonitoring(options: { exporterPort: number; alertWebh
       await waitFor('Prometheus to scrape the exporter', async () => ((await query('up == 1'))?.length ? true : undefined), timeoutMs);
     },
     async stop() {
-      await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : (child.once('exit', resolve), child.kill('SIGTERM'))))));
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise((resolve) => {
+              if (child.exitCode !== null) return resolve(null);
+              child.once('exit', resolve);
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -32,7 +32,8 @@ export function helpdeskEventsRouter(context: IngestContext, options: EventsRout
     json(req, res, (parseError?: unknown) => {
       if (parseError) return finish('rejected_payload', toHttpError(parseError));
       if (!options.isReady()) return finish('error', new HttpError('unavailable', 'database not ready yet, retry later'));
-      if (tooDeep(req.body)) return finish('rejected_payload', new HttpError('bad_request', `body is nested deeper than ${MAX_JSON_DEPTH} levels`));
+      if (tooDeep(req.body))
+        return finish('rejected_payload', new HttpError('bad_request', `body is nested deeper than ${MAX_JSON_DEPTH} levels`));
       const parsed = parseEvents(req.body);
       if (!parsed.ok) return finish('rejected_payload', new HttpError('bad_request', `invalid events: ${parsed.errors.join('; ')}`));
       recordEvents(context, parsed.events)

@@ -2,22 +2,9 @@
  * Turns a verified Meta webhook into provider-neutral rows. Walks every entry, every change and
  * every item (a POST can batch up to 1,000 updates); never reads only the first.
  */
-import { z } from 'zod';
-import {
-  emptyBatch,
-  normalizeWaId,
-  parseAttribution,
-  type IngestBatch,
-  type MessageRow,
-} from '../batch.ts';
-import {
-  echoesValue,
-  messagesValue,
-  metaWebhook,
-  otherValue,
-  type InboundMessage,
-  type MessageEcho,
-} from './payload.ts';
+import type { z } from 'zod';
+import { emptyBatch, normalizeWaId, parseAttribution, type IngestBatch, type MessageRow } from '../batch.ts';
+import { echoesValue, messagesValue, metaWebhook, otherValue, type InboundMessage, type MessageEcho } from './payload.ts';
 
 export class PayloadError extends Error {}
 
@@ -52,7 +39,12 @@ export function normalizeMetaWebhook(body: unknown): IngestBatch {
             });
           }
           if (value.errors?.length) {
-            batch.accountEvents.push({ field: 'messages.errors', accountId: entry.id ?? null, occurredAt: entry.time ?? null, value: change.value });
+            batch.accountEvents.push({
+              field: 'messages.errors',
+              accountId: entry.id ?? null,
+              occurredAt: entry.time ?? null,
+              value: change.value,
+            });
           }
           break;
         }

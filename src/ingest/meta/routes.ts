@@ -79,7 +79,8 @@ export function metaWebhookRouter(context: IngestContext, options: MetaRouteOpti
     } catch (error) {
       return reject('rejected_payload', new HttpError('bad_request', `body is not valid JSON: ${(error as Error).message}`));
     }
-    if (tooDeep(parsed)) return reject('rejected_payload', new HttpError('bad_request', `body is nested deeper than ${MAX_JSON_DEPTH} levels`));
+    if (tooDeep(parsed))
+      return reject('rejected_payload', new HttpError('bad_request', `body is nested deeper than ${MAX_JSON_DEPTH} levels`));
     const { value, text } = storable(parsed, raw);
     const delivery = deliveryOf(PROVIDER, text);
     try {
