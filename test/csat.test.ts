@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
-import { sendDueSurveys } from '../src/jobs/csat-surveys.ts';
+import { sendDueSurveys } from '../src/csat/send-surveys.ts';
 import { EVENTS_TOKEN, scrape, testApp, total } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';

@@ -94,8 +94,8 @@ describe('demo traffic plan', () => {
   });
 
   it('writes openers that the category rules and sentiment analysis read as intended', async () => {
-    const categories = await import('../src/requests/categories.ts').catch(() => undefined);
-    const sentiment = await import('../src/requests/sentiment.ts').catch(() => undefined);
+    const categories = await import('../src/analysis/categories.ts').catch(() => undefined);
+    const sentiment = await import('../src/analysis/sentiment.ts').catch(() => undefined);
     if (!categories || !sentiment) return; // the request analysis (issue 4) is not there yet
     const rules = categories.defaultCategoryRules();
     const wrong: string[] = [];

@@ -326,7 +326,7 @@ describe('storing webhooks', () => {
 
   it('stores a group holding the same body twice next to another body', async () => {
     const { storeDeliveries } = await import('../src/storage/webhook-store.ts');
-    const { deliveryOf } = await import('../src/ingest/record.ts');
+    const { deliveryOf } = await import('../src/ingest/writer.ts');
     const { normalizeMetaWebhook } = await import('../src/ingest/meta/normalize.ts');
     const item = (p: unknown) => {
       const { body } = signed(p);

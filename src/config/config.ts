@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ALWAYS_OPEN, parseBusinessHours, type BusinessCalendar } from './business-hours.ts';
 import { parseDuration } from './duration.ts';
-import { loadCategoryRules, type CategoryRules } from '../requests/categories.ts';
+import { loadCategoryRules, type CategoryRules } from '../analysis/categories.ts';
 
 export const GRAPH_API_DEFAULT_URL = 'https://graph.facebook.com/v24.0';
 

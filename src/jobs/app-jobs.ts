@@ -4,7 +4,7 @@
  */
 import type { App } from '../app.ts';
 import { advanceDueConversations } from './conversation-timers.ts';
-import { sendDueSurveys } from './csat-surveys.ts';
+import { sendDueSurveys } from '../csat/send-surveys.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s. */

@@ -7,7 +7,7 @@ import express, { Router } from 'express';
 import { bearerCheck } from '../../http/auth.ts';
 import { HttpError, sendError, toHttpError } from '../../http/errors.ts';
 import type { WebhookOutcome } from '../../metrics/ingest.ts';
-import { recordEvents, type IngestContext } from '../record.ts';
+import { recordEvents, type IngestContext } from '../writer.ts';
 import { parseEvents } from './events.ts';
 import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-depth.ts';
 

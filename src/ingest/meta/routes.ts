@@ -6,7 +6,7 @@ import express, { Router } from 'express';
 import { HttpError, sendError, toHttpError } from '../../http/errors.ts';
 import { timingSafeEqualText } from '../../http/auth.ts';
 import type { WebhookOutcome } from '../../metrics/ingest.ts';
-import { deliveryOf, keepRejected, recordBatch, type IngestContext } from '../record.ts';
+import { deliveryOf, keepRejected, recordBatch, type IngestContext } from '../writer.ts';
 import { normalizeMetaWebhook, PayloadError } from './normalize.ts';
 import { verifyMetaSignature } from './signature.ts';
 import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-depth.ts';

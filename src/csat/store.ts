@@ -3,7 +3,7 @@
  * conversation id is unique), matching answers to sent surveys exactly once, opt-in and opt-out,
  * and the rows the sending job works on.
  */
-import type { Queryable } from './database.ts';
+import type { Queryable } from '../storage/database.ts';
 
 export interface SurveyToSchedule {
   conversationId: number;

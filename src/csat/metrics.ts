@@ -1,6 +1,6 @@
 /** What became of each CSAT survey attempt. */
 import { Counter, type Registry } from 'prom-client';
-import { NAMESPACE } from './registry.ts';
+import { NAMESPACE } from '../metrics/registry.ts';
 
 export const SURVEY_OUTCOMES = [
   'sent',

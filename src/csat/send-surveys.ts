@@ -6,10 +6,10 @@
  * service window as an interactive list, outside it as the approved template to customers who
  * opted in. Throttling and transient errors are retried with exponential backoff.
  */
-import type { CsatMetrics, SurveyOutcome } from '../metrics/csat.ts';
+import type { CsatMetrics, SurveyOutcome } from './metrics.ts';
 import type { Database } from '../storage/database.ts';
-import { sendWhatsAppMessage, type GraphApi } from '../requests/graph-api.ts';
-import { interactiveSurvey, templateSurvey } from '../requests/survey-message.ts';
+import { sendWhatsAppMessage, type GraphApi } from './graph-api.ts';
+import { interactiveSurvey, templateSurvey } from './survey-message.ts';
 
 export const MAX_SEND_ATTEMPTS = 5;
 const BATCH = 50;

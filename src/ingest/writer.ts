@@ -5,17 +5,10 @@
  */
 import type { Logger } from 'pino';
 import type { BusinessCalendar } from '../config/business-hours.ts';
-import type { CategoryRules } from '../requests/categories.ts';
-import { analyzeMessage } from '../requests/analyze.ts';
-import type { CsatMetrics } from '../metrics/csat.ts';
-import {
-  markUndelivered,
-  recordAnswers,
-  recordConsent,
-  scheduleSurveys,
-  type AnswerCandidate,
-  type ConsentChange,
-} from '../storage/csat-store.ts';
+import type { CategoryRules } from '../analysis/categories.ts';
+import { analyzeMessage } from '../analysis/analyze.ts';
+import type { CsatMetrics } from '../csat/metrics.ts';
+import { markUndelivered, recordAnswers, recordConsent, scheduleSurveys, type AnswerCandidate, type ConsentChange } from '../csat/store.ts';
 import type { Fact, LifecycleSettings } from '../conversations/lifecycle.ts';
 import { applyInputs, type ThreadInput } from '../conversations/threads.ts';
 import type { ConversationMetrics } from '../metrics/conversations.ts';

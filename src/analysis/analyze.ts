@@ -5,7 +5,7 @@
  */
 import type { MessageAnalysis, MessageRow } from '../ingest/batch.ts';
 import type { CategoryRules } from './categories.ts';
-import { csatScore, scoreFromId } from './csat-answer.ts';
+import { csatScore, scoreFromId } from '../csat/answer.ts';
 import { analyzeSentiment } from './sentiment.ts';
 
 /** Ids of the reply button, list row or template quick reply a message carries. */
