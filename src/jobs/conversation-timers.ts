@@ -9,8 +9,8 @@ import { advance, SERVICE_WINDOW_MS, type Fact, type LifecycleSettings } from '.
 import type { ConversationMetrics } from '../metrics/conversations.ts';
 import { loadDueConversations, recordHandling, saveConversations } from '../storage/conversation-store.ts';
 import type { Database } from '../storage/database.ts';
+import { LOCKS } from '../storage/locks.ts';
 
-const TIMERS_LOCK_KEY = 7_331_002;
 const BATCH = 500;
 
 export interface TimersContext {
@@ -25,7 +25,7 @@ export async function advanceDueConversations(context: TimersContext, now = new 
   let total = 0;
   for (;;) {
     const result = await context.database.transaction(async (tx) => {
-      const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [TIMERS_LOCK_KEY]);
+      const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [LOCKS.conversationTimers]);
       if (!rows[0]?.locked) return null;
       const due = await loadDueConversations(
         tx,

@@ -6,6 +6,7 @@
 import type { Conversation, Fact, LifecycleInput } from '../conversations/lifecycle.ts';
 import { openState } from '../conversations/lifecycle.ts';
 import type { Queryable } from './database.ts';
+import { LOCKS, THREAD_LOCK_BUCKETS } from './locks.ts';
 
 export interface ThreadKey {
   phoneNumberId: string;
@@ -16,11 +17,6 @@ export function threadId(key: ThreadKey): string {
   return `${key.phoneNumberId}\u001f${key.customer}`;
 }
 
-/** Threads hash into this many lock buckets: a group of 1,000-recipient webhooks must not fill PostgreSQL's lock table. */
-const THREAD_LOCK_BUCKETS = 256;
-/** Arbitrary base so that thread locks do not collide with the migration and job locks. */
-const THREAD_LOCK_BASE = 7_340_000;
-
 /**
  * Serialises writers of the same threads (two requests must not both open "the" conversation):
  * transaction-scoped advisory locks on hash buckets, taken in one sorted order so that they
@@ -30,7 +26,7 @@ export async function lockThreads(tx: Queryable, keys: ThreadKey[]): Promise<voi
   if (keys.length === 0) return;
   await tx.query(
     `SELECT pg_advisory_xact_lock($2 + k) FROM (SELECT DISTINCT abs(hashtext(t)) % $3 AS k FROM unnest($1::text[]) AS t) s ORDER BY k`,
-    [keys.map(threadId), THREAD_LOCK_BASE, THREAD_LOCK_BUCKETS],
+    [keys.map(threadId), LOCKS.threadsBase, THREAD_LOCK_BUCKETS],
   );
 }
 

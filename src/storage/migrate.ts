@@ -7,10 +7,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Database } from './database.ts';
+import { LOCKS } from './locks.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
-/** Arbitrary constant shared by every replica: "the migration lock". */
-const MIGRATION_LOCK_KEY = 7_331_001;
 
 export interface Migration {
   name: string;
@@ -33,7 +32,7 @@ export class MigrationError extends Error {}
 /** Applies what is missing and returns the names it applied. */
 export async function migrate(database: Database, migrations = listMigrations()): Promise<string[]> {
   return database.withConnection(async (connection) => {
-    await connection.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await connection.query('SELECT pg_advisory_lock($1)', [LOCKS.migrations]);
     try {
       await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
         name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -61,7 +60,7 @@ export async function migrate(database: Database, migrations = listMigrations())
       }
       return done;
     } finally {
-      await connection.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await connection.query('SELECT pg_advisory_unlock($1)', [LOCKS.migrations]).catch(() => undefined);
     }
   });
 }
