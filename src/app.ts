@@ -6,24 +6,27 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/config.ts';
+import { lifecycleSettings } from './conversations/settings.ts';
+import type { FoldSettings } from './conversations/threads.ts';
+import { CsatMetrics } from './csat/metrics.ts';
+import type { SurveyContext } from './csat/send-surveys.ts';
 import { errorHandler, HttpError } from './http/errors.ts';
 import { serviceRouter } from './http/service-routes.ts';
-import { metaWebhookRouter } from './ingest/meta/routes.ts';
+import { enabledAdapters, PROVIDERS } from './ingest/adapters.ts';
+import { adapterRouter } from './ingest/pipeline.ts';
 import { createWriter } from './ingest/writer.ts';
-import { helpdeskEventsRouter } from './ingest/helpdesk/routes.ts';
-import { lifecycleSettings } from './conversations/settings.ts';
-import { ScrapeCollectors } from './metrics/collectors.ts';
-import { ConversationMetrics } from './metrics/conversations.ts';
-import { registerConversationGauges } from './metrics/conversation-gauges.ts';
-import { registerAgentGauges } from './metrics/agent-gauges.ts';
-import { JobMetrics } from './metrics/jobs.ts';
 import type { TimersContext } from './jobs/conversation-timers.ts';
-import type { SurveyContext } from './csat/send-surveys.ts';
-import { CsatMetrics } from './csat/metrics.ts';
-import { splitSecrets } from './ingest/meta/signature.ts';
+import type { SettleContext } from './jobs/settle-facts.ts';
+import { settleDueFacts } from './jobs/settle-facts.ts';
 import { httpLogger } from './logging/logger.ts';
+import { registerAgentGauges } from './metrics/agent-gauges.ts';
+import { ScrapeCollectors } from './metrics/collectors.ts';
+import { registerConversationGauges } from './metrics/conversation-gauges.ts';
+import { ConversationMetrics } from './metrics/conversations.ts';
+import { Counting } from './metrics/counting.ts';
 import { registerDatabaseMetrics } from './metrics/database.ts';
 import { IngestMetrics } from './metrics/ingest.ts';
+import { JobMetrics } from './metrics/jobs.ts';
 import { createRegistry } from './metrics/registry.ts';
 import type { Database } from './storage/database.ts';
 
@@ -41,6 +44,8 @@ export interface App {
   metrics: { ingest: IngestMetrics; conversations: ConversationMetrics; jobs: JobMetrics };
   /** What the conversation timers job needs (main.ts schedules it; tests call it directly). */
   timers: TimersContext;
+  /** What the settle job needs (counting facts that stood SETTLE_AFTER). */
+  settle: SettleContext;
   /** What the CSAT survey job needs; undefined without WHATSAPP_ACCESS_TOKEN (no surveys). */
   surveys: SurveyContext | undefined;
 }
@@ -48,14 +53,26 @@ export interface App {
 export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
   const registry = createRegistry(config.businessHours);
-  const ingest = new IngestMetrics(registry);
+  const ingest = new IngestMetrics(registry, PROVIDERS);
   const conversations = new ConversationMetrics(registry, config.categories.labels);
   const jobs = new JobMetrics(registry);
   const csat = new CsatMetrics(registry);
+  const businessNumber = (phoneNumberId: string) => config.businessNumberNames.get(phoneNumberId) ?? phoneNumberId;
+  for (const name of config.businessNumberNames.values()) conversations.knowBusinessNumber(name);
+  const counting = new Counting({ ingest, conversations, csat, calendar: config.businessHours, businessNumber });
 
+  const fold: FoldSettings = {
+    lifecycle: lifecycleSettings(config),
+    settleMs: config.settleAfterMs,
+    boundCategory: config.categories.bounded,
+  };
+  const settle: SettleContext = { database, settleMs: config.settleAfterMs, counting };
   registerDatabaseMetrics(registry, database);
-  const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
-  registerConversationGauges(collectors, config.categories.labels);
+  const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }), {
+    // A scrape first counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
+    beforeCollect: config.settleAfterMs > 0 ? () => settleDueFacts(settle).then(() => undefined) : undefined,
+  });
+  registerConversationGauges(collectors, config.categories.labels, businessNumber);
   registerAgentGauges(collectors);
 
   const app = express();
@@ -63,34 +80,19 @@ export function createApp(deps: AppDependencies): App {
   app.set('trust proxy', false);
   app.use(httpLogger(logger));
 
-  const isReady = deps.isReady ?? (() => true);
-  const context = {
-    database,
-    writer: createWriter(database, {
-      lifecycle: lifecycleSettings(config),
-      categories: config.categories,
-      csat: {
-        enabled: config.whatsappAccessToken !== undefined,
-        delayMs: config.csatDelayMs,
-        responseWindowMs: config.csatResponseWindowMs,
-      },
-      calendar: config.businessHours,
-      ingestMetrics: ingest,
-      conversationMetrics: conversations,
-      csatMetrics: csat,
-    }),
-    metrics: ingest,
-    logger: logger.child({ module: 'ingest' }),
-  };
-  app.use(
-    metaWebhookRouter(context, { appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken, isReady }),
-  );
-  app.use(helpdeskEventsRouter(context, { token: config.eventsApiToken, isReady }));
+  const writer = createWriter(database, {
+    lifecycle: fold.lifecycle,
+    settleMs: fold.settleMs,
+    categories: config.categories,
+    csat: { enabled: config.whatsappAccessToken !== undefined, delayMs: config.csatDelayMs, responseWindowMs: config.csatResponseWindowMs },
+    counting,
+  });
+  const pipeline = { database, writer, metrics: ingest, logger: logger.child({ module: 'ingest' }), isReady: deps.isReady ?? (() => true) };
+  for (const adapter of enabledAdapters(config, { metrics: ingest })) app.use(adapterRouter(adapter, pipeline));
   app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken }));
 
   app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));
-  const timers = { database, settings: lifecycleSettings(config), calendar: config.businessHours, metrics: conversations };
   const surveys: SurveyContext | undefined = config.whatsappAccessToken
     ? {
         database,
@@ -103,5 +105,5 @@ export function createApp(deps: AppDependencies): App {
         responseWindowMs: config.csatResponseWindowMs,
       }
     : undefined;
-  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers, surveys };
+  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers: { database, fold, counting }, settle, surveys };
 }

@@ -1,7 +1,8 @@
 /** The Meta adapter's pure parts: ids, attribution, text extraction, walking a batch. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeWaId, parseAttribution } from '../src/ingest/batch.ts';
+import { normalizeWaId } from '../src/domain/whatsapp.ts';
+import { parseAttribution } from '../src/ingest/meta/normalize.ts';
 import { normalizeMetaWebhook, PayloadError, textOf } from '../src/ingest/meta/normalize.ts';
 import { verifyMetaSignature } from '../src/ingest/meta/signature.ts';
 import { contact, envelope, everyMessageType, messagesChange, signed, status, APP_SECRET } from './support/meta.ts';
@@ -66,7 +67,7 @@ describe('normalizeMetaWebhook', () => {
     };
     const batch = normalizeMetaWebhook(payload);
     assert.equal(batch.messages.length, 2);
-    assert.equal(batch.messages[0]!.contactWaId, '4911');
+    assert.equal(batch.messages[0]!.customer, '4911');
     assert.equal(batch.contacts[0]!.waId, '4911');
     assert.equal(batch.statuses.length, 2);
     assert.deepEqual(

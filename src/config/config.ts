@@ -26,14 +26,14 @@ function secret(name: string, purpose: string) {
   });
 }
 
-function duration(name: string, fallback: string) {
+function duration(name: string, fallback: string, { allowZero = false } = {}) {
   return z
     .string()
     .optional()
     .transform((value, ctx) => {
       const text = value === undefined || value.trim() === '' ? fallback : value;
       const ms = parseDuration(text);
-      if (ms === undefined || ms <= 0) {
+      if (ms === undefined || ms < 0 || (ms === 0 && !allowZero)) {
         ctx.addIssue({
           code: 'custom',
           message: `${name}: "${text}" is not a duration — expected a number and a unit (s, m, h, d), e.g. 30s, 5m, 24h, 7d`,
@@ -63,6 +63,26 @@ function httpUrl(name: string) {
     message: `${name}: not an http(s) URL`,
   });
 }
+
+/** BUSINESS_NUMBER_NAMES: `phone_number_id=name,…`, short names for the `business_number` label. */
+const businessNumberNames = optionalText.transform((value, ctx) => {
+  const names = new Map<string, string>();
+  for (const part of (value ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const match = /^([^=\s]+)\s*=\s*([a-z0-9][a-z0-9_.-]{0,39})$/i.exec(part);
+    if (!match) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `BUSINESS_NUMBER_NAMES: "${part}" is not phone_number_id=name — a name is 1–40 letters, digits, _ . or -, e.g. 106540352242922=support-de`,
+      });
+      return z.NEVER;
+    }
+    names.set(match[1]!, match[2]!);
+  }
+  return names;
+});
 
 /** BUSINESS_HOURS is a path to a JSON file or the JSON itself (see business-hours.ts). */
 const businessHours = optionalText.transform((value, ctx) => {
@@ -115,6 +135,10 @@ const envSchema = z
       }),
     AUTO_RESOLVE_AFTER: duration('AUTO_RESOLVE_AFTER', '24h'),
     FCR_WINDOW: duration('FCR_WINDOW', '72h'),
+    SETTLE_AFTER: duration('SETTLE_AFTER', '30s', { allowZero: true }).refine((ms) => ms <= 3_600_000, {
+      message: 'SETTLE_AFTER: at most 1h — facts wait this long before they are counted (0s counts at once)',
+    }),
+    BUSINESS_NUMBER_NAMES: businessNumberNames,
     BUSINESS_HOURS: businessHours,
     WHATSAPP_ACCESS_TOKEN: optionalText,
     WHATSAPP_API_URL: httpUrl('WHATSAPP_API_URL').transform((v) => (v ?? GRAPH_API_DEFAULT_URL).replace(/\/+$/, '')),
@@ -165,6 +189,10 @@ export interface Config {
   readonly logLevel: string;
   readonly autoResolveAfterMs: number;
   readonly fcrWindowMs: number;
+  /** How long a fact stands unchanged before it is counted (SETTLE_AFTER); 0 counts at once. */
+  readonly settleAfterMs: number;
+  /** phone_number_id → short name for the `business_number` label (BUSINESS_NUMBER_NAMES). */
+  readonly businessNumberNames: ReadonlyMap<string, string>;
   /** Business hours for the *_business_seconds metrics; every second counts when BUSINESS_HOURS is unset. */
   readonly businessHours: BusinessCalendar;
   readonly whatsappAccessToken: string | undefined;
@@ -209,6 +237,8 @@ function toConfig(env: Env): Config {
     logLevel: env.LOG_LEVEL,
     autoResolveAfterMs: env.AUTO_RESOLVE_AFTER,
     fcrWindowMs: env.FCR_WINDOW,
+    settleAfterMs: env.SETTLE_AFTER,
+    businessNumberNames: env.BUSINESS_NUMBER_NAMES,
     businessHours: env.BUSINESS_HOURS ?? ALWAYS_OPEN,
     whatsappAccessToken: env.WHATSAPP_ACCESS_TOKEN,
     whatsappApiUrl: env.WHATSAPP_API_URL,

@@ -1,242 +1,179 @@
 /**
- * The conversation (ticket) lifecycle as pure logic: no I/O, no clock. Storage loads a thread's
- * latest conversation, this module applies inputs to it in time order, and returns the changed
- * conversations plus the facts they newly established (a first response, a resolution …), which
- * metrics then observe exactly once. Every duration comes from the inputs' own timestamps.
+ * The conversation (ticket) lifecycle as pure logic: no I/O, no clock. A thread's conversations
+ * are a fold over its inputs in time order, so the state and the facts are what the timeline
+ * gives, whatever order the inputs arrived in. Storage keeps the inputs and folds a thread again
+ * whenever one arrives; metrics count each fact once, by its key.
  *
  * A thread is one customer talking to one business number. A conversation:
  *   opens with the customer's first message when none is open;
  *   is handled by nobody, the bot or an agent, and is "waiting_customer" once answered;
  *   resolves by an event, or automatically after AUTO_RESOLVE_AFTER without any message;
  *   reopens when the customer writes again within FCR_WINDOW of a resolution (then it was not
- *   resolved on first contact); after that window a new message opens a new conversation.
+ *   resolved on first contact); from the moment that window closes, a new message opens a new
+ *   conversation.
+ * Inputs at the same instant are taken customer message first, then answers, assignment,
+ * handover, categorisation and resolution (then by key), so ties never depend on arrival.
  */
-
-export type Responder = 'agent' | 'bot';
-export type ResolvedBy = 'agent' | 'bot' | 'auto';
-export type Handler = 'none' | 'bot' | 'agent';
-export type OpenState = 'unassigned' | 'assigned' | 'bot' | 'waiting_customer';
-export type FcrResult = 'resolved' | 'reopened';
-
-export interface Conversation {
-  /** Database id; null until stored. */
-  id: number | null;
-  phoneNumberId: string;
-  customer: string;
-  status: 'open' | 'resolved';
-  category: string;
-  openedAt: Date;
-  /** Start of the current cycle: the opening, or the latest reopening. */
-  cycleStartedAt: Date;
-  handler: Handler;
-  assignedAgent: string | null;
-  botEngaged: boolean;
-  handedOver: boolean;
-  firstResponseAt: Date | null;
-  firstResponder: Responder | null;
-  firstResponseAgent: string | null;
-  firstResponseWamid: string | null;
-  /** When the customer started waiting for an answer; null when answered. */
-  waitingSince: Date | null;
-  lastCustomerMessageAt: Date;
-  lastBusinessMessageAt: Date | null;
-  lastActivityAt: Date;
-  resolvedAt: Date | null;
-  resolvedBy: ResolvedBy | null;
-  resolvedAgent: string | null;
-  reopenCount: number;
-  /** First-contact resolution: pending from the first resolution until decided. */
-  fcr: 'pending' | FcrResult | null;
-  /** Close of the 24-hour service window last counted as expired unanswered. */
-  windowExpiredAt: Date | null;
-  /** Polarity of the customer's latest text message; `negative` marks an unhappy customer. */
-  sentiment: Polarity | null;
-}
-
-export type Polarity = 'negative' | 'neutral' | 'positive';
-
-export type LifecycleInput =
-  | { kind: 'customer_message'; at: Date; category?: string | null; sentiment?: Polarity | null }
-  | { kind: 'business_message'; at: Date; responder: Responder; agent: string | null; wamid: string | null }
-  | { kind: 'assigned'; at: Date; agent: string }
-  | { kind: 'handover'; at: Date; agent: string | null }
-  | { kind: 'resolved'; at: Date; by: 'agent' | 'bot'; agent: string | null }
-  | { kind: 'categorized'; at: Date; category: string };
-
-/** What the lifecycle newly established; metrics count each once. Intervals are [from, to]. */
-export type Fact =
-  | { kind: 'opened'; category: string }
-  | { kind: 'reopened'; category: string }
-  | { kind: 'first_response'; responder: Responder; category: string; from: Date; to: Date }
-  | { kind: 'reply'; responder: Responder; category: string; from: Date; to: Date }
-  | { kind: 'resolved'; by: ResolvedBy; category: string; from: Date; to: Date; conversation: Conversation }
-  | { kind: 'inbound_sentiment'; polarity: Polarity; category: string }
-  | { kind: 'customer_message'; category: string }
-  | { kind: 'first_contact_resolution'; result: FcrResult; category: string }
-  | { kind: 'bot_engaged'; category: string }
-  | { kind: 'handover'; category: string }
-  | { kind: 'service_window_expired'; category: string }
-  | { kind: 'handling_started'; agent: string; at: Date; conversation: Conversation }
-  | { kind: 'handling_ended'; agent: string; at: Date; conversation: Conversation };
+import type {
+  Conversation,
+  FactPayload,
+  Facts,
+  HandlingInterval,
+  LifecycleInput,
+  OpenState,
+  Responder,
+  ResolvedBy,
+} from '../domain/conversation.ts';
+import { SERVICE_WINDOW_MS, type ThreadKey, UNCATEGORIZED } from '../domain/whatsapp.ts';
 
 export interface LifecycleSettings {
   autoResolveAfterMs: number;
   fcrWindowMs: number;
 }
 
-/** WhatsApp's customer service window: free-form answers are allowed this long after the customer's last message. */
-export const SERVICE_WINDOW_MS = 24 * 3_600_000;
+export interface FoldedConversation {
+  conversation: Conversation;
+  /** Every fact this conversation establishes, by key, with the conversation's final category. */
+  facts: Facts;
+  /** Agent handling intervals, in time order. */
+  handling: HandlingInterval[];
+}
 
-export const UNCATEGORIZED = 'unknown';
+export interface FoldResult {
+  /** The thread's conversations in time order. */
+  conversations: FoldedConversation[];
+  /** Keys of the inputs that had an effect (an answer or event with no open conversation has none). */
+  applied: Set<string>;
+}
 
-export interface ThreadResult {
-  /** The conversations this changed (the previous one and a new one when a new conversation opened). */
-  changed: Conversation[];
-  facts: Fact[];
-  /** Per input, whether it had an effect (an event for a thread with no open conversation has none). */
-  applied: boolean[];
+const KIND_ORDER: Record<LifecycleInput['kind'], number> = {
+  customer_message: 0,
+  business_message: 1,
+  assigned: 2,
+  handover: 3,
+  categorized: 4,
+  resolved: 5,
+};
+
+/** The one order in which a thread's inputs are applied: time, then kind, then key. */
+export function compareInputs(a: LifecycleInput, b: LifecycleInput): number {
+  return a.at.getTime() - b.at.getTime() || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
 /** The open-conversation state shown by the whatsapp_open_conversations gauge. */
 export function openState(c: Conversation): OpenState {
   if (c.waitingSince === null && c.lastBusinessMessageAt !== null) return 'waiting_customer';
-  if (c.handler === 'agent' && c.assignedAgent !== null) return 'assigned';
+  if (c.handler === 'agent') return 'assigned';
   if (c.handler === 'bot') return 'bot';
   return 'unassigned';
 }
 
-/**
- * Applies a thread's inputs, in time order, to its latest conversation (null if it has none).
- * The caller passes only inputs it has not applied before (idempotency lives in storage).
- */
-export function applyToThread(
-  latest: Conversation | null,
-  thread: { phoneNumberId: string; customer: string },
-  inputs: readonly LifecycleInput[],
-  settings: LifecycleSettings,
-): ThreadResult {
-  const changed = new Map<Conversation, true>();
-  const facts: Fact[] = [];
-  let current = latest ? { ...latest } : null;
-  const ordered = inputs
-    .map((input, index) => ({ input, index }))
-    .sort((a, b) => a.input.at.getTime() - b.input.at.getTime() || a.index - b.index);
-  const applied: boolean[] = inputs.map(() => false);
+/** A fact before the conversation's final category is known. */
+type Pending = { [K in FactPayload['kind']]: Omit<Extract<FactPayload, { kind: K }>, 'category'> }[FactPayload['kind']];
 
-  for (const { input, index } of ordered) {
-    if (current && advance(current, input.at, settings, facts)) changed.set(current, true);
-    if (input.kind === 'customer_message') {
-      const next = onCustomerMessage(current, thread, input.at, settings, facts, input.category ?? null);
-      if (next !== current && current) changed.set(current, true);
-      current = next;
-      // The first message that matches a category rule categorises the conversation (an event may override).
-      if (input.category && current.category === UNCATEGORIZED) current.category = input.category;
-      facts.push({ kind: 'customer_message', category: current.category });
-      if (input.sentiment) {
-        current.sentiment = input.sentiment;
-        facts.push({ kind: 'inbound_sentiment', polarity: input.sentiment, category: current.category });
-      }
-      changed.set(current, true);
-      applied[index] = true;
-      continue;
-    }
-    if (current?.status !== 'open') continue;
-    if (applyToOpen(current, input, facts)) {
-      changed.set(current, true);
-      applied[index] = true;
-    }
-  }
-  return { changed: [...changed.keys()], facts, applied };
+interface Working {
+  c: Conversation;
+  facts: Map<string, Pending>;
+  handling: HandlingInterval[];
+  /** Service windows expired in the current cycle. */
+  windows: number;
 }
 
 /**
- * What time alone decides, up to `now`: an unanswered service window expiring, auto-resolution
- * after inactivity, and the first-contact-resolution window closing. Returns whether anything changed.
+ * Folds a thread's inputs (in any order; they are sorted here) into its conversations, and
+ * advances the last one to `now` (auto-resolution, window expiry and FCR decisions that time
+ * alone makes).
  */
-export function advance(c: Conversation, now: Date, settings: LifecycleSettings, facts: Fact[]): boolean {
-  let changed = false;
+export function foldThread(thread: ThreadKey, inputs: readonly LifecycleInput[], now: Date, settings: LifecycleSettings): FoldResult {
+  const folded: Working[] = [];
+  const applied = new Set<string>();
+  let current: Working | undefined;
+  for (const input of [...inputs].sort(compareInputs)) {
+    if (current) advance(current, input.at, settings);
+    if (input.kind === 'customer_message') {
+      current = onCustomerMessage(current, thread, input, settings, folded);
+      applied.add(input.key);
+    } else if (current && current.c.status === 'open') {
+      applyToOpen(current, input);
+      applied.add(input.key);
+    }
+  }
+  if (current) advance(current, now, settings);
+  return { conversations: folded.map((w) => finish(w, settings)), applied };
+}
+
+/** What time alone decides up to `t`: an unanswered service window expiring, auto-resolution, the FCR window closing. */
+function advance(w: Working, t: Date, settings: LifecycleSettings): void {
+  const c = w.c;
   if (c.status === 'open') {
-    const windowCloses = c.waitingSince ? new Date(c.lastCustomerMessageAt.getTime() + SERVICE_WINDOW_MS) : null;
     const autoResolveAt = new Date(c.lastActivityAt.getTime() + settings.autoResolveAfterMs);
-    if (
-      windowCloses &&
-      windowCloses <= now &&
-      windowCloses <= autoResolveAt &&
-      (c.windowExpiredAt === null || c.windowExpiredAt < windowCloses)
-    ) {
+    const windowCloses = expiringWindow(c, autoResolveAt);
+    if (windowCloses && windowCloses <= t) {
       c.windowExpiredAt = windowCloses;
-      facts.push({ kind: 'service_window_expired', category: c.category });
-      changed = true;
+      w.windows += 1;
+      w.facts.set(`window:${c.reopenCount}.${w.windows}`, { kind: 'service_window_expired' });
     }
-    if (autoResolveAt <= now) {
-      resolve(c, autoResolveAt, 'auto', c.assignedAgent, facts);
-      changed = true;
+    if (autoResolveAt <= t) resolve(w, autoResolveAt, 'auto', c.assignedAgent);
+  }
+  const decidesAt = fcrDecidedAt(c, settings);
+  if (decidesAt && decidesAt <= t) {
+    if (c.fcr === 'pending') {
+      c.fcr = 'resolved';
+      w.facts.set('fcr', { kind: 'first_contact_resolution', result: 'resolved' });
+    } else {
+      c.fcr = 'abandoned';
     }
   }
-  if (c.status === 'resolved' && c.fcr === 'pending' && c.resolvedAt && c.resolvedAt.getTime() + settings.fcrWindowMs <= now.getTime()) {
-    c.fcr = 'resolved';
-    facts.push({ kind: 'first_contact_resolution', result: 'resolved', category: c.category });
-    changed = true;
-  }
-  return changed;
+}
+
+/** When the customer's unanswered service window closes, if it does before the auto-resolution and was not counted yet. */
+function expiringWindow(c: Conversation, autoResolveAt: Date): Date | null {
+  if (c.waitingSince === null) return null;
+  const closes = new Date(c.lastCustomerMessageAt.getTime() + SERVICE_WINDOW_MS);
+  if (closes > autoResolveAt || (c.windowExpiredAt !== null && c.windowExpiredAt >= closes)) return null;
+  return closes;
+}
+
+function fcrDecidedAt(c: Conversation, settings: LifecycleSettings): Date | null {
+  if (c.status !== 'resolved' || c.resolvedAt === null || (c.fcr !== 'pending' && c.fcr !== 'unanswered')) return null;
+  return new Date(c.resolvedAt.getTime() + settings.fcrWindowMs);
 }
 
 function onCustomerMessage(
-  current: Conversation | null,
-  thread: { phoneNumberId: string; customer: string },
-  at: Date,
+  current: Working | undefined,
+  thread: ThreadKey,
+  input: Extract<LifecycleInput, { kind: 'customer_message' }>,
   settings: LifecycleSettings,
-  facts: Fact[],
-  category: string | null = null,
-): Conversation {
-  if (current && current.status === 'open') {
-    // A late message older than the last answer was answered already.
-    const answeredAfter = current.lastBusinessMessageAt && current.lastBusinessMessageAt >= at;
-    if (current.waitingSince === null && !answeredAfter) current.waitingSince = at;
-    touchCustomer(current, at);
-    return current;
+  folded: Working[],
+): Working {
+  const { at } = input;
+  let w = current;
+  if (w && w.c.status === 'open') {
+    if (w.c.waitingSince === null) w.c.waitingSince = at;
+  } else if (w?.c.resolvedAt && at.getTime() - w.c.resolvedAt.getTime() < settings.fcrWindowMs) {
+    reopen(w, at);
+  } else {
+    w = { c: newConversation(thread, at), facts: new Map([['opened', { kind: 'opened' }]]), handling: [], windows: 0 };
+    folded.push(w);
   }
-  // A late-arriving message written before an automatic resolution shows the customer was still
-  // there: the inactivity resolution should not have happened, so the conversation goes on.
-  if (current && current.resolvedBy === 'auto' && current.resolvedAt && at <= current.resolvedAt) {
-    current.status = 'open';
-    current.resolvedAt = null;
-    current.resolvedBy = null;
-    current.resolvedAgent = null;
-    if (current.fcr === 'pending') current.fcr = null;
-    const answeredAfter = current.lastBusinessMessageAt && current.lastBusinessMessageAt >= at;
-    if (!answeredAfter) current.waitingSince = at;
-    touchCustomer(current, at);
-    if (current.handler === 'agent' && current.assignedAgent)
-      facts.push({ kind: 'handling_started', agent: current.assignedAgent, at, conversation: current });
-    return current;
-  }
-  // A late-arriving message written before a helpdesk resolution belongs to the resolved conversation.
-  if (current?.resolvedAt && at <= current.resolvedAt) return current;
-  if (current?.resolvedAt && at.getTime() - current.resolvedAt.getTime() <= settings.fcrWindowMs) {
-    current.status = 'open';
-    current.cycleStartedAt = at;
-    current.waitingSince = at;
-    current.resolvedAt = null;
-    current.resolvedBy = null;
-    current.resolvedAgent = null;
-    current.reopenCount += 1;
-    touchCustomer(current, at);
-    facts.push({ kind: 'reopened', category: current.category });
-    if (current.fcr === 'pending') {
-      current.fcr = 'reopened';
-      facts.push({ kind: 'first_contact_resolution', result: 'reopened', category: current.category });
-    }
-    if (current.handler === 'agent' && current.assignedAgent)
-      facts.push({ kind: 'handling_started', agent: current.assignedAgent, at, conversation: current });
-    return current;
-  }
-  const opened: Conversation = {
+  const c = w.c;
+  if (at > c.lastCustomerMessageAt) c.lastCustomerMessageAt = at;
+  if (at > c.lastActivityAt) c.lastActivityAt = at;
+  // The first message that matches a category rule categorises the conversation; a
+  // `categorized` event overrides at any time.
+  if (input.category && c.category === UNCATEGORIZED) c.category = input.category;
+  if (input.sentiment) c.sentiment = input.sentiment;
+  w.facts.set(`m:${input.key}`, { kind: 'customer_message', polarity: input.sentiment });
+  return w;
+}
+
+function newConversation(thread: ThreadKey, at: Date): Conversation {
+  return {
     id: null,
     phoneNumberId: thread.phoneNumberId,
     customer: thread.customer,
     status: 'open',
-    category: category ?? UNCATEGORIZED,
+    category: UNCATEGORIZED,
     openedAt: at,
     cycleStartedAt: at,
     handler: 'none',
@@ -246,7 +183,7 @@ function onCustomerMessage(
     firstResponseAt: null,
     firstResponder: null,
     firstResponseAgent: null,
-    firstResponseWamid: null,
+    firstResponseMessageId: null,
     waitingSince: at,
     lastCustomerMessageAt: at,
     lastBusinessMessageAt: null,
@@ -258,90 +195,162 @@ function onCustomerMessage(
     fcr: null,
     windowExpiredAt: null,
     sentiment: null,
+    nextDeadlineAt: null,
   };
-  facts.push({ kind: 'opened', category: opened.category });
-  return opened;
 }
 
-function touchCustomer(c: Conversation, at: Date): void {
-  if (at > c.lastCustomerMessageAt) c.lastCustomerMessageAt = at;
-  if (at > c.lastActivityAt) c.lastActivityAt = at;
+function reopen(w: Working, at: Date): void {
+  const c = w.c;
+  c.status = 'open';
+  c.cycleStartedAt = at;
+  c.waitingSince = at;
+  c.resolvedAt = null;
+  c.resolvedBy = null;
+  c.resolvedAgent = null;
+  c.reopenCount += 1;
+  w.windows = 0;
+  w.facts.set(`reopened:${c.reopenCount}`, { kind: 'reopened' });
+  // Not resolved on first contact — also when the first resolution was an unanswered one
+  // timing out: a neglected customer who had to come back is no first-contact resolution.
+  if (c.fcr === 'pending' || c.fcr === 'unanswered') {
+    c.fcr = 'reopened';
+    w.facts.set('fcr', { kind: 'first_contact_resolution', result: 'reopened' });
+  }
+  if (c.handler === 'agent' && c.assignedAgent) w.handling.push({ agent: c.assignedAgent, from: at, to: null });
 }
 
-/** Applies a non-customer input to an open conversation; returns whether it had an effect. */
-function applyToOpen(c: Conversation, input: Exclude<LifecycleInput, { kind: 'customer_message' }>, facts: Fact[]): boolean {
+/** Applies an input other than a customer message to an open conversation. */
+function applyToOpen(w: Working, input: Exclude<LifecycleInput, { kind: 'customer_message' }>): void {
+  const c = w.c;
   switch (input.kind) {
-    case 'business_message': {
-      // An answer sent before this cycle began answered something earlier.
-      if (input.at < c.cycleStartedAt) return false;
-      if (input.at > c.lastActivityAt) c.lastActivityAt = input.at;
-      if (!c.lastBusinessMessageAt || input.at > c.lastBusinessMessageAt) c.lastBusinessMessageAt = input.at;
-      if (c.firstResponseAt === null) {
-        c.firstResponseAt = input.at;
-        c.firstResponder = input.responder;
-        c.firstResponseAgent = input.agent;
-        c.firstResponseWamid = input.wamid;
-        facts.push({ kind: 'first_response', responder: input.responder, category: c.category, from: c.openedAt, to: input.at });
-      }
-      if (c.waitingSince !== null && input.at >= c.waitingSince) {
-        facts.push({ kind: 'reply', responder: input.responder, category: c.category, from: c.waitingSince, to: input.at });
-        c.waitingSince = null;
-      }
-      if (input.responder === 'bot') {
-        if (!c.botEngaged) {
-          c.botEngaged = true;
-          facts.push({ kind: 'bot_engaged', category: c.category });
-        }
-        if (c.handler === 'none') c.handler = 'bot';
-      } else if (input.responder === 'agent') {
-        if (c.handler === 'bot' && !c.handedOver) handOver(c, facts);
-        if (input.agent && c.assignedAgent === null) assign(c, input.agent, input.at, facts);
-        else if (c.handler !== 'agent' && c.assignedAgent) c.handler = 'agent';
-      }
-      return true;
-    }
+    case 'business_message':
+      answer(w, input.at, input.responder, input.agent, input.messageId, input.key);
+      return;
     case 'assigned':
-      if (c.handler === 'bot' && !c.handedOver) handOver(c, facts);
-      assign(c, input.agent, input.at, facts);
-      return true;
+      if (c.handler === 'bot') handOver(w);
+      assign(w, input.agent, input.at);
+      return;
     case 'handover':
-      if (!c.handedOver) handOver(c, facts);
-      c.handler = 'agent';
-      if (input.agent) assign(c, input.agent, input.at, facts);
-      return true;
-    case 'resolved':
-      if (input.at < c.cycleStartedAt) return false;
-      resolve(c, input.at, input.by, input.agent ?? c.assignedAgent, facts);
-      return true;
+      handOver(w);
+      if (input.agent) assign(w, input.agent, input.at);
+      return;
     case 'categorized':
       c.category = input.category;
-      return true;
+      return;
+    case 'resolved':
+      resolve(w, input.at, input.by, input.agent ?? c.assignedAgent);
+      return;
   }
 }
 
-function handOver(c: Conversation, facts: Fact[]): void {
-  c.handedOver = true;
+function answer(w: Working, at: Date, responder: Responder, agent: string | null, messageId: string | null, key: string): void {
+  const c = w.c;
+  if (at > c.lastActivityAt) c.lastActivityAt = at;
+  if (!c.lastBusinessMessageAt || at > c.lastBusinessMessageAt) c.lastBusinessMessageAt = at;
+  if (c.firstResponseAt === null) {
+    c.firstResponseAt = at;
+    c.firstResponder = responder;
+    c.firstResponseAgent = agent;
+    c.firstResponseMessageId = messageId;
+    w.facts.set('first_response', { kind: 'first_response', responder, from: c.openedAt.getTime(), to: at.getTime() });
+  }
+  if (c.waitingSince !== null) {
+    w.facts.set(`reply:${key}`, { kind: 'reply', responder, from: c.waitingSince.getTime(), to: at.getTime() });
+    c.waitingSince = null;
+  }
+  if (responder === 'bot') {
+    if (!c.botEngaged) {
+      c.botEngaged = true;
+      w.facts.set('bot_engaged', { kind: 'bot_engaged' });
+    }
+    if (c.handler === 'none') c.handler = 'bot';
+    return;
+  }
+  // A person answered: the conversation is in human hands, with that agent if we know who.
+  if (c.handler === 'bot') handOver(w);
   c.handler = 'agent';
-  facts.push({ kind: 'handover', category: c.category });
+  if (agent && c.assignedAgent === null) assign(w, agent, at);
 }
 
-function assign(c: Conversation, agent: string, at: Date, facts: Fact[]): void {
+/** The bot hands over to a person. Counted only when the bot had answered: containment is about conversations the bot engaged. */
+function handOver(w: Working): void {
+  const c = w.c;
+  c.handler = 'agent';
+  if (c.botEngaged && !c.handedOver) {
+    c.handedOver = true;
+    w.facts.set('handover', { kind: 'handover' });
+  }
+}
+
+function assign(w: Working, agent: string, at: Date): void {
+  const c = w.c;
   c.handler = 'agent';
   if (c.assignedAgent === agent) return;
-  if (c.assignedAgent) facts.push({ kind: 'handling_ended', agent: c.assignedAgent, at, conversation: c });
+  closeHandling(w, at);
   c.assignedAgent = agent;
-  facts.push({ kind: 'handling_started', agent, at, conversation: c });
+  w.handling.push({ agent, from: at, to: null });
 }
 
-function resolve(c: Conversation, at: Date, by: ResolvedBy, agent: string | null, facts: Fact[]): void {
+function closeHandling(w: Working, at: Date): void {
+  const last = w.handling.at(-1);
+  if (last && last.to === null) last.to = at < last.from ? last.from : at;
+}
+
+function resolve(w: Working, at: Date, by: ResolvedBy, agent: string | null): void {
+  const c = w.c;
   c.status = 'resolved';
   c.resolvedAt = at;
   c.resolvedBy = by;
   c.resolvedAgent = agent;
   c.waitingSince = null;
-  facts.push({ kind: 'resolved', by, category: c.category, from: c.cycleStartedAt, to: at, conversation: c });
-  // First-contact resolution is decided for conversations someone answered; an abandoned,
-  // auto-resolved one was not resolved "on contact".
-  if (c.fcr === null && c.firstResponseAt !== null) c.fcr = 'pending';
-  if (c.handler === 'agent' && c.assignedAgent) facts.push({ kind: 'handling_ended', agent: c.assignedAgent, at, conversation: c });
+  w.facts.set(`resolved:${c.reopenCount}`, { kind: 'resolved', by, from: c.cycleStartedAt.getTime(), to: at.getTime() });
+  if (c.fcr === null) c.fcr = c.firstResponseAt !== null ? 'pending' : 'unanswered';
+  closeHandling(w, at);
+}
+
+function finish(w: Working, settings: LifecycleSettings): FoldedConversation {
+  const c = w.c;
+  c.nextDeadlineAt = nextDeadline(c, settings);
+  const facts: Facts = {};
+  for (const [key, fact] of w.facts) facts[key] = { ...fact, category: c.category } as FactPayload;
+  return { conversation: c, facts, handling: w.handling };
+}
+
+/** When time alone changes the conversation next: the timers job folds its thread again then. */
+function nextDeadline(c: Conversation, settings: LifecycleSettings): Date | null {
+  if (c.status === 'open') {
+    const autoResolveAt = new Date(c.lastActivityAt.getTime() + settings.autoResolveAfterMs);
+    return expiringWindow(c, autoResolveAt) ?? autoResolveAt;
+  }
+  return fcrDecidedAt(c, settings);
+}
+
+/** Where a conversation ends for matching: its resolution, or never while open. */
+function spanEnd(c: Pick<Conversation, 'status' | 'resolvedAt'>): number {
+  return c.status === 'resolved' && c.resolvedAt ? c.resolvedAt.getTime() : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Which stored conversation each folded one continues, so that ids (and the facts counted under
+ * them) survive a new fold: in time order, a folded conversation takes the first stored one
+ * its span overlaps. A stored conversation left over was absorbed (a late input joined two) and
+ * is deleted; a folded one left over is new (a late input split one).
+ */
+export function matchConversations(
+  stored: readonly Pick<Conversation, 'id' | 'openedAt' | 'status' | 'resolvedAt'>[],
+  folded: readonly Pick<Conversation, 'openedAt' | 'status' | 'resolvedAt'>[],
+): (number | null)[] {
+  const ids: (number | null)[] = [];
+  let j = 0;
+  for (const f of folded) {
+    while (j < stored.length && spanEnd(stored[j]!) < f.openedAt.getTime()) j++;
+    const candidate = stored[j];
+    if (candidate && candidate.openedAt.getTime() <= spanEnd(f)) {
+      ids.push(candidate.id);
+      j++;
+    } else {
+      ids.push(null);
+    }
+  }
+  return ids;
 }

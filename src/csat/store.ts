@@ -3,7 +3,10 @@
  * conversation id is unique), matching answers to sent surveys exactly once, opt-in and opt-out,
  * and the rows the sending job works on.
  */
+import type { ConsentChange, CsatRating } from '../domain/batch.ts';
+import type { ThreadKey } from '../domain/whatsapp.ts';
 import type { Queryable } from '../storage/database.ts';
+import type { SurveyForReply } from './answer.ts';
 
 export interface SurveyToSchedule {
   conversationId: number;
@@ -43,49 +46,115 @@ export async function scheduleSurveys(tx: Queryable, surveys: SurveyToSchedule[]
   );
 }
 
-export interface AnswerCandidate {
-  wamid: string;
-  phoneNumberId: string;
-  customer: string;
-  sentAt: Date;
-  contextWamid: string | null;
-  score: number;
+/** Surveys sent to a thread around a customer message: those a reply at `at` may answer. */
+export interface SentSurvey extends SurveyForReply {
+  thread: ThreadKey;
 }
 
-export interface RecordedAnswer {
-  wamid: string;
+/** The surveys sent to these threads within the response window before each moment given. */
+export async function surveysAround(
+  tx: Queryable,
+  moments: { thread: ThreadKey; at: Date }[],
+  responseWindowMs: number,
+): Promise<SentSurvey[]> {
+  if (moments.length === 0) return [];
+  const { rows } = await tx.query<{
+    id: number;
+    phone_number_id: string;
+    contact_wa_id: string;
+    wamid: string | null;
+    sent_at: Date;
+    answered_at: Date | null;
+  }>(
+    `SELECT DISTINCT s.id, s.phone_number_id, s.contact_wa_id, s.wamid, s.sent_at, s.answered_at
+       FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, at timestamptz)
+       JOIN csat_surveys s ON s.phone_number_id = k.phone_number_id AND s.contact_wa_id = k.contact_wa_id
+      WHERE s.status IN ('sent', 'answered', 'expired')
+        -- WhatsApp timestamps are whole seconds; the survey's send time is not.
+        AND s.sent_at <= k.at + interval '1 second' AND s.sent_at >= k.at - make_interval(secs => $2)`,
+    [
+      JSON.stringify(moments.map((m) => ({ phone_number_id: m.thread.phoneNumberId, contact_wa_id: m.thread.customer, at: m.at }))),
+      responseWindowMs / 1000,
+    ],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id },
+    messageId: r.wamid,
+    sentAt: r.sent_at,
+    answeredAt: r.answered_at,
+  }));
+}
+
+/** Marks customer messages as survey replies: the lifecycle never takes them as requests. */
+export async function markSurveyReplies(tx: Queryable, messageIds: string[]): Promise<void> {
+  if (messageIds.length === 0) return;
+  await tx.query('UPDATE messages SET survey_reply = true WHERE wamid = ANY($1::text[]) AND NOT survey_reply', [messageIds]);
+}
+
+export interface SurveyAnswer {
+  surveyId: number;
+  messageId: string;
+  at: Date;
   score: number;
-  category: string;
-  agent: string | null;
 }
 
 /**
- * Records the messages that answer a sent survey: a reply to the survey message (context.id), or
- * the customer's next message after it, within the response window. Each survey takes one answer.
+ * Records scoring replies: a survey's answer is its earliest scoring reply, whatever order the
+ * replies arrive in. Returns the threads whose survey answer changed (their CSAT fact follows).
  */
-export async function recordAnswers(tx: Queryable, candidates: AnswerCandidate[], responseWindowMs: number): Promise<RecordedAnswer[]> {
-  const recorded: RecordedAnswer[] = [];
-  for (const c of [...candidates].sort((a, b) => a.sentAt.getTime() - b.sentAt.getTime())) {
-    const { rows } = await tx.query<{ category: string; agent: string | null }>(
-      `UPDATE csat_surveys s SET status = 'answered', answered_at = $4, score = $5, answer_wamid = $6
-        WHERE s.id = (
-          SELECT id FROM csat_surveys
-           WHERE phone_number_id = $1 AND contact_wa_id = $2 AND status = 'sent'
-             -- WhatsApp timestamps are whole seconds; the survey's send time is not.
-             AND date_trunc('second', sent_at) <= $4 AND sent_at >= $4::timestamptz - make_interval(secs => $7)
-             AND (wamid = $3 OR NOT EXISTS (
-                   SELECT 1 FROM messages m
-                    WHERE m.phone_number_id = $1 AND m.contact_wa_id = $2 AND m.direction = 'inbound'
-                      AND m.sender = 'customer' AND m.sent_at >= date_trunc('second', csat_surveys.sent_at) AND m.sent_at < $4 AND m.wamid <> $6))
-           ORDER BY (wamid = $3) DESC, sent_at DESC
-           LIMIT 1
-           FOR UPDATE)
-       RETURNING s.category, s.agent`,
-      [c.phoneNumberId, c.customer, c.contextWamid, c.sentAt, c.score, c.wamid, responseWindowMs / 1000],
-    );
-    if (rows[0]) recorded.push({ wamid: c.wamid, score: c.score, category: rows[0].category, agent: rows[0].agent });
+export async function recordAnswers(tx: Queryable, answers: SurveyAnswer[]): Promise<{ thread: ThreadKey; since: Date }[]> {
+  if (answers.length === 0) return [];
+  // The earliest per survey within this batch; the database keeps the earliest across batches.
+  const earliest = new Map<number, SurveyAnswer>();
+  for (const a of answers) {
+    const known = earliest.get(a.surveyId);
+    if (!known || a.at < known.at || (a.at.getTime() === known.at.getTime() && a.messageId < known.messageId)) earliest.set(a.surveyId, a);
   }
-  return recorded;
+  const { rows } = await tx.query<{ phone_number_id: string; contact_wa_id: string; resolved_at: Date }>(
+    `UPDATE csat_surveys s SET status = 'answered', answered_at = r.at, score = r.score, answer_wamid = r.message_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(survey_id bigint, message_id text, at timestamptz, score integer)
+      WHERE s.id = r.survey_id
+        AND (s.status IN ('sent', 'expired') OR (s.status = 'answered' AND (s.answered_at > r.at OR (s.answered_at = r.at AND s.answer_wamid > r.message_id))))
+      RETURNING s.phone_number_id, s.contact_wa_id, s.resolved_at`,
+    [JSON.stringify([...earliest.values()].map((a) => ({ survey_id: a.surveyId, message_id: a.messageId, at: a.at, score: a.score })))],
+  );
+  return rows.map((r) => ({ thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }, since: r.resolved_at }));
+}
+
+/**
+ * CSAT ratings a provider collected (Chatwoot's survey): each becomes the answered survey of the
+ * thread's conversation resolved last before it; a resubmission replaces the score.
+ */
+export async function recordProviderRatings(tx: Queryable, ratings: CsatRating[]): Promise<{ thread: ThreadKey; since: Date }[]> {
+  if (ratings.length === 0) return [];
+  const { rows } = await tx.query<{ phone_number_id: string; contact_wa_id: string; resolved_at: Date }>(
+    `INSERT INTO csat_surveys (conversation_id, phone_number_id, contact_wa_id, agent, category, resolved_at, due_at, status, kind,
+                               sent_at, answered_at, score, rating_id)
+     SELECT c.id, c.phone_number_id, c.contact_wa_id,
+            coalesce(r.agent, CASE WHEN c.resolved_by = 'agent' THEN c.resolved_agent END),
+            c.category, coalesce(c.resolved_at, r.at), r.at, 'answered', 'provider', r.at, r.at, r.score, r.rating_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(rating_id text, phone_number_id text, contact_wa_id text, at timestamptz, score integer, agent text)
+       JOIN LATERAL (SELECT * FROM conversations c WHERE c.phone_number_id = r.phone_number_id AND c.contact_wa_id = r.contact_wa_id
+                       AND c.opened_at <= r.at ORDER BY c.opened_at DESC LIMIT 1) c ON true
+     ON CONFLICT (conversation_id) DO UPDATE SET score = excluded.score, answered_at = excluded.answered_at, status = 'answered',
+            rating_id = excluded.rating_id, agent = coalesce(excluded.agent, csat_surveys.agent)
+      WHERE csat_surveys.kind = 'provider'
+     RETURNING phone_number_id, contact_wa_id, resolved_at`,
+    [
+      JSON.stringify(
+        ratings.map((r) => ({
+          rating_id: r.id,
+          phone_number_id: r.thread.phoneNumberId,
+          contact_wa_id: r.thread.customer,
+          at: r.at,
+          score: r.score,
+          agent: r.agent,
+        })),
+      ),
+    ],
+  );
+  return rows.map((r) => ({ thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }, since: r.resolved_at }));
 }
 
 /** Sent surveys whose message WhatsApp reports as failed: they will never be answered. Returns how many. */
@@ -100,22 +169,17 @@ export async function markUndelivered(tx: Queryable, failed: { wamid: string; er
   return rowCount ?? 0;
 }
 
-export interface ConsentChange {
-  customer: string;
-  optIn: boolean;
-  at: Date;
-}
-
 /** Opt-in and opt-out (from helpdesk events and WhatsApp user_preferences): the later of the two wins, whatever order they arrive in. */
 export async function recordConsent(tx: Queryable, changes: ConsentChange[]): Promise<void> {
-  for (const change of [...changes].sort((a, b) => a.at.getTime() - b.at.getTime())) {
-    await tx.query(
-      change.optIn
-        ? `INSERT INTO contacts (wa_id, opted_in_at) VALUES ($1, $2)
-           ON CONFLICT (wa_id) DO UPDATE SET opted_in_at = greatest(contacts.opted_in_at, $2)`
-        : `INSERT INTO contacts (wa_id, opted_out_at) VALUES ($1, $2)
-           ON CONFLICT (wa_id) DO UPDATE SET opted_out_at = greatest(contacts.opted_out_at, $2)`,
-      [change.customer, change.at],
-    );
-  }
+  if (changes.length === 0) return;
+  await tx.query(
+    `INSERT INTO contacts (wa_id, opted_in_at, opted_out_at)
+     SELECT customer, max(at) FILTER (WHERE opt_in), max(at) FILTER (WHERE NOT opt_in)
+       FROM jsonb_to_recordset($1::jsonb) AS r(customer text, opt_in boolean, at timestamptz)
+      GROUP BY customer ORDER BY customer
+     ON CONFLICT (wa_id) DO UPDATE SET
+       opted_in_at = greatest(contacts.opted_in_at, excluded.opted_in_at),
+       opted_out_at = greatest(contacts.opted_out_at, excluded.opted_out_at)`,
+    [JSON.stringify(changes.map((c) => ({ customer: c.customer, opt_in: c.optIn, at: c.at })))],
+  );
 }

@@ -1,81 +1,92 @@
 /**
- * The provider-neutral half of ingestion. Webhook batches and helpdesk events go through one
- * writer: concurrent requests share a transaction (group commit) that stores the rows, advances
- * the conversations they touch, and — only after the commit — the new facts are counted.
+ * The provider-neutral writer. Every adapter's batch goes through it: concurrent requests share a
+ * transaction (group commit) that stores the rows, folds the threads they touch again from their
+ * stored inputs, and — only after the commit — the facts that settled are counted, in one place.
  */
-import type { Logger } from 'pino';
-import type { BusinessCalendar } from '../config/business-hours.ts';
-import type { CategoryRules } from '../analysis/categories.ts';
 import { analyzeMessage } from '../analysis/analyze.ts';
-import type { CsatMetrics } from '../csat/metrics.ts';
-import { markUndelivered, recordAnswers, recordConsent, scheduleSurveys, type AnswerCandidate, type ConsentChange } from '../csat/store.ts';
-import type { Fact, LifecycleSettings } from '../conversations/lifecycle.ts';
-import { applyInputs, type ThreadInput } from '../conversations/threads.ts';
-import type { ConversationMetrics } from '../metrics/conversations.ts';
-import type { IngestMetrics, WebhookOutcome } from '../metrics/ingest.ts';
-import { rememberAgents } from '../storage/conversation-store.ts';
-import { isUnavailable, type Database, type Queryable } from '../storage/database.ts';
-import { GroupCommitter } from '../storage/group-commit.ts';
-import { attributeMessages, insertAgentStatuses, insertHelpdeskEvents } from '../storage/helpdesk-store.ts';
+import type { CategoryRules } from '../analysis/categories.ts';
+import { surveyReply } from '../csat/answer.ts';
 import {
-  insertMessages,
-  KnownBusinessNumbers,
-  sha256,
-  storeDeliveries,
-  storeRejectedDelivery,
+  markSurveyReplies,
+  markUndelivered,
+  recordAnswers,
+  recordConsent,
+  recordProviderRatings,
+  type SurveyAnswer,
+  scheduleSurveys,
+  surveysAround,
+} from '../csat/store.ts';
+import { CONVERSATION_EVENT_TYPES, type Batch, batchSize, type Message, type MessageAnalysis } from '../domain/batch.ts';
+import type { LifecycleSettings } from '../conversations/lifecycle.ts';
+import { type FoldOutcome, foldThreads, type ThreadStart } from '../conversations/threads.ts';
+import { threadId } from '../domain/whatsapp.ts';
+import type { Counting, WriteCounts } from '../metrics/counting.ts';
+import { rememberAgents } from '../storage/conversation-store.ts';
+import { type Database, isUnavailable, type Queryable } from '../storage/database.ts';
+import { GroupCommitter } from '../storage/group-commit.ts';
+import { insertAgentPresence, insertHelpdeskEvents } from '../storage/helpdesk-store.ts';
+import {
+  attributeMessages,
   type Delivery,
-  type NewFacts,
-  type NewMessage,
-  type PendingDelivery,
+  insertAccountEvents,
+  insertDeliveries,
+  insertMessages,
+  insertStatuses,
+  KnownBusinessNumbers,
+  type MessageToStore,
+  messageRowsOf,
+  messagesWithFailures,
+  type StoredMessage,
+  upsertBusinessNumbers,
+  upsertContacts,
 } from '../storage/webhook-store.ts';
-import { batchSize, normalizeWaId, type IngestBatch, type MessageRow } from './batch.ts';
-import type { HelpdeskEvent } from './helpdesk/events.ts';
 
-export type WriteItem = ({ kind: 'webhook' } & PendingDelivery) | { kind: 'events'; events: HelpdeskEvent[] };
-
-export interface EventResult {
-  id: string;
-  status: 'stored' | 'duplicate';
-  /** What a stored event did: `applied` to a conversation, `recorded` (presence), or why it had no effect. */
-  effect?: 'applied' | 'recorded' | 'no open conversation' | 'message already counted';
+/** One request's content: the provider, the body to keep (null keeps none), and the batch. */
+export interface WriteRequest {
+  provider: string;
+  delivery: Delivery | null;
+  batch: Batch;
 }
 
-export type WriteResult = { kind: 'webhook'; facts: NewFacts } | { kind: 'events'; results: EventResult[] };
-
-export interface IngestContext {
-  database: Database;
-  writer: GroupCommitter<WriteItem, WriteResult>;
-  metrics: IngestMetrics;
-  logger: Logger;
+/** What one request's write established. */
+export interface WriteOutcome {
+  /** `duplicate` when nothing in it was new (a redelivery), else `accepted`. */
+  outcome: 'accepted' | 'duplicate';
+  /** Event ids stored for the first time. */
+  newEventIds: Set<string>;
+  /** Message ids stored for the first time. */
+  newMessageIds: Set<string>;
+  /** Keys of the inputs (message or event ids) that changed a conversation. */
+  applied: Set<string>;
 }
 
 export interface WriterOptions {
   lifecycle: LifecycleSettings;
+  /** SETTLE_AFTER in ms: how long a fact stands unchanged before it is counted. */
+  settleMs: number;
   categories: CategoryRules;
   /** Surveys are scheduled only when they can be sent (WHATSAPP_ACCESS_TOKEN is set). */
   csat: { enabled: boolean; delayMs: number; responseWindowMs: number };
-  calendar: BusinessCalendar;
-  ingestMetrics: IngestMetrics;
-  conversationMetrics: ConversationMetrics;
-  csatMetrics?: CsatMetrics;
+  counting: Counting;
+}
+
+export type Writer = GroupCommitter<Prepared, WriteOutcome>;
+
+/** A request with its customer messages analysed (outside the transaction). */
+interface Prepared extends WriteRequest {
+  analysis: Map<string, MessageAnalysis>;
 }
 
 /** At most 200 requests per transaction, and as many transactions at once as the pool allows less one for scrapes. */
-export function createWriter(database: Database, options: WriterOptions): GroupCommitter<WriteItem, WriteResult> {
+export function createWriter(database: Database, options: WriterOptions): { submit: (request: WriteRequest) => Promise<WriteOutcome> } {
   const knownNumbers = new KnownBusinessNumbers();
-  return new GroupCommitter(
+  const committer: Writer = new GroupCommitter(
     async (items) => {
-      const { results, facts, eventMessages, answers, undeliveredSurveys } = await database.transaction((tx) =>
-        writeGroup(tx, items, options, knownNumbers),
-      );
+      const written = await database.transaction((tx) => writeGroup(tx, items, options, knownNumbers));
       // After the commit: each fact is counted by the one transaction that established it.
-      knownNumbers.remember(items.flatMap((item) => (item.kind === 'webhook' ? item.batch.businessNumbers : [])));
-      options.ingestMetrics.observeNewFacts({ deliveryIsNew: false, messages: eventMessages, statuses: [], accountEvents: 0 });
-      options.conversationMetrics.observe(facts, options.calendar);
-      for (const a of answers)
-        options.conversationMetrics.csatResponses.inc({ score: String(a.score), category: a.category, agent: a.agent ?? 'none' });
-      if (undeliveredSurveys > 0) options.csatMetrics?.surveys.inc({ outcome: 'undelivered' }, undeliveredSurveys);
-      return results;
+      knownNumbers.remember(items.flatMap((item) => item.batch.businessNumbers));
+      options.counting.countWrite(written.counts);
+      return written.outcomes;
     },
     {
       maxGroupSize: 200,
@@ -84,318 +95,210 @@ export function createWriter(database: Database, options: WriterOptions): GroupC
       splitOnError: (error) => !isUnavailable(error),
     },
   );
-}
-
-/** Messages that open or continue a customer's request (a reaction or a system notice does not). */
-export function isCustomerRequest(message: NewMessage): boolean {
-  return (
-    message.direction === 'inbound' && message.sender === 'customer' && !['reaction', 'system', 'request_welcome'].includes(message.type)
-  );
-}
-
-async function writeGroup(tx: Queryable, items: WriteItem[], options: WriterOptions, knownNumbers: KnownBusinessNumbers) {
-  const settings = options.lifecycle;
-  const webhooks = items.flatMap((item, index) => (item.kind === 'webhook' ? [{ index, item }] : []));
-  const { csatScores, surveyReplies } = analyzeCustomerMessages(
-    webhooks.map(({ item }) => item.batch),
-    options.categories,
-  );
-  const deliveryFacts = await storeDeliveries(
-    tx,
-    webhooks.map(({ item }) => item),
-    knownNumbers,
-  );
-  const newMessages = deliveryFacts.flatMap((f) => f.messages);
-  const now = new Date();
-
-  // A message that answers a CSAT survey is an answer, not a new request: it must not reopen the conversation.
-  const candidates: AnswerCandidate[] = newMessages.flatMap((m) =>
-    csatScores.has(m.wamid) && m.phoneNumberId && m.contactWaId
-      ? [
-          {
-            wamid: m.wamid,
-            phoneNumberId: m.phoneNumberId,
-            customer: m.contactWaId,
-            sentAt: m.sentAt,
-            contextWamid: m.contextWamid,
-            score: csatScores.get(m.wamid)!,
-          },
-        ]
-      : [],
-  );
-  const answers = await recordAnswers(tx, candidates, options.csat.responseWindowMs);
-  const undeliveredSurveys = options.csat.enabled
-    ? await markUndelivered(
-        tx,
-        webhooks.flatMap(({ item }) =>
-          item.batch.statuses.filter((s) => s.status === 'failed').map((s) => ({ wamid: s.wamid, errorCodes: s.errorCodes })),
-        ),
-      )
-    : 0;
-  // A tapped survey button is a survey reply even when it answers nothing (a second tap, an
-  // expired survey): it never becomes a new request.
-  const answered = new Set([...answers.map((a) => a.wamid), ...surveyReplies]);
-
-  // Consent only from deliveries seen for the first time: a redelivered old `stop` must not win.
-  const consent: ConsentChange[] = webhooks.flatMap(({ item }, i) =>
-    deliveryFacts[i]?.deliveryIsNew ? consentFromPreferences(item.batch) : [],
-  );
-  const inputs: ThreadInput[] = [];
-  const notSent = failedOnly(webhooks.map(({ item }) => item.batch));
-  for (const message of newMessages)
-    if (!notSent.has(message.wamid) && !answered.has(message.wamid)) pushMessageInput(inputs, message, now);
-
-  const eventItems = items.flatMap((item, index) => (item.kind === 'events' ? [{ index, events: item.events }] : []));
-  const { newIds, fresh, eventMessages, newWamids } = await storeEvents(
-    tx,
-    eventItems.flatMap(({ events }) => events),
-  );
-
-  for (const e of fresh)
-    if (e.type === 'opt_in' || e.type === 'opt_out') consent.push({ customer: e.customer, optIn: e.type === 'opt_in', at: e.at });
-  await recordConsent(tx, consent);
-
-  const inputOfEvent = new Map<string, number>();
-  for (const e of fresh) {
-    const input = lifecycleInputOf(e, newWamids, options.categories);
-    if (input) {
-      // A reported wamid is tracked as the message; any other event as itself.
-      const reported = (e.type === 'agent_message' || e.type === 'bot_message') && e.message_id ? e.message_id : null;
-      input.source = reported ? { kind: 'message', wamid: reported } : { kind: 'event', id: e.id };
-      inputOfEvent.set(e.id, inputs.length);
-      inputs.push(input);
-    }
-  }
-  const outcome = await applyInputs(tx, inputs, settings, options.categories.bounded);
-  if (options.csat.enabled) {
-    await scheduleSurveys(
-      tx,
-      outcome.facts.flatMap((f) =>
-        f.kind === 'resolved' && f.by !== 'auto' && f.conversation.id !== null
-          ? [
-              {
-                conversationId: f.conversation.id,
-                phoneNumberId: f.conversation.phoneNumberId,
-                customer: f.conversation.customer,
-                agent: f.conversation.resolvedAgent,
-                category: f.category,
-                resolvedAt: f.to,
-                dueAt: new Date(f.to.getTime() + options.csat.delayMs),
-              },
-            ]
-          : [],
-      ),
-    );
-  }
-
-  // One result per request, in order: its new facts, or one result per event it sent.
-  const factsOf = new Map(webhooks.map(({ index }, i) => [index, deliveryFacts[i]!]));
-  const claimed = new Set<string>();
-  const results: WriteResult[] = items.map((item, index) => {
-    if (item.kind === 'webhook') return { kind: 'webhook', facts: factsOf.get(index)! };
-    return {
-      kind: 'events',
-      results: item.events.map((e): EventResult => {
-        // Only the first copy of a new id in this group was stored; any other copy is a duplicate.
-        if (!newIds.has(e.id) || claimed.has(e.id)) return { id: e.id, status: 'duplicate' };
-        claimed.add(e.id);
-        return { id: e.id, status: 'stored', effect: effectOf(e, inputOfEvent.get(e.id), outcome.applied) };
-      }),
-    };
-  });
-  return { results, facts: outcome.facts, eventMessages: eventMessages.map(({ deliveryId: _, ...m }) => m), answers, undeliveredSurveys };
-}
-
-/** WhatsApp user_preferences webhooks: `stop` opts the customer out, `resume` back in. */
-function consentFromPreferences(batch: IngestBatch): ConsentChange[] {
-  return batch.accountEvents
-    .filter((e) => e.field === 'user_preferences')
-    .flatMap((e) => {
-      const list = (e.value as { user_preferences?: unknown }).user_preferences;
-      return Array.isArray(list) ? (list as unknown[]) : [];
-    })
-    .filter((p): p is { wa_id: string; value: string; timestamp?: unknown } => {
-      const item = p as { wa_id?: unknown; value?: unknown } | null;
-      return (
-        typeof item === 'object' && item !== null && typeof item.wa_id === 'string' && (item.value === 'stop' || item.value === 'resume')
-      );
-    })
-    .map((p) => {
-      const seconds =
-        typeof p.timestamp === 'number' && Number.isFinite(p.timestamp) && p.timestamp > 0 && p.timestamp < 253_402_300_799
-          ? p.timestamp
-          : null;
-      return { customer: normalizeWaId(p.wa_id), optIn: p.value === 'resume', at: seconds ? new Date(seconds * 1000) : new Date() };
-    });
-}
-
-/**
- * Request analysis of customer messages before they are stored, so that category and sentiment
- * are stored with them; also which of them read as CSAT answers.
- */
-function analyzeCustomerMessages(batches: IngestBatch[], categories: CategoryRules) {
-  const csatScores = new Map<string, number>();
-  const surveyReplies = new Set<string>();
-  for (const row of batches.flatMap((b) => b.messages)) {
-    if (row.direction !== 'inbound' || row.sender !== 'customer') continue;
-    row.analysis = analyzeMessage(row, categories);
-    if (row.analysis.csatScore !== null) csatScores.set(row.wamid, row.analysis.csatScore);
-    if (row.analysis.csatReply) surveyReplies.add(row.wamid);
-  }
-  return { csatScores, surveyReplies };
-}
-
-/**
- * Stores helpdesk events (the first of each id; later copies are duplicates), agent presence, and
- * the answers reported with a wamid: the same WhatsApp message as their status or echo.
- */
-async function storeEvents(tx: Queryable, events: HelpdeskEvent[]) {
-  const firstOfId = new Map<string, HelpdeskEvent>();
-  for (const e of events) if (!firstOfId.has(e.id)) firstOfId.set(e.id, e);
-  const newIds = await insertHelpdeskEvents(tx, [...firstOfId.values()]);
-  const fresh = [...firstOfId.values()].filter((e) => newIds.has(e.id));
-  await insertAgentStatuses(
-    tx,
-    fresh.filter((e): e is Extract<HelpdeskEvent, { type: 'agent_status' }> => e.type === 'agent_status'),
-  );
-  await rememberAgents(
-    tx,
-    fresh.flatMap((e) => ('agent' in e && typeof e.agent === 'string' ? [e.agent] : [])),
-  );
-  const reported = fresh.filter(
-    (e): e is Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }> =>
-      (e.type === 'agent_message' || e.type === 'bot_message') && !!e.message_id,
-  );
-  const eventMessages = await insertMessages(
-    tx,
-    reported.map((e) => messageRowOf(e)),
-  );
-  const newWamids = new Set(eventMessages.map((m) => m.wamid));
-  await attributeMessages(
-    tx,
-    reported
-      .filter((e) => !newWamids.has(e.message_id!))
-      .map((e) => ({
-        wamid: e.message_id!,
-        sender: e.type === 'agent_message' ? 'agent' : 'bot',
-        agent: e.type === 'agent_message' ? e.agent : null,
-      })),
-  );
-  return { newIds, fresh, eventMessages, newWamids };
-}
-
-/** Outbound messages this batch knows only as failed: a send that never reached the customer is no answer. */
-function failedOnly(batches: IngestBatch[]): Set<string> {
-  const statuses = new Map<string, Set<string>>();
-  const known = new Set(batches.flatMap((b) => b.messages.map((m) => m.wamid)));
-  for (const s of batches.flatMap((b) => b.statuses)) {
-    if (known.has(s.wamid)) continue;
-    statuses.set(s.wamid, (statuses.get(s.wamid) ?? new Set()).add(s.status));
-  }
-  return new Set([...statuses].filter(([, set]) => set.size === 1 && set.has('failed')).map(([wamid]) => wamid));
-}
-
-function pushMessageInput(inputs: ThreadInput[], m: NewMessage, now: Date): void {
-  if (!m.phoneNumberId || !m.contactWaId) return;
-  const thread = { phoneNumberId: m.phoneNumberId, customer: m.contactWaId };
-  // A timestamp ahead of our clock (skew) must not move conversations into the future.
-  const at = m.sentAt > now ? now : m.sentAt;
-  if (isCustomerRequest(m)) inputs.push({ thread, input: { kind: 'customer_message', at, category: m.category, sentiment: m.sentiment } });
-  else if (m.direction === 'outbound') {
-    // An API-sent answer without attribution was sent by someone other than the bot: a person
-    // using another tool. The responder label stays within agent | bot, as the contract says.
-    const responder = m.sender === 'bot' ? 'bot' : 'agent';
-    inputs.push({
-      thread,
-      input: { kind: 'business_message', at, responder, agent: m.agentId, wamid: m.wamid },
-      source: { kind: 'message', wamid: m.wamid },
-    });
-  }
-}
-
-function messageRowOf(
-  e: Extract<HelpdeskEvent, { type: 'agent_message' | 'bot_message' }>,
-): MessageRow & { provider: string; deliveryId: null } {
   return {
-    wamid: e.message_id!,
-    source: 'event' as MessageRow['source'],
-    provider: 'helpdesk',
-    deliveryId: null,
-    phoneNumberId: e.phone_number_id,
-    contactWaId: e.customer,
-    direction: 'outbound',
-    sender: e.type === 'agent_message' ? 'agent' : 'bot',
-    agentId: e.type === 'agent_message' ? e.agent : null,
-    type: 'unknown',
-    sentAt: e.at,
-    textBody: null,
-    contextWamid: null,
-    payload: null,
+    submit: (request) => committer.submit({ ...request, analysis: analyzeCustomerMessages(request.batch, options.categories) }),
   };
 }
 
-function lifecycleInputOf(e: HelpdeskEvent, newWamids: Set<string>, categories: CategoryRules): ThreadInput | null {
-  if (e.type === 'agent_status' || e.type === 'opt_in' || e.type === 'opt_out') return null;
-  const thread = { phoneNumberId: e.phone_number_id, customer: e.customer };
-  switch (e.type) {
-    case 'agent_message':
-    case 'bot_message':
-      // A reported wamid we had already seen was applied when it was first seen.
-      if (e.message_id && !newWamids.has(e.message_id)) return null;
-      return {
-        thread,
-        input: {
-          kind: 'business_message',
-          at: e.at,
-          responder: e.type === 'agent_message' ? 'agent' : 'bot',
-          agent: e.type === 'agent_message' ? e.agent : null,
-          wamid: e.message_id ?? null,
-        },
-      };
-    case 'assigned':
-      return { thread, input: { kind: 'assigned', at: e.at, agent: e.agent } };
-    case 'handover':
-      return { thread, input: { kind: 'handover', at: e.at, agent: e.agent ?? null } };
-    case 'resolved':
-      return { thread, input: { kind: 'resolved', at: e.at, by: e.by, agent: e.agent ?? null } };
-    case 'categorized':
-      return { thread, input: { kind: 'categorized', at: e.at, category: categories.bounded(e.category) } };
+/** Request analysis of customer messages (category, sentiment, CSAT score), stored with them. */
+function analyzeCustomerMessages(batch: Batch, categories: CategoryRules): Map<string, MessageAnalysis> {
+  const analysis = new Map<string, MessageAnalysis>();
+  for (const m of batch.messages)
+    if (m.direction === 'inbound' && m.sender === 'customer') analysis.set(m.id, analyzeMessage(m, categories));
+  return analysis;
+}
+
+async function writeGroup(tx: Queryable, items: Prepared[], options: WriterOptions, knownNumbers: KnownBusinessNumbers) {
+  const now = new Date();
+  const deliveryIds = await insertDeliveries(
+    tx,
+    items.flatMap((item) => (item.delivery ? [item.delivery] : [])),
+  );
+  // A redelivered body was stored with all its rows the first time: nothing of it is written again.
+  let next = 0;
+  const ids = items.map((item) => (item.delivery ? deliveryIds[next++]! : null));
+  const fresh = items.flatMap((item, i) =>
+    item.delivery === null || ids[i] !== null ? [{ item, index: i, deliveryId: ids[i] ?? null }] : [],
+  );
+  const batches = fresh.map((f) => f.item.batch);
+
+  await upsertBusinessNumbers(
+    tx,
+    batches.flatMap((b) => b.businessNumbers),
+    knownNumbers,
+  );
+  await upsertContacts(
+    tx,
+    batches.flatMap((b) => b.contacts),
+  );
+  const messages = await insertMessages(
+    tx,
+    fresh.flatMap(({ item, deliveryId }) =>
+      messageRowsOf(item.batch).map(
+        (m): MessageToStore => ({ ...m, provider: item.provider, deliveryId, analysis: item.analysis.get(m.id) }),
+      ),
+    ),
+  );
+  const statuses = await insertStatuses(
+    tx,
+    fresh.flatMap(({ item, deliveryId }) => item.batch.statuses.map((s) => ({ ...s, deliveryId }))),
+  );
+  const accountEventDeliveries = await insertAccountEvents(
+    tx,
+    fresh.flatMap(({ item, deliveryId }) => item.batch.accountEvents.map((e) => ({ ...e, provider: item.provider, deliveryId }))),
+  );
+  const newEventIds = new Set<string>();
+  for (const { item } of fresh) {
+    for (const id of await insertHelpdeskEvents(tx, item.provider, item.batch.events)) newEventIds.add(id);
   }
-}
+  await insertAgentPresence(
+    tx,
+    batches.flatMap((b) => b.presence),
+  );
+  await rememberAgents(tx, [
+    ...batches.flatMap((b) => b.events.flatMap((e) => (e.agent ? [e.agent] : []))),
+    ...batches.flatMap((b) => b.presence.map((p) => p.agent)),
+    ...batches.flatMap((b) => b.attributions.flatMap((a) => (a.agentId ? [a.agentId] : []))),
+  ]);
+  // Consent only from what is new: a redelivered old `stop` must not win.
+  await recordConsent(
+    tx,
+    batches.flatMap((b) => b.consent),
+  );
 
-function effectOf(e: HelpdeskEvent, inputIndex: number | undefined, applied: boolean[]): EventResult['effect'] {
-  if (e.type === 'agent_status' || e.type === 'opt_in' || e.type === 'opt_out') return 'recorded';
-  if (inputIndex === undefined) return 'message already counted';
-  return applied[inputIndex] ? 'applied' : 'no open conversation';
-}
-
-export function deliveryOf(provider: string, body: string): Delivery {
-  return { provider, body, bodySha256: sha256(body) };
-}
-
-/** Stores a webhook batch and returns `accepted`, or `duplicate` when nothing in it was new. */
-export async function recordBatch(context: IngestContext, delivery: Delivery, batch: IngestBatch): Promise<WebhookOutcome> {
-  const result = await context.writer.submit({ kind: 'webhook', delivery, batch });
-  const facts = (result as Extract<WriteResult, { kind: 'webhook' }>).facts;
-  context.metrics.observeNewFacts(facts);
-  const newItems = facts.messages.length + facts.statuses.length + facts.accountEvents;
-  const isDuplicate = newItems === 0 && (!facts.deliveryIsNew || batchSize(batch) > 0);
-  return isDuplicate ? 'duplicate' : 'accepted';
-}
-
-/** Stores helpdesk events; one result per event, in the order given. */
-export async function recordEvents(context: IngestContext, events: HelpdeskEvent[]): Promise<EventResult[]> {
-  const result = await context.writer.submit({ kind: 'events', events });
-  return (result as Extract<WriteResult, { kind: 'events' }>).results;
-}
-
-/** Keeps a signed body we could not parse, so it can be replayed; never fails the request. */
-export async function keepRejected(context: IngestContext, delivery: Delivery, reason: string): Promise<void> {
-  try {
-    await storeRejectedDelivery(context.database, delivery, reason);
-  } catch (error) {
-    context.logger.warn({ err: { message: (error as Error).message } }, 'could not keep the rejected webhook body');
+  const starts: ThreadStart[] = [];
+  const start = (thread: { phoneNumberId: string | null; customer: string | null } | null, since: Date) => {
+    if (thread?.phoneNumberId && thread.customer)
+      starts.push({ thread: { phoneNumberId: thread.phoneNumberId, customer: thread.customer }, since });
+  };
+  for (const m of messages) start(m, m.sentAt);
+  for (const e of batches.flatMap((b) => b.events)) {
+    if (newEventIds.has(e.id) && (CONVERSATION_EVENT_TYPES as readonly string[]).includes(e.type)) start(e.thread, e.at);
   }
+  for (const a of await attributeMessages(
+    tx,
+    batches.flatMap((b) => b.attributions),
+  ))
+    start(a.thread, a.sentAt);
+  for (const f of await messagesWithFailures(
+    tx,
+    statuses.map((s) => s.messageId),
+  ))
+    start(f.thread, f.sentAt);
+  for (const s of await recordSurveyReplies(tx, messages, items, options.csat.responseWindowMs)) start(s.thread, s.since);
+  for (const s of await recordProviderRatings(
+    tx,
+    batches.flatMap((b) => b.csatRatings),
+  ))
+    start(s.thread, s.since);
+  const undeliveredSurveys = options.csat.enabled
+    ? await markUndelivered(
+        tx,
+        statuses.filter((s) => s.status === 'failed').map((s) => ({ wamid: s.messageId, errorCodes: s.errorCodes })),
+      )
+    : 0;
+
+  const fold = await foldThreads(
+    tx,
+    starts,
+    { lifecycle: options.lifecycle, settleMs: options.settleMs, boundCategory: options.categories.bounded },
+    now,
+  );
+  if (options.csat.enabled) await scheduleResolved(tx, fold, options.csat.delayMs);
+
+  const inputsPerThread = new Map<string, number>();
+  for (const s of starts) inputsPerThread.set(threadId(s.thread), (inputsPerThread.get(threadId(s.thread)) ?? 0) + 1);
+
+  // Each new row belongs to the first request of the group that carried it.
+  const ownerOf = new Map<string, number>();
+  for (const { item, index } of fresh) for (const m of messageRowsOf(item.batch)) if (!ownerOf.has(m.id)) ownerOf.set(m.id, index);
+  const newMessages = new Map<number, string[]>();
+  for (const m of messages)
+    if (m.isNew) newMessages.set(ownerOf.get(m.id) ?? -1, [...(newMessages.get(ownerOf.get(m.id) ?? -1) ?? []), m.id]);
+  const outcomes = items.map((item, index): WriteOutcome => {
+    const deliveryId = ids[index];
+    const isFresh = item.delivery === null || deliveryId !== null;
+    const eventIds = new Set(isFresh ? item.batch.events.filter((e) => newEventIds.has(e.id)).map((e) => e.id) : []);
+    const messageIds = new Set(newMessages.get(index) ?? []);
+    const own = (d: number | null) => deliveryId !== null && d === deliveryId;
+    const newItems =
+      messageIds.size + eventIds.size + statuses.filter((s) => own(s.deliveryId)).length + accountEventDeliveries.filter(own).length;
+    const deliveryIsNew = deliveryId !== null;
+    const duplicate = newItems === 0 && (!deliveryIsNew || batchSize(item.batch) > 0);
+    return { outcome: duplicate ? 'duplicate' : 'accepted', newEventIds: eventIds, newMessageIds: messageIds, applied: fold.applied };
+  });
+  const counts: WriteCounts = { messages: messages.filter((m) => m.isNew), statuses, fold, inputsPerThread, undeliveredSurveys };
+  return { outcomes, counts };
 }
 
-export type { Fact };
+/**
+ * Customer messages after a CSAT survey that answer it rather than ask something (see
+ * csat/answer.ts): marked so the lifecycle never takes them as requests, and their scores recorded
+ * (a survey keeps its earliest). A tapped survey button is a reply even when it answers no
+ * survey (a second tap, an expired one). Returns the threads whose survey answer changed.
+ */
+async function recordSurveyReplies(tx: Queryable, stored: StoredMessage[], items: Prepared[], responseWindowMs: number) {
+  const candidates = stored.filter((m) => m.isNew && m.direction === 'inbound' && m.sender === 'customer' && m.phoneNumberId && m.customer);
+  if (candidates.length === 0) return [];
+  const original = new Map<string, { message: Message; analysis: MessageAnalysis | undefined }>();
+  for (const item of items) for (const m of item.batch.messages) original.set(m.id, { message: m, analysis: item.analysis.get(m.id) });
+  const surveys = await surveysAround(
+    tx,
+    candidates.map((m) => ({ thread: { phoneNumberId: m.phoneNumberId!, customer: m.customer! }, at: m.sentAt })),
+    responseWindowMs,
+  );
+  const replies: string[] = [];
+  const answers: SurveyAnswer[] = [];
+  for (const m of candidates) {
+    const source = original.get(m.id);
+    if (!source) continue;
+    const message = {
+      at: m.sentAt,
+      text: source.message.text,
+      replyIds: source.message.replyIds,
+      contextId: m.contextId,
+      category: source.analysis?.category ?? null,
+    };
+    const ofThread = surveys
+      .filter(
+        (s) =>
+          s.thread.phoneNumberId === m.phoneNumberId &&
+          s.thread.customer === m.customer &&
+          s.sentAt.getTime() <= m.sentAt.getTime() + 1_000,
+      )
+      // The survey the message replies to (context), else the latest one sent before it.
+      .sort((a, b) => Number(b.messageId === m.contextId) - Number(a.messageId === m.contextId) || b.sentAt.getTime() - a.sentAt.getTime());
+    const survey = ofThread[0];
+    const verdict = survey ? surveyReply(message, survey, responseWindowMs) : { reply: false as const };
+    if (verdict.reply) {
+      replies.push(m.id);
+      if (verdict.score !== null) answers.push({ surveyId: survey!.id, messageId: m.id, at: m.sentAt, score: verdict.score });
+    } else if (source.analysis?.csatReply) {
+      replies.push(m.id);
+    }
+  }
+  await markSurveyReplies(tx, replies);
+  return recordAnswers(tx, answers);
+}
+
+/** A CSAT survey for each new resolution by an agent or the bot; the agent it credits is the resolving agent (none for the bot). */
+async function scheduleResolved(tx: Queryable, fold: FoldOutcome, delayMs: number): Promise<void> {
+  await scheduleSurveys(
+    tx,
+    fold.resolved.flatMap((c) =>
+      c.id !== null && c.resolvedAt
+        ? [
+            {
+              conversationId: c.id,
+              phoneNumberId: c.phoneNumberId,
+              customer: c.customer,
+              agent: c.resolvedBy === 'agent' ? c.resolvedAgent : null,
+              category: c.category,
+              resolvedAt: c.resolvedAt,
+              dueAt: new Date(c.resolvedAt.getTime() + delayMs),
+            },
+          ]
+        : [],
+    ),
+  );
+}

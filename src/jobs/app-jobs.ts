@@ -1,14 +1,22 @@
 /**
  * The exporter's background jobs, in one list: what main.ts schedules, and what tests schedule
- * faster. The conversation timers always run; CSAT surveys only when the app can send them.
+ * faster. The conversation timers always run, settling facts when SETTLE_AFTER is above zero,
+ * and CSAT surveys only when the app can send them.
  */
 import type { App } from '../app.ts';
-import { advanceDueConversations } from './conversation-timers.ts';
 import { sendDueSurveys } from '../csat/send-surveys.ts';
+import { advanceDueConversations } from './conversation-timers.ts';
 import type { Scheduler } from './scheduler.ts';
+import { settleDueFacts } from './settle-facts.ts';
 
 /** Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s. */
 export const DEFAULT_SCHEDULES = { conversationTimers: '*/30 * * * * *', csatSurveys: '*/15 * * * * *' };
+
+/** Facts are settled every half SETTLE_AFTER, between every second and every 5 s. */
+export function settleSchedule(settleMs: number): string {
+  const seconds = Math.min(5, Math.max(1, Math.round(settleMs / 2000)));
+  return `*/${seconds} * * * * *`;
+}
 
 export function startAppJobs(scheduler: Scheduler, app: App, schedules = DEFAULT_SCHEDULES): void {
   scheduler.start({
@@ -16,6 +24,16 @@ export function startAppJobs(scheduler: Scheduler, app: App, schedules = DEFAULT
     schedule: schedules.conversationTimers,
     run: async () => (await advanceDueConversations(app.timers)) !== null,
   });
+  if (app.settle.settleMs > 0) {
+    scheduler.start({
+      name: 'settle_facts',
+      schedule: settleSchedule(app.settle.settleMs),
+      run: async () => {
+        await settleDueFacts(app.settle);
+        return true;
+      },
+    });
+  }
   const surveys = app.surveys;
   if (surveys)
     scheduler.start({

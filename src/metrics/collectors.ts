@@ -28,12 +28,17 @@ export class ScrapeCollectors {
   private readonly success: Gauge<'collector'>;
   private readonly duration: Gauge<'collector'>;
 
+  private readonly timeoutMs: number;
+  private readonly beforeCollect: (() => Promise<void>) | undefined;
+
   constructor(
     private readonly registry: Registry,
     private readonly database: Database,
     private readonly logger: Logger,
-    private readonly timeoutMs = 5_000,
+    options: { timeoutMs?: number; beforeCollect?: () => Promise<void> } = {},
   ) {
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.beforeCollect = options.beforeCollect;
     const refresh = () => this.refresh();
     this.success = new Gauge({
       name: `${NAMESPACE}_scrape_collector_success`,
@@ -73,6 +78,11 @@ export class ScrapeCollectors {
   }
 
   private async runAll(): Promise<void> {
+    if (this.beforeCollect) {
+      await withTimeout(this.beforeCollect(), this.timeoutMs, `settling facts timed out after ${this.timeoutMs} ms`).catch(
+        (error: unknown) => this.logger.warn({ err: { message: (error as Error).message } }, 'settling facts before the scrape failed'),
+      );
+    }
     await Promise.all(
       this.collectors.map(async (collector) => {
         const started = performance.now();

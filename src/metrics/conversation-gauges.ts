@@ -10,36 +10,40 @@ export const OPEN_STATES = ['unassigned', 'assigned', 'bot', 'waiting_customer']
 export const WAITING_THRESHOLDS = [0, 60, 120, 180, 300, 600, 1800, 3600] as const;
 
 const OPEN_SQL = `
-  SELECT state, category, count(*)::int AS n
+  SELECT phone_number_id, state, category, count(*)::int AS n
     FROM conversations
    WHERE status = 'open'
-   GROUP BY state, category`;
+   GROUP BY phone_number_id, state, category`;
 
 // One row per sentiment: how many waiting customers have waited longer than each threshold.
 const WAITING_SQL = `
-  SELECT CASE WHEN sentiment = 'negative' THEN 'negative' ELSE 'other' END AS sentiment,
+  SELECT phone_number_id, CASE WHEN sentiment = 'negative' THEN 'negative' ELSE 'other' END AS sentiment,
          ${WAITING_THRESHOLDS.map((t) => `count(*) FILTER (WHERE waited > ${t})::int AS over_${t}`).join(',\n         ')},
          count(*) FILTER (WHERE window_closes > now() AND window_closes <= now() + interval '1 hour')::int AS window_closing
-    FROM (SELECT sentiment,
+    FROM (SELECT phone_number_id, sentiment,
                  extract(epoch FROM now() - waiting_since) AS waited,
                  last_customer_message_at + interval '24 hours' AS window_closes
             FROM conversations
            WHERE status = 'open' AND waiting_since IS NOT NULL) w
-   GROUP BY 1`;
+   GROUP BY 1, 2`;
 
-export function registerConversationGauges(collectors: ScrapeCollectors, categories: readonly string[]): void {
+export function registerConversationGauges(
+  collectors: ScrapeCollectors,
+  categories: readonly string[],
+  businessNumber: (phoneNumberId: string) => string,
+): void {
   const registers = [collectors.metricRegistry];
   const open = new Gauge({
     name: `${NAMESPACE}_open_conversations`,
-    help: 'Open conversations now, by state and category.',
-    labelNames: ['state', 'category'] as const,
+    help: 'Open conversations now, by state, category and business number.',
+    labelNames: ['state', 'category', 'business_number'] as const,
     registers,
     collect: collectors.collect,
   });
   const waiting = new Gauge({
     name: `${NAMESPACE}_waiting_conversations`,
-    help: 'Open conversations whose customer has waited for an answer longer than over_seconds.',
-    labelNames: ['over_seconds', 'sentiment'] as const,
+    help: 'Open conversations whose customer has waited for an answer longer than over_seconds, by sentiment and business number.',
+    labelNames: ['over_seconds', 'sentiment', 'business_number'] as const,
     registers,
     collect: collectors.collect,
   });
@@ -53,19 +57,31 @@ export function registerConversationGauges(collectors: ScrapeCollectors, categor
   const collector: Collector = {
     name: 'conversations',
     async update(database) {
-      const [openRows, waitingRows] = await Promise.all([
-        database.query<{ state: string; category: string; n: number }>(OPEN_SQL),
-        database.query<Record<string, number> & { sentiment: string }>(WAITING_SQL),
+      const [openRows, waitingRows, numbers] = await Promise.all([
+        database.query<{ phone_number_id: string; state: string; category: string; n: number }>(OPEN_SQL),
+        database.query<Record<string, number> & { phone_number_id: string; sentiment: string }>(WAITING_SQL),
+        database.query<{ phone_number_id: string }>('SELECT phone_number_id FROM business_numbers'),
       ]);
+      // Every known business number shows every state and threshold, at 0 when nothing is there.
+      const known = new Set([...numbers.rows.map((r) => r.phone_number_id), ...openRows.rows.map((r) => r.phone_number_id)]);
       open.reset();
-      for (const state of OPEN_STATES) for (const category of categories) open.set({ state, category }, 0);
-      for (const r of openRows.rows) open.set({ state: r.state, category: r.category }, r.n);
+      for (const id of known) {
+        const business_number = businessNumber(id);
+        for (const state of OPEN_STATES) for (const category of categories) open.set({ state, category, business_number }, 0);
+      }
+      for (const r of openRows.rows)
+        open.inc({ state: r.state, category: r.category, business_number: businessNumber(r.phone_number_id) }, r.n);
       waiting.reset();
+      for (const id of known) {
+        for (const sentiment of ['negative', 'other']) {
+          for (const t of WAITING_THRESHOLDS) waiting.set({ over_seconds: String(t), sentiment, business_number: businessNumber(id) }, 0);
+        }
+      }
       let closing = 0;
-      for (const sentiment of ['negative', 'other']) {
-        const row = waitingRows.rows.find((r) => r.sentiment === sentiment);
-        for (const t of WAITING_THRESHOLDS) waiting.set({ over_seconds: String(t), sentiment }, row?.[`over_${t}`] ?? 0);
-        closing += row?.window_closing ?? 0;
+      for (const row of waitingRows.rows) {
+        const labels = { sentiment: row.sentiment, business_number: businessNumber(row.phone_number_id) };
+        for (const t of WAITING_THRESHOLDS) waiting.inc({ ...labels, over_seconds: String(t) }, row[`over_${t}`] ?? 0);
+        closing += row.window_closing ?? 0;
       }
       windowClosing.set(closing);
     },

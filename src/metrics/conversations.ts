@@ -1,12 +1,13 @@
 /**
  * Helpdesk KPIs observed from lifecycle facts: conversations opened, reopened and resolved, first
  * response, replies, resolution (calendar and business hours), first-contact resolution, bot
- * automation and expired service windows. Each fact is observed once, after the commit of the
- * transaction that established it; durations come from the events' own timestamps.
+ * automation, expired service windows, customer messages and their sentiment, and CSAT answers.
+ * Each fact is observed once, after the commit of the transaction that counted it (see
+ * conversations/counting.ts); durations come from the events' own timestamps.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { BusinessCalendar } from '../config/business-hours.ts';
-import type { Fact } from '../conversations/lifecycle.ts';
+import type { FactPayload } from '../domain/conversation.ts';
 import { NAMESPACE } from './registry.ts';
 
 /** Resolve the targets that matter: 30 s, 1, 2 and 5 minutes, then up to a day. */
@@ -14,15 +15,37 @@ export const RESPONSE_BUCKETS = [15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600
 /** Minutes to a week. */
 export const RESOLUTION_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 259200, 604800];
 
+/** Fact kinds as the `fact` label of whatsapp_fact_corrections_total names them (by key prefix). */
+export const FACT_KEYS = [
+  'opened',
+  'reopened',
+  'first_response',
+  'reply',
+  'resolved',
+  'fcr',
+  'bot_engaged',
+  'handover',
+  'window',
+  'm',
+  'csat',
+] as const;
+const FACT_LABELS: Record<string, string> = { fcr: 'first_contact_resolution', window: 'service_window_expired', m: 'customer_message' };
+
+/** The `fact` label of a fact key (`resolved:1` → `resolved`, `m:wamid…` → `customer_message`). */
+export function factLabel(key: string): string {
+  const prefix = key.split(':')[0]!;
+  return FACT_LABELS[prefix] ?? ((FACT_KEYS as readonly string[]).includes(prefix) ? prefix : 'other');
+}
+
 export class ConversationMetrics {
-  readonly opened: Counter<'category'>;
+  readonly opened: Counter<'category' | 'business_number'>;
   readonly reopened: Counter<'category'>;
-  readonly resolved: Counter<'category' | 'resolved_by'>;
-  readonly firstResponse: Histogram<'responder' | 'category'>;
-  readonly firstResponseBusiness: Histogram<'responder' | 'category'>;
+  readonly resolved: Counter<'category' | 'resolved_by' | 'business_number'>;
+  readonly firstResponse: Histogram<'responder' | 'category' | 'business_number'>;
+  readonly firstResponseBusiness: Histogram<'responder' | 'category' | 'business_number'>;
   readonly reply: Histogram<'responder' | 'category'>;
-  readonly resolution: Histogram<'resolved_by' | 'category'>;
-  readonly resolutionBusiness: Histogram<'resolved_by' | 'category'>;
+  readonly resolution: Histogram<'resolved_by' | 'category' | 'business_number'>;
+  readonly resolutionBusiness: Histogram<'resolved_by' | 'category' | 'business_number'>;
   readonly firstContactResolutions: Counter<'category' | 'result'>;
   readonly botConversations: Counter<'category'>;
   readonly botHandovers: Counter<'category'>;
@@ -30,6 +53,10 @@ export class ConversationMetrics {
   readonly inboundSentiment: Counter<'polarity' | 'category'>;
   readonly customerMessages: Counter<'category'>;
   readonly csatResponses: Counter<'score' | 'category' | 'agent'>;
+  readonly lateInputs: Counter;
+  readonly factCorrections: Counter<'fact'>;
+  private readonly categories: readonly string[];
+  private readonly businessNumbers = new Set<string>();
 
   /** `categories`: every category label value (the configured set, `other` and `unknown`). */
   constructor(registry: Registry, categories: readonly string[]) {
@@ -38,25 +65,28 @@ export class ConversationMetrics {
     const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
       new Histogram<L>({ name: `${NAMESPACE}_${name}`, help, labelNames, buckets, registers: [registry] });
 
-    this.opened = counter('conversations_opened_total', 'Conversations opened by a customer message when none was open.', ['category']);
+    this.opened = counter('conversations_opened_total', 'Conversations opened by a customer message when none was open.', [
+      'category',
+      'business_number',
+    ]);
     this.reopened = counter('conversations_reopened_total', 'Resolved conversations reopened by the customer within FCR_WINDOW.', [
       'category',
     ]);
     this.resolved = counter(
       'conversations_resolved_total',
       'Conversation resolutions, by who resolved (agent, bot, or auto after inactivity).',
-      ['category', 'resolved_by'],
+      ['category', 'resolved_by', 'business_number'],
     );
     this.firstResponse = histogram(
       'first_response_seconds',
       "Seconds from a conversation's first customer message to its first answer.",
-      ['responder', 'category'],
+      ['responder', 'category', 'business_number'],
       RESPONSE_BUCKETS,
     );
     this.firstResponseBusiness = histogram(
       'first_response_business_seconds',
       'First response time counted in business hours only, in seconds.',
-      ['responder', 'category'],
+      ['responder', 'category', 'business_number'],
       RESPONSE_BUCKETS,
     );
     this.reply = histogram(
@@ -68,13 +98,13 @@ export class ConversationMetrics {
     this.resolution = histogram(
       'resolution_seconds',
       'Seconds from opening (or reopening) to resolution.',
-      ['resolved_by', 'category'],
+      ['resolved_by', 'category', 'business_number'],
       RESOLUTION_BUCKETS,
     );
     this.resolutionBusiness = histogram(
       'resolution_business_seconds',
       'Resolution time counted in business hours only, in seconds.',
-      ['resolved_by', 'category'],
+      ['resolved_by', 'category', 'business_number'],
       RESOLUTION_BUCKETS,
     );
     this.firstContactResolutions = counter(
@@ -105,70 +135,91 @@ export class ConversationMetrics {
       ['score', 'category', 'agent'],
     );
 
+    this.lateInputs = counter(
+      'late_inputs_total',
+      'Inputs that arrived after facts they change had been counted (later than SETTLE_AFTER); state and gauges follow them, counters keep what they counted.',
+      [],
+    );
+    this.factCorrections = counter(
+      'fact_corrections_total',
+      'Counted facts that a late input changed or removed, by fact; the counters keep the value they counted.',
+      ['fact'],
+    );
+
+    this.categories = categories;
     for (const category of categories) {
       this.customerMessages.inc({ category }, 0);
       for (const polarity of ['negative', 'neutral', 'positive']) this.inboundSentiment.inc({ polarity, category }, 0);
-      this.opened.inc({ category }, 0);
       this.reopened.inc({ category }, 0);
       this.botConversations.inc({ category }, 0);
       this.botHandovers.inc({ category }, 0);
       this.serviceWindowsExpired.inc({ category }, 0);
-      for (const resolved_by of ['agent', 'bot', 'auto']) this.resolved.inc({ category, resolved_by }, 0);
       for (const result of ['resolved', 'reopened']) this.firstContactResolutions.inc({ category, result }, 0);
+    }
+    this.lateInputs.inc(0);
+  }
+
+  /** Starts the counters of a business number at 0 (once), so rate() and increase() see its first event. */
+  knowBusinessNumber(business_number: string): void {
+    if (this.businessNumbers.has(business_number)) return;
+    this.businessNumbers.add(business_number);
+    for (const category of this.categories) {
+      this.opened.inc({ category, business_number }, 0);
+      for (const resolved_by of ['agent', 'bot', 'auto']) this.resolved.inc({ category, resolved_by, business_number }, 0);
     }
   }
 
-  observe(facts: readonly Fact[], calendar: BusinessCalendar): void {
-    for (const fact of facts) {
-      switch (fact.kind) {
-        case 'opened':
-          this.opened.inc({ category: fact.category });
-          break;
-        case 'reopened':
-          this.reopened.inc({ category: fact.category });
-          break;
-        case 'first_response': {
-          const labels = { responder: fact.responder, category: fact.category };
-          this.firstResponse.observe(labels, seconds(fact.from, fact.to));
-          this.firstResponseBusiness.observe(labels, calendar.businessSeconds(fact.from, fact.to));
-          break;
-        }
-        case 'reply':
-          this.reply.observe({ responder: fact.responder, category: fact.category }, seconds(fact.from, fact.to));
-          break;
-        case 'resolved': {
-          const labels = { resolved_by: fact.by, category: fact.category };
-          this.resolved.inc(labels);
-          this.resolution.observe(labels, seconds(fact.from, fact.to));
-          this.resolutionBusiness.observe(labels, calendar.businessSeconds(fact.from, fact.to));
-          break;
-        }
-        case 'first_contact_resolution':
-          this.firstContactResolutions.inc({ category: fact.category, result: fact.result });
-          break;
-        case 'bot_engaged':
-          this.botConversations.inc({ category: fact.category });
-          break;
-        case 'handover':
-          this.botHandovers.inc({ category: fact.category });
-          break;
-        case 'service_window_expired':
-          this.serviceWindowsExpired.inc({ category: fact.category });
-          break;
-        case 'customer_message':
-          this.customerMessages.inc({ category: fact.category });
-          break;
-        case 'inbound_sentiment':
-          this.inboundSentiment.inc({ polarity: fact.polarity, category: fact.category });
-          break;
-        case 'handling_started':
-        case 'handling_ended':
-          break; // stored as intervals; agent time is computed at scrape time
+  /** Counts one settled fact of a conversation on `business_number`. */
+  observe(fact: FactPayload, business_number: string, calendar: BusinessCalendar): void {
+    const category = fact.category;
+    switch (fact.kind) {
+      case 'opened':
+        this.knowBusinessNumber(business_number);
+        this.opened.inc({ category, business_number });
+        break;
+      case 'reopened':
+        this.reopened.inc({ category });
+        break;
+      case 'first_response': {
+        const labels = { responder: fact.responder, category, business_number };
+        this.firstResponse.observe(labels, seconds(fact.from, fact.to));
+        this.firstResponseBusiness.observe(labels, calendar.businessSeconds(new Date(fact.from), new Date(fact.to)));
+        break;
       }
+      case 'reply':
+        this.reply.observe({ responder: fact.responder, category }, seconds(fact.from, fact.to));
+        break;
+      case 'resolved': {
+        this.knowBusinessNumber(business_number);
+        const labels = { resolved_by: fact.by, category, business_number };
+        this.resolved.inc(labels);
+        this.resolution.observe(labels, seconds(fact.from, fact.to));
+        this.resolutionBusiness.observe(labels, calendar.businessSeconds(new Date(fact.from), new Date(fact.to)));
+        break;
+      }
+      case 'first_contact_resolution':
+        this.firstContactResolutions.inc({ category, result: fact.result });
+        break;
+      case 'bot_engaged':
+        this.botConversations.inc({ category });
+        break;
+      case 'handover':
+        this.botHandovers.inc({ category });
+        break;
+      case 'service_window_expired':
+        this.serviceWindowsExpired.inc({ category });
+        break;
+      case 'customer_message':
+        this.customerMessages.inc({ category });
+        if (fact.polarity) this.inboundSentiment.inc({ polarity: fact.polarity, category });
+        break;
+      case 'csat':
+        this.csatResponses.inc({ score: String(fact.score), category, agent: fact.agent ?? 'none' });
+        break;
     }
   }
 }
 
-function seconds(from: Date, to: Date): number {
-  return Math.max(0, (to.getTime() - from.getTime()) / 1000);
+function seconds(from: number, to: number): number {
+  return Math.max(0, (to - from) / 1000);
 }

@@ -4,10 +4,9 @@
  * redelivery never counts twice and every replica's counters add up with sum().
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { NewFacts } from '../storage/webhook-store.ts';
+import type { StoredMessage, StoredStatus } from '../storage/webhook-store.ts';
 import { NAMESPACE } from './registry.ts';
 
-export const PROVIDERS = ['meta', 'helpdesk'] as const;
 export const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'rejected_signature', 'rejected_payload', 'error'] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
@@ -61,7 +60,8 @@ export class IngestMetrics {
   readonly failures: Counter<'error_code'>;
   readonly helpdeskEvents: Counter<'type' | 'outcome'>;
 
-  constructor(registry: Registry) {
+  /** `providers`: every `provider` label value (the adapter map's keys). */
+  constructor(registry: Registry, providers: readonly string[]) {
     this.webhookRequests = new Counter({
       name: `${NAMESPACE}_webhook_requests_total`,
       help: 'Webhook and events API POST requests received, by provider and outcome.',
@@ -100,7 +100,7 @@ export class IngestMetrics {
       registers: [registry],
     });
     // Known label sets start at 0, so that rate() and increase() see the first event.
-    for (const provider of PROVIDERS) {
+    for (const provider of providers) {
       for (const outcome of WEBHOOK_OUTCOMES) this.webhookRequests.inc({ provider, outcome }, 0);
     }
     for (const status of STATUSES) this.statuses.inc({ status }, 0);
@@ -110,11 +110,11 @@ export class IngestMetrics {
   }
 
   /** Counts what a committed transaction newly stored. */
-  observeNewFacts(facts: NewFacts): void {
-    for (const m of facts.messages) {
+  observeStored(messages: readonly StoredMessage[], statuses: readonly StoredStatus[]): void {
+    for (const m of messages) {
       this.messages.inc({ direction: m.direction, type: messageTypeLabel(m.type), sender: m.sender });
     }
-    for (const s of facts.statuses) {
+    for (const s of statuses) {
       this.statuses.inc({ status: statusLabel(s.status) });
       // A failed message counts once, under its first error code.
       if (s.status === 'failed') this.failures.inc({ error_code: errorCodeLabel(s.errorCodes[0]) });

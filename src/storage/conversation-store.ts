@@ -1,24 +1,17 @@
 /**
- * Persistence of the conversation lifecycle: lock the threads a transaction touches, load each
- * thread's latest conversation, save what the lifecycle changed, and keep agent handling
- * intervals. Rows travel as one JSON parameter per statement, as in the webhook write path.
+ * Persistence of conversations: lock the threads a transaction touches, load a thread's stored
+ * conversations and its inputs (messages, helpdesk events) from a given moment, save what a fold
+ * gives (insert, update, delete), keep agent handling intervals, and find conversations whose
+ * facts settle or whose deadlines passed. Rows travel as one JSON parameter per statement.
  */
-import type { Conversation, Fact, LifecycleInput } from '../conversations/lifecycle.ts';
-import { openState } from '../conversations/lifecycle.ts';
+import type { Conversation, HandlingInterval, LifecycleInput } from '../domain/conversation.ts';
+import type { Polarity, ThreadKey } from '../domain/whatsapp.ts';
+import { threadId } from '../domain/whatsapp.ts';
 import type { Queryable } from './database.ts';
 import { LOCKS, THREAD_LOCK_BUCKETS } from './locks.ts';
 
-export interface ThreadKey {
-  phoneNumberId: string;
-  customer: string;
-}
-
-export function threadId(key: ThreadKey): string {
-  return `${key.phoneNumberId}\u001f${key.customer}`;
-}
-
 /**
- * Serialises writers of the same threads (two requests must not both open "the" conversation):
+ * Serialises writers of the same threads (two requests must not both fold "the" conversation):
  * transaction-scoped advisory locks on hash buckets, taken in one sorted order so that they
  * cannot deadlock. Unrelated threads sharing a bucket merely wait for each other.
  */
@@ -30,159 +23,207 @@ export async function lockThreads(tx: Queryable, keys: ThreadKey[]): Promise<voi
   );
 }
 
-const COLUMNS = `id, phone_number_id, contact_wa_id, status, category, opened_at, cycle_started_at, handler, assigned_agent,
-  bot_engaged, handed_over, first_response_at, first_responder, first_response_agent, first_response_wamid, waiting_since,
-  last_customer_message_at, last_business_message_at, last_activity_at, resolved_at, resolved_by, resolved_agent,
-  reopen_count, fcr, window_expired_at, sentiment`;
+type ColumnType = 'text' | 'timestamptz' | 'boolean' | 'integer';
+type Column = readonly [column: string, type: ColumnType, field: keyof Conversation];
 
-interface ConversationRow {
-  id: number;
+/** The one column spec of the conversations table: SELECT lists, JSON records and row mapping derive from it. */
+const COLUMNS = [
+  ['phone_number_id', 'text', 'phoneNumberId'],
+  ['contact_wa_id', 'text', 'customer'],
+  ['status', 'text', 'status'],
+  ['category', 'text', 'category'],
+  ['opened_at', 'timestamptz', 'openedAt'],
+  ['cycle_started_at', 'timestamptz', 'cycleStartedAt'],
+  ['handler', 'text', 'handler'],
+  ['assigned_agent', 'text', 'assignedAgent'],
+  ['bot_engaged', 'boolean', 'botEngaged'],
+  ['handed_over', 'boolean', 'handedOver'],
+  ['first_response_at', 'timestamptz', 'firstResponseAt'],
+  ['first_responder', 'text', 'firstResponder'],
+  ['first_response_agent', 'text', 'firstResponseAgent'],
+  ['first_response_message_id', 'text', 'firstResponseMessageId'],
+  ['waiting_since', 'timestamptz', 'waitingSince'],
+  ['last_customer_message_at', 'timestamptz', 'lastCustomerMessageAt'],
+  ['last_business_message_at', 'timestamptz', 'lastBusinessMessageAt'],
+  ['last_activity_at', 'timestamptz', 'lastActivityAt'],
+  ['resolved_at', 'timestamptz', 'resolvedAt'],
+  ['resolved_by', 'text', 'resolvedBy'],
+  ['resolved_agent', 'text', 'resolvedAgent'],
+  ['reopen_count', 'integer', 'reopenCount'],
+  ['fcr', 'text', 'fcr'],
+  ['window_expired_at', 'timestamptz', 'windowExpiredAt'],
+  ['sentiment', 'text', 'sentiment'],
+  ['next_deadline_at', 'timestamptz', 'nextDeadlineAt'],
+] as const satisfies readonly Column[];
+
+/** Stored alongside the conversation's own fields. */
+const EXTRA = [
+  ['state', 'text'],
+  ['facts', 'jsonb'],
+  ['settle_at', 'timestamptz'],
+] as const;
+
+/** What loading a conversation reads, from the table aliased `c`. */
+const SELECT_LIST = ['id', ...COLUMNS.map(([column]) => column), 'facts'].map((column) => `c.${column}`).join(', ');
+const RECORD = [['id', 'bigint'], ...COLUMNS, ...EXTRA].map(([column, type]) => `${column} ${type}`).join(', ');
+const WRITABLE = [...COLUMNS, ...EXTRA].map(([column]) => column);
+
+export interface StoredConversation {
+  conversation: Conversation;
+  /** The facts map (see conversations/counting.ts); null for a conversation stored before facts were kept. */
+  facts: unknown;
+}
+
+function fromRow(row: Record<string, unknown>): StoredConversation {
+  const conversation = { id: Number(row.id) } as Record<string, unknown>;
+  for (const [column, , field] of COLUMNS) conversation[field] = row[column] ?? null;
+  return { conversation: conversation as unknown as Conversation, facts: row.facts ?? null };
+}
+
+export interface ConversationToSave {
+  conversation: Conversation;
+  state: string;
+  facts: unknown;
+  settleAt: Date | null;
+}
+
+function toRow(item: ConversationToSave): Record<string, unknown> {
+  const row: Record<string, unknown> = { id: item.conversation.id, state: item.state, facts: item.facts, settle_at: item.settleAt };
+  for (const [column, , field] of COLUMNS) row[column] = item.conversation[field];
+  return row;
+}
+
+export interface ThreadStart {
+  thread: ThreadKey;
+  /** The fold must cover this moment: it starts at the conversation open then (or the thread's first input). */
+  since: Date;
+}
+
+export interface LoadedThread {
+  thread: ThreadKey;
+  /** Where the fold starts: the opening of the stored conversation covering `since`; null for the thread's beginning. */
+  start: Date | null;
+  /** Stored conversations from `start` on, in time order, locked for this transaction. */
+  stored: StoredConversation[];
+  inputs: LifecycleInput[];
+}
+
+/**
+ * Loads what folding each thread needs: its stored conversations from the one open at `since`
+ * (the latest opened at or before it) onward, and every input from that conversation's opening.
+ * Two statements for all threads.
+ */
+export async function loadThreads(tx: Queryable, starts: ThreadStart[], boundCategory: (c: string) => string): Promise<LoadedThread[]> {
+  if (starts.length === 0) return [];
+  const keys = JSON.stringify(
+    starts.map((s) => ({ phone_number_id: s.thread.phoneNumberId, contact_wa_id: s.thread.customer, since: s.since })),
+  );
+  const { rows } = await tx.query<Record<string, unknown> & { k_phone: string; k_customer: string; start: Date | null }>(
+    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, since timestamptz)),
+          s AS (SELECT k.phone_number_id, k.contact_wa_id,
+                       (SELECT max(c.opened_at) FROM conversations c
+                         WHERE c.phone_number_id = k.phone_number_id AND c.contact_wa_id = k.contact_wa_id AND c.opened_at <= k.since) AS start
+                  FROM k)
+     SELECT s.phone_number_id AS k_phone, s.contact_wa_id AS k_customer, s.start, ${SELECT_LIST}
+       FROM s JOIN conversations c
+         ON c.phone_number_id = s.phone_number_id AND c.contact_wa_id = s.contact_wa_id AND (s.start IS NULL OR c.opened_at >= s.start)
+      ORDER BY s.phone_number_id, s.contact_wa_id, c.opened_at, c.id
+        FOR UPDATE OF c`,
+    [keys],
+  );
+  // A thread with no stored conversation (to load) folds from its beginning.
+  const byThread = new Map<string, LoadedThread>(
+    starts.map((s) => [threadId(s.thread), { thread: s.thread, start: null, stored: [], inputs: [] }]),
+  );
+  for (const row of rows) {
+    const loaded = byThread.get(threadId({ phoneNumberId: row.k_phone, customer: row.k_customer }))!;
+    loaded.start = row.start;
+    loaded.stored.push(fromRow(row));
+  }
+  await loadInputs(tx, [...byThread.values()], boundCategory);
+  return [...byThread.values()];
+}
+
+interface InputRow {
+  source: 'message' | 'event';
+  key: string;
   phone_number_id: string;
   contact_wa_id: string;
-  status: Conversation['status'];
-  category: string;
-  opened_at: Date;
-  cycle_started_at: Date;
-  handler: Conversation['handler'];
-  assigned_agent: string | null;
-  bot_engaged: boolean;
-  handed_over: boolean;
-  first_response_at: Date | null;
-  first_responder: Conversation['firstResponder'];
-  first_response_agent: string | null;
-  first_response_wamid: string | null;
-  waiting_since: Date | null;
-  last_customer_message_at: Date;
-  last_business_message_at: Date | null;
-  last_activity_at: Date;
-  resolved_at: Date | null;
-  resolved_by: Conversation['resolvedBy'];
-  resolved_agent: string | null;
-  reopen_count: number;
-  fcr: Conversation['fcr'];
-  window_expired_at: Date | null;
-  sentiment: Conversation['sentiment'];
+  at: Date;
+  kind: string;
+  sender: string | null;
+  agent: string | null;
+  category: string | null;
+  sentiment: Polarity | null;
+  resolved_by: 'agent' | 'bot' | null;
 }
 
-function fromRow(r: ConversationRow): Conversation {
-  return {
-    id: r.id,
-    phoneNumberId: r.phone_number_id,
-    customer: r.contact_wa_id,
-    status: r.status,
-    category: r.category,
-    openedAt: r.opened_at,
-    cycleStartedAt: r.cycle_started_at,
-    handler: r.handler,
-    assignedAgent: r.assigned_agent,
-    botEngaged: r.bot_engaged,
-    handedOver: r.handed_over,
-    firstResponseAt: r.first_response_at,
-    firstResponder: r.first_responder,
-    firstResponseAgent: r.first_response_agent,
-    firstResponseWamid: r.first_response_wamid,
-    waitingSince: r.waiting_since,
-    lastCustomerMessageAt: r.last_customer_message_at,
-    lastBusinessMessageAt: r.last_business_message_at,
-    lastActivityAt: r.last_activity_at,
-    resolvedAt: r.resolved_at,
-    resolvedBy: r.resolved_by,
-    resolvedAgent: r.resolved_agent,
-    reopenCount: r.reopen_count,
-    fcr: r.fcr,
-    windowExpiredAt: r.window_expired_at,
-    sentiment: r.sentiment,
-  };
-}
-
-function toRow(c: Conversation) {
-  return {
-    id: c.id,
-    phone_number_id: c.phoneNumberId,
-    contact_wa_id: c.customer,
-    status: c.status,
-    state: c.status === 'open' ? openState(c) : 'resolved',
-    category: c.category,
-    opened_at: c.openedAt,
-    cycle_started_at: c.cycleStartedAt,
-    handler: c.handler,
-    assigned_agent: c.assignedAgent,
-    bot_engaged: c.botEngaged,
-    handed_over: c.handedOver,
-    first_response_at: c.firstResponseAt,
-    first_responder: c.firstResponder,
-    first_response_agent: c.firstResponseAgent,
-    first_response_wamid: c.firstResponseWamid,
-    waiting_since: c.waitingSince,
-    last_customer_message_at: c.lastCustomerMessageAt,
-    last_business_message_at: c.lastBusinessMessageAt,
-    last_activity_at: c.lastActivityAt,
-    resolved_at: c.resolvedAt,
-    resolved_by: c.resolvedBy,
-    resolved_agent: c.resolvedAgent,
-    reopen_count: c.reopenCount,
-    fcr: c.fcr,
-    window_expired_at: c.windowExpiredAt,
-    sentiment: c.sentiment,
-  };
-}
-
-const RECORD = `id bigint, phone_number_id text, contact_wa_id text, status text, state text, category text,
-  opened_at timestamptz, cycle_started_at timestamptz, handler text, assigned_agent text, bot_engaged boolean,
-  handed_over boolean, first_response_at timestamptz, first_responder text, first_response_agent text,
-  first_response_wamid text, waiting_since timestamptz, last_customer_message_at timestamptz,
-  last_business_message_at timestamptz, last_activity_at timestamptz, resolved_at timestamptz, resolved_by text,
-  resolved_agent text, reopen_count integer, fcr text, window_expired_at timestamptz, sentiment text`;
-const WRITABLE = RECORD.split(',')
-  .map((c) => c.trim().split(' ')[0]!)
-  .filter((c) => c !== 'id');
-
-/** The latest conversation of each thread (locked for this transaction), by thread id. */
-export async function loadLatestConversations(tx: Queryable, keys: ThreadKey[]): Promise<Map<string, Conversation>> {
-  if (keys.length === 0) return new Map();
-  const { rows } = await tx.query<ConversationRow>(
-    `SELECT ${COLUMNS} FROM conversations
-      WHERE id IN (SELECT DISTINCT ON (c.phone_number_id, c.contact_wa_id) c.id
-                     FROM conversations c
-                     JOIN jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text)
-                       ON c.phone_number_id = k.phone_number_id AND c.contact_wa_id = k.contact_wa_id
-                    ORDER BY c.phone_number_id, c.contact_wa_id, c.opened_at DESC, c.id DESC)
-      FOR UPDATE`,
-    [JSON.stringify(keys.map((k) => ({ phone_number_id: k.phoneNumberId, contact_wa_id: k.customer })))],
+/**
+ * A thread's lifecycle inputs: the customer's requests (survey replies excluded), the business's
+ * answers (a send WhatsApp reported failed and never delivered is no answer), and the helpdesk's
+ * events (answers it reported with a message id are that message). A time ahead of its arrival
+ * (a skewed clock) counts as the arrival.
+ */
+async function loadInputs(tx: Queryable, threads: LoadedThread[], boundCategory: (c: string) => string): Promise<void> {
+  const keys = JSON.stringify(
+    threads.map((t) => ({ phone_number_id: t.thread.phoneNumberId, contact_wa_id: t.thread.customer, start: t.start })),
   );
-  return new Map(rows.map((r) => [threadId({ phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }), fromRow(r)]));
-}
-
-/** Conversations the timers job must advance to `now`, locked; ones busy in another transaction are skipped. */
-export async function loadDueConversations(
-  tx: Queryable,
-  now: Date,
-  autoResolveAfterMs: number,
-  fcrWindowMs: number,
-  serviceWindowMs: number,
-  limit: number,
-): Promise<Conversation[]> {
-  const { rows } = await tx.query<ConversationRow>(
-    `SELECT ${COLUMNS} FROM conversations
-      WHERE id IN (
-        (SELECT id FROM conversations WHERE status = 'open' AND last_activity_at <= $1::timestamptz - make_interval(secs => $2) LIMIT $5)
-        UNION
-        (SELECT id FROM conversations WHERE status = 'open' AND waiting_since IS NOT NULL
-            AND last_customer_message_at <= $1::timestamptz - make_interval(secs => $4)
-            AND (window_expired_at IS NULL OR window_expired_at < last_customer_message_at + make_interval(secs => $4)) LIMIT $5)
-        UNION
-        (SELECT id FROM conversations WHERE fcr = 'pending' AND resolved_at <= $1::timestamptz - make_interval(secs => $3) LIMIT $5))
-      ORDER BY id
-      FOR UPDATE SKIP LOCKED`,
-    [now, autoResolveAfterMs / 1000, fcrWindowMs / 1000, serviceWindowMs / 1000, limit],
+  const { rows } = await tx.query<InputRow>(
+    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, start timestamptz))
+     SELECT 'message' AS source, m.wamid AS key, m.phone_number_id, m.contact_wa_id, least(m.sent_at, m.received_at) AS at,
+            CASE WHEN m.direction = 'inbound' THEN 'customer_message' ELSE 'business_message' END AS kind,
+            m.sender, m.agent_id AS agent, m.category, m.sentiment, NULL AS resolved_by
+       FROM k JOIN messages m ON m.phone_number_id = k.phone_number_id AND m.contact_wa_id = k.contact_wa_id
+      WHERE (k.start IS NULL OR m.sent_at >= k.start)
+        AND ((m.direction = 'inbound' AND m.is_request AND NOT m.survey_reply)
+          OR (m.direction = 'outbound' AND NOT (
+                EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')
+                AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status IN ('delivered', 'read', 'played')))))
+     UNION ALL
+     SELECT 'event', e.id, e.phone_number_id, e.contact_wa_id, least(e.occurred_at, e.received_at), e.type,
+            NULL, e.agent, e.category, NULL, e.resolved_by
+       FROM k JOIN helpdesk_events e ON e.phone_number_id = k.phone_number_id AND e.contact_wa_id = k.contact_wa_id
+      WHERE (k.start IS NULL OR e.occurred_at >= k.start) AND e.message_id IS NULL
+        AND e.type IN ('agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized')`,
+    [keys],
   );
-  return rows.map(fromRow);
+  const byThread = new Map(threads.map((t) => [threadId(t.thread), t]));
+  for (const row of rows) {
+    const input = inputOf(row, boundCategory);
+    if (input) byThread.get(threadId({ phoneNumberId: row.phone_number_id, customer: row.contact_wa_id }))?.inputs.push(input);
+  }
 }
 
-/** Inserts new conversations (setting their ids) and updates changed ones. */
-export async function saveConversations(tx: Queryable, conversations: Conversation[]): Promise<void> {
-  const fresh = conversations.filter((c) => c.id === null);
-  const known = conversations.filter((c) => c.id !== null);
+function inputOf(r: InputRow, boundCategory: (c: string) => string): LifecycleInput | null {
+  const { key, at } = r;
+  switch (r.kind) {
+    case 'customer_message':
+      return { kind: 'customer_message', key, at, category: r.category, sentiment: r.sentiment };
+    case 'business_message':
+      // An API-sent answer without attribution was sent by a person using another tool: `agent`.
+      return { kind: 'business_message', key, at, responder: r.sender === 'bot' ? 'bot' : 'agent', agent: r.agent, messageId: key };
+    case 'agent_message':
+      return { kind: 'business_message', key, at, responder: 'agent', agent: r.agent, messageId: null };
+    case 'bot_message':
+      return { kind: 'business_message', key, at, responder: 'bot', agent: null, messageId: null };
+    case 'assigned':
+      return r.agent ? { kind: 'assigned', key, at, agent: r.agent } : null;
+    case 'handover':
+      return { kind: 'handover', key, at, agent: r.agent };
+    case 'resolved':
+      return { kind: 'resolved', key, at, by: r.resolved_by === 'bot' ? 'bot' : 'agent', agent: r.agent };
+    case 'categorized':
+      return r.category ? { kind: 'categorized', key, at, category: boundCategory(r.category) } : null;
+    default:
+      return null;
+  }
+}
+
+/** Inserts new conversations (setting their ids), updates known ones, and deletes the ids given. */
+export async function saveConversations(tx: Queryable, items: ConversationToSave[], deleted: number[]): Promise<void> {
+  if (deleted.length > 0) await tx.query('DELETE FROM conversations WHERE id = ANY($1::bigint[])', [deleted]);
+  const fresh = items.filter((i) => i.conversation.id === null);
+  const known = items.filter((i) => i.conversation.id !== null);
   if (fresh.length > 0) {
     const { rows } = await tx.query<{ id: number; phone_number_id: string; contact_wa_id: string; opened_at: Date }>(
       `INSERT INTO conversations (${WRITABLE.join(', ')})
@@ -192,8 +233,8 @@ export async function saveConversations(tx: Queryable, conversations: Conversati
     );
     // A thread opens at most one conversation at a given instant: (thread, opened_at) finds each id.
     const key = (phone: string, customer: string, openedAt: Date) => `${phone}\u0000${customer}\u0000${openedAt.getTime()}`;
-    const ids = new Map(rows.map((r) => [key(r.phone_number_id, r.contact_wa_id, r.opened_at), r.id]));
-    for (const c of fresh) c.id = ids.get(key(c.phoneNumberId, c.customer, c.openedAt)) ?? null;
+    const ids = new Map(rows.map((r) => [key(r.phone_number_id, r.contact_wa_id, r.opened_at), Number(r.id)]));
+    for (const { conversation: c } of fresh) c.id = ids.get(key(c.phoneNumberId, c.customer, c.openedAt)) ?? null;
   }
   if (known.length > 0) {
     await tx.query(
@@ -205,153 +246,84 @@ export async function saveConversations(tx: Queryable, conversations: Conversati
   }
 }
 
-/** Opens and closes agent handling intervals from the lifecycle's handling facts (after saveConversations). */
-export async function recordHandling(tx: Queryable, facts: Fact[]): Promise<void> {
-  const rows = facts.flatMap((f) =>
-    f.kind === 'handling_started' || f.kind === 'handling_ended'
-      ? [{ kind: f.kind, agent: f.agent, at: f.at, conversation_id: f.conversation.id }]
-      : [],
+/** Replaces the handling intervals of the conversations given (they follow the fold). */
+export async function saveHandling(tx: Queryable, conversations: { id: number; handling: HandlingInterval[] }[]): Promise<void> {
+  if (conversations.length === 0) return;
+  const ids = conversations.map((c) => c.id);
+  const rows = conversations.flatMap((c) =>
+    c.handling.map((h) => ({ conversation_id: c.id, agent: h.agent, started_at: h.from, ended_at: h.to })),
   );
-  if (rows.length === 0) return;
-  // Applied in order: an interval may open and close within the same batch.
-  for (const row of rows) {
-    if (row.kind === 'handling_started') {
-      await tx.query(
-        `INSERT INTO agent_handling (agent, conversation_id, started_at)
-         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM agent_handling WHERE conversation_id = $2 AND agent = $1 AND ended_at IS NULL)`,
-        [row.agent, row.conversation_id, row.at],
-      );
-    } else {
-      await tx.query(
-        `UPDATE agent_handling SET ended_at = greatest(started_at, $3) WHERE conversation_id = $2 AND agent = $1 AND ended_at IS NULL`,
-        [row.agent, row.conversation_id, row.at],
-      );
-    }
-  }
+  await tx.query(
+    `WITH gone AS (DELETE FROM agent_handling WHERE conversation_id = ANY($1::bigint[]))
+     INSERT INTO agent_handling (conversation_id, agent, started_at, ended_at)
+     SELECT conversation_id, agent, started_at, ended_at
+       FROM jsonb_to_recordset($2::jsonb) AS r(conversation_id bigint, agent text, started_at timestamptz, ended_at timestamptz)`,
+    [ids, JSON.stringify(rows)],
+  );
 }
 
 /** Records agent ids, so that per-agent series exist for every agent ever seen. */
 export async function rememberAgents(tx: Queryable, agents: Iterable<string>): Promise<void> {
   const list = [...new Set(agents)].sort();
   if (list.length === 0) return;
-  await tx.query(`INSERT INTO agents (agent) SELECT unnest($1::text[]) ON CONFLICT (agent) DO NOTHING`, [list]);
+  await tx.query('INSERT INTO agents (agent) SELECT unnest($1::text[]) ON CONFLICT (agent) DO NOTHING', [list]);
 }
 
-export type InputSource = { kind: 'event'; id: string } | { kind: 'message'; wamid: string };
+/** Threads whose conversations time alone changes by `now` (the timers job folds them again). */
+export async function dueThreads(tx: Queryable, now: Date, limit: number): Promise<ThreadStart[]> {
+  const { rows } = await tx.query<{ phone_number_id: string; contact_wa_id: string; opened_at: Date }>(
+    `SELECT phone_number_id, contact_wa_id, opened_at FROM conversations
+      WHERE next_deadline_at <= $1 ORDER BY next_deadline_at LIMIT $2`,
+    [now, limit],
+  );
+  return rows.map((r) => ({ thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }, since: r.opened_at }));
+}
 
-type Deferred = { thread: ThreadKey; input: LifecycleInput; source: InputSource };
+export interface SettlingConversation {
+  id: number;
+  phoneNumberId: string;
+  facts: unknown;
+}
 
-/**
- * Inputs stored earlier that no conversation took (they arrived before the customer message that
- * opens one), for each thread dated at or after its `since`: helpdesk events and outbound
- * answers. One statement for all threads, whatever their number.
- */
-export async function loadDeferredInputs(
+/** Conversations with facts due to settle by `now`, locked; ones another transaction holds are left for next time. */
+export async function lockSettling(tx: Queryable, now: Date, limit: number): Promise<SettlingConversation[]> {
+  const { rows } = await tx.query<{ id: number; phone_number_id: string; facts: unknown }>(
+    `SELECT id, phone_number_id, facts FROM conversations WHERE settle_at <= $1 ORDER BY settle_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [now, limit],
+  );
+  return rows.map((r) => ({ id: Number(r.id), phoneNumberId: r.phone_number_id, facts: r.facts }));
+}
+
+export async function saveSettled(tx: Queryable, settled: { id: number; facts: unknown; settleAt: Date | null }[]): Promise<void> {
+  if (settled.length === 0) return;
+  await tx.query(
+    `UPDATE conversations c SET facts = r.facts, settle_at = r.settle_at
+       FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, facts jsonb, settle_at timestamptz)
+      WHERE c.id = r.id`,
+    [JSON.stringify(settled.map((s) => ({ id: s.id, facts: s.facts, settle_at: s.settleAt })))],
+  );
+}
+
+/** Answered CSAT surveys of the conversations given (their scores are facts of those conversations). */
+export async function loadSurveyAnswers(
   tx: Queryable,
-  threads: { thread: ThreadKey; since: Date }[],
-  exclude: { events: string[]; wamids: string[] },
-): Promise<Map<string, Deferred[]>> {
-  const deferred = new Map<string, Deferred[]>();
-  if (threads.length === 0) return deferred;
-  const keys = JSON.stringify(
-    threads.map((t) => ({ phone_number_id: t.thread.phoneNumberId, contact_wa_id: t.thread.customer, since: t.since })),
+  conversationIds: number[],
+): Promise<{ id: number; conversationId: number; score: number; agent: string | null }[]> {
+  if (conversationIds.length === 0) return [];
+  const { rows } = await tx.query<{ id: number; conversation_id: number; score: number; agent: string | null }>(
+    `SELECT id, conversation_id, score, agent FROM csat_surveys WHERE conversation_id = ANY($1::bigint[]) AND status = 'answered' AND score IS NOT NULL`,
+    [conversationIds],
   );
-  // One statement for both kinds: events not applied, and outbound answers not applied (a send
-  // that failed is no answer; a reported wamid is replayed as its message, not as the event).
-  const { rows } = await tx.query<{
-    kind: 'event' | 'message';
-    key: string;
-    type: string;
-    at: Date;
-    phone_number_id: string;
-    contact_wa_id: string;
-    payload: { agent?: string; by?: 'agent' | 'bot'; category?: string } | null;
-    sender: string | null;
-    agent_id: string | null;
-  }>(
-    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, since timestamptz))
-     SELECT 'event' AS kind, e.id AS key, e.type, e.occurred_at AS at, e.phone_number_id, e.contact_wa_id, e.payload,
-            NULL::text AS sender, NULL::text AS agent_id
-       FROM helpdesk_events e JOIN k ON e.phone_number_id = k.phone_number_id AND e.contact_wa_id = k.contact_wa_id AND e.occurred_at >= k.since
-      WHERE NOT e.applied AND e.id <> ALL($2::text[])
-        AND e.type IN ('assigned', 'handover', 'resolved', 'categorized', 'agent_message', 'bot_message')
-        AND NOT (e.type IN ('agent_message', 'bot_message') AND e.payload ? 'message_id')
-     UNION ALL
-     SELECT 'message', m.wamid, m.type, m.sent_at, m.phone_number_id, m.contact_wa_id, NULL, m.sender, m.agent_id
-       FROM messages m JOIN k ON m.phone_number_id = k.phone_number_id AND m.contact_wa_id = k.contact_wa_id AND m.sent_at >= k.since
-      WHERE m.direction = 'outbound' AND NOT m.applied AND m.wamid <> ALL($3::text[])
-        AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')`,
-    [keys, exclude.events, exclude.wamids],
-  );
-  const events = {
-    rows: rows
-      .filter((r) => r.kind === 'event')
-      .map((r) => ({
-        id: r.key,
-        type: r.type,
-        occurred_at: r.at,
-        phone_number_id: r.phone_number_id,
-        contact_wa_id: r.contact_wa_id,
-        payload: r.payload ?? {},
-      })),
-  };
-  const messages = {
-    rows: rows
-      .filter((r) => r.kind === 'message')
-      .map((r) => ({
-        wamid: r.key,
-        sender: r.sender ?? 'unknown',
-        agent_id: r.agent_id,
-        sent_at: r.at,
-        phone_number_id: r.phone_number_id,
-        contact_wa_id: r.contact_wa_id,
-      })),
-  };
-  const add = (phoneNumberId: string, customer: string, item: Omit<Deferred, 'thread'>) => {
-    const thread = { phoneNumberId, customer };
-    const list = deferred.get(threadId(thread)) ?? [];
-    list.push({ thread, ...item });
-    deferred.set(threadId(thread), list);
-  };
-  for (const e of events.rows) {
-    const at = e.occurred_at;
-    const source: InputSource = { kind: 'event', id: e.id };
-    const p = e.payload;
-    const input: LifecycleInput | null =
-      e.type === 'assigned' && p.agent
-        ? { kind: 'assigned', at, agent: p.agent }
-        : e.type === 'handover'
-          ? { kind: 'handover', at, agent: p.agent ?? null }
-          : e.type === 'resolved'
-            ? { kind: 'resolved', at, by: p.by ?? 'agent', agent: p.agent ?? null }
-            : e.type === 'categorized' && p.category
-              ? { kind: 'categorized', at, category: p.category }
-              : e.type === 'agent_message'
-                ? { kind: 'business_message', at, responder: 'agent', agent: p.agent ?? null, wamid: null }
-                : e.type === 'bot_message'
-                  ? { kind: 'business_message', at, responder: 'bot', agent: null, wamid: null }
-                  : null;
-    if (input) add(e.phone_number_id, e.contact_wa_id, { input, source });
-  }
-  for (const m of messages.rows) {
-    add(m.phone_number_id, m.contact_wa_id, {
-      source: { kind: 'message', wamid: m.wamid },
-      input: {
-        kind: 'business_message',
-        at: m.sent_at,
-        responder: m.sender === 'bot' ? 'bot' : 'agent',
-        agent: m.agent_id,
-        wamid: m.wamid,
-      },
-    });
-  }
-  return deferred;
+  return rows.map((r) => ({ id: Number(r.id), conversationId: Number(r.conversation_id), score: r.score, agent: r.agent }));
 }
 
-/** Marks events and messages as applied to a conversation, so they are never replayed. */
-export async function markApplied(tx: Queryable, sources: InputSource[]): Promise<void> {
-  const events = sources.flatMap((s) => (s.kind === 'event' ? [s.id] : []));
-  const wamids = sources.flatMap((s) => (s.kind === 'message' ? [s.wamid] : []));
-  if (events.length > 0) await tx.query('UPDATE helpdesk_events SET applied = true WHERE id = ANY($1::text[])', [events]);
-  if (wamids.length > 0) await tx.query('UPDATE messages SET applied = true WHERE wamid = ANY($1::text[])', [wamids]);
+/** Moves a deleted conversation's CSAT survey to the conversation that absorbed it, where that one has none. */
+export async function moveSurveys(tx: Queryable, moves: { from: number; to: number }[]): Promise<void> {
+  if (moves.length === 0) return;
+  await tx.query(
+    `UPDATE csat_surveys s SET conversation_id = r.to_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(from_id bigint, to_id bigint)
+      WHERE s.conversation_id = r.from_id AND NOT EXISTS (SELECT 1 FROM csat_surveys t WHERE t.conversation_id = r.to_id)`,
+    [JSON.stringify(moves.map((m) => ({ from_id: m.from, to_id: m.to })))],
+  );
 }

@@ -1,24 +1,28 @@
-/** Storage of helpdesk events: idempotent on the sender's event id, presence kept for agent time. */
-import type { HelpdeskEvent } from '../ingest/helpdesk/events.ts';
+/** Storage of helpdesk events (idempotent on their ids) and agent presence (kept for agent time). */
+import type { AgentPresence, ProviderEvent } from '../domain/batch.ts';
 import type { Queryable } from './database.ts';
 
-/** Stores the events; returns the ids that were new (the rest were sent before). */
-export async function insertHelpdeskEvents(tx: Queryable, events: HelpdeskEvent[]): Promise<Set<string>> {
+/** Stores the events; returns the ids that were new (the rest were stored before). */
+export async function insertHelpdeskEvents(tx: Queryable, provider: string, events: ProviderEvent[]): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const rows = events.map((e) => ({
     id: e.id,
+    provider,
     type: e.type,
     occurred_at: e.at,
-    phone_number_id: 'phone_number_id' in e ? e.phone_number_id : null,
-    contact_wa_id: 'customer' in e ? e.customer : null,
-    agent: 'agent' in e ? (e.agent ?? null) : null,
-    payload: e,
+    phone_number_id: e.thread?.phoneNumberId ?? null,
+    contact_wa_id: e.thread?.customer ?? null,
+    agent: e.agent,
+    resolved_by: e.by,
+    category: e.category,
+    message_id: e.messageId,
+    payload: e.payload,
   }));
   const { rows: stored } = await tx.query<{ id: string }>(
-    `INSERT INTO helpdesk_events (id, type, occurred_at, phone_number_id, contact_wa_id, agent, payload)
-     SELECT id, type, occurred_at, phone_number_id, contact_wa_id, agent, payload
-       FROM jsonb_to_recordset($1::jsonb) AS r(id text, type text, occurred_at timestamptz, phone_number_id text,
-            contact_wa_id text, agent text, payload jsonb)
+    `INSERT INTO helpdesk_events (id, provider, type, occurred_at, phone_number_id, contact_wa_id, agent, resolved_by, category, message_id, payload)
+     SELECT id, provider, type, occurred_at, phone_number_id, contact_wa_id, agent, resolved_by, category, message_id, payload
+       FROM jsonb_to_recordset($1::jsonb) AS r(id text, provider text, type text, occurred_at timestamptz, phone_number_id text,
+            contact_wa_id text, agent text, resolved_by text, category text, message_id text, payload jsonb)
       ORDER BY id
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
@@ -27,36 +31,12 @@ export async function insertHelpdeskEvents(tx: Queryable, events: HelpdeskEvent[
   return new Set(stored.map((r) => r.id));
 }
 
-export async function insertAgentStatuses(tx: Queryable, events: Extract<HelpdeskEvent, { type: 'agent_status' }>[]): Promise<void> {
-  if (events.length === 0) return;
+export async function insertAgentPresence(tx: Queryable, presence: AgentPresence[]): Promise<void> {
+  if (presence.length === 0) return;
   await tx.query(
     `INSERT INTO agent_status_events (event_id, agent, status, occurred_at)
      SELECT event_id, agent, status, occurred_at FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, agent text, status text, occurred_at timestamptz)
      ON CONFLICT (event_id) DO NOTHING`,
-    [JSON.stringify(events.map((e) => ({ event_id: e.id, agent: e.agent, status: e.status, occurred_at: e.at })))],
-  );
-}
-
-/**
- * A helpdesk names the agent of a message we already knew (from its status or echo): record who
- * sent it, and credit the conversation's first response when that message was it.
- */
-export async function attributeMessages(
-  tx: Queryable,
-  attributions: { wamid: string; sender: 'agent' | 'bot'; agent: string | null }[],
-): Promise<void> {
-  if (attributions.length === 0) return;
-  const param = JSON.stringify(attributions);
-  await tx.query(
-    `UPDATE messages m SET sender = r.sender, agent_id = coalesce(r.agent, m.agent_id)
-       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, sender text, agent text)
-      WHERE m.wamid = r.wamid AND m.direction = 'outbound' AND (m.sender <> r.sender OR m.agent_id IS DISTINCT FROM coalesce(r.agent, m.agent_id))`,
-    [param],
-  );
-  await tx.query(
-    `UPDATE conversations c SET first_responder = r.sender, first_response_agent = coalesce(r.agent, c.first_response_agent), updated_at = now()
-       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, sender text, agent text)
-      WHERE c.first_response_wamid = r.wamid`,
-    [param],
+    [JSON.stringify(presence.map((p) => ({ event_id: p.id, agent: p.agent, status: p.status, occurred_at: p.at })))],
   );
 }

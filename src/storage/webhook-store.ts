@@ -6,99 +6,36 @@
  * before an INSERT. The caller owns the transaction; several requests' batches can share one.
  */
 import { createHash } from 'node:crypto';
-import type { AccountEventRow, Direction, IngestBatch, MessageRow, Sender, StatusRow } from '../ingest/batch.ts';
+import type {
+  AccountEvent,
+  Attribution,
+  Batch,
+  BusinessNumber,
+  Contact,
+  Direction,
+  Message,
+  MessageAnalysis,
+  Sender,
+  Status,
+} from '../domain/batch.ts';
+import type { ThreadKey } from '../domain/whatsapp.ts';
 import type { Database, Queryable } from './database.ts';
 
 export interface Delivery {
   provider: string;
-  /** The body exactly as received; stored as jsonb for audit and replay. */
+  /** The body as stored (JSON text) for audit and replay. */
   body: string;
+  /** What makes a redelivery recognisable: the hash of the received body, or of the provider's delivery id. */
   bodySha256: Buffer;
-}
-
-/** A message stored for the first time. */
-export interface NewMessage {
-  wamid: string;
-  phoneNumberId: string | null;
-  contactWaId: string | null;
-  direction: Direction;
-  type: string;
-  sender: Sender;
-  agentId: string | null;
-  sentAt: Date;
-  contextWamid: string | null;
-  category: string | null;
-  sentiment: 'negative' | 'neutral' | 'positive' | null;
-}
-
-export interface NewFacts {
-  deliveryIsNew: boolean;
-  messages: NewMessage[];
-  statuses: { status: string; errorCodes: number[] }[];
-  accountEvents: number;
 }
 
 export function sha256(data: Buffer | string): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
-export interface PendingDelivery {
-  delivery: Delivery;
-  batch: IngestBatch;
-}
-
-const NO_NEW_FACTS: NewFacts = Object.freeze({ deliveryIsNew: false, messages: [], statuses: [], accountEvents: 0 });
-
-/**
- * Stores several deliveries (one request's, or a group of concurrent requests') inside the
- * caller's transaction and returns, for each, the facts that are new. A body seen before is a
- * redelivery: its rows were stored with it, so they are not written again.
- */
-export async function storeDeliveries(tx: Queryable, pending: PendingDelivery[], known?: KnownBusinessNumbers): Promise<NewFacts[]> {
-  if (pending.length === 0) return [];
-  const ids = await insertDeliveries(
-    tx,
-    pending.map((p) => p.delivery),
-  );
-  const fresh = pending.flatMap((p, i) => (ids[i] === null ? [] : [{ ...p, deliveryId: ids[i]! }]));
-  if (fresh.length === 0) return pending.map(() => NO_NEW_FACTS);
-
-  const batches = fresh.map((f) => f.batch);
-  await upsertBusinessNumbers(
-    tx,
-    batches.flatMap((b) => b.businessNumbers),
-    known,
-  );
-  await upsertContacts(
-    tx,
-    batches.flatMap((b) => b.contacts),
-  );
-  const messages = await insertMessages(
-    tx,
-    fresh.flatMap((f) => messageRowsOf(f.batch).map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))),
-  );
-  const statuses = await insertStatuses(
-    tx,
-    fresh.flatMap((f) => f.batch.statuses.map((row) => ({ ...row, deliveryId: f.deliveryId }))),
-  );
-  const accountEvents = await insertAccountEvents(
-    tx,
-    fresh.flatMap((f) => f.batch.accountEvents.map((row) => ({ ...row, provider: f.delivery.provider, deliveryId: f.deliveryId }))),
-  );
-
-  return ids.map((id) => {
-    if (id === null) return NO_NEW_FACTS;
-    return {
-      deliveryIsNew: true,
-      messages: messages.filter((m) => m.deliveryId === id).map(({ deliveryId: _, ...message }) => message),
-      statuses: statuses.filter((s) => s.deliveryId === id).map(({ status, errorCodes }) => ({ status, errorCodes })),
-      accountEvents: accountEvents.filter((deliveryId) => deliveryId === id).length,
-    };
-  });
-}
-
 /** Inserts the deliveries; the id of each new one (or one rejected before, now understood), null for a redelivery. */
-async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<(number | null)[]> {
+export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<(number | null)[]> {
+  if (deliveries.length === 0) return [];
   // The same body twice in one statement would make ON CONFLICT DO UPDATE fail; keep the first.
   const firstOf = new Map<string, number>();
   deliveries.forEach((d, i) => {
@@ -147,22 +84,22 @@ function json(rows: unknown[]): string {
 export class KnownBusinessNumbers {
   private readonly written = new Map<string, string>();
 
-  private static signature(b: IngestBatch['businessNumbers'][number]): string {
+  private static signature(b: BusinessNumber): string {
     return `${b.displayPhoneNumber ?? ''}\u0000${b.accountId ?? ''}`;
   }
 
-  isStored(b: IngestBatch['businessNumbers'][number]): boolean {
+  isStored(b: BusinessNumber): boolean {
     return this.written.get(b.phoneNumberId) === KnownBusinessNumbers.signature(b);
   }
 
   /** Call after the transaction that stored them committed. */
-  remember(numbers: IngestBatch['businessNumbers']): void {
+  remember(numbers: BusinessNumber[]): void {
     if (this.written.size > 10_000) this.written.clear();
     for (const b of numbers) this.written.set(b.phoneNumberId, KnownBusinessNumbers.signature(b));
   }
 }
 
-async function upsertBusinessNumbers(tx: Queryable, numbers: IngestBatch['businessNumbers'], known?: KnownBusinessNumbers): Promise<void> {
+export async function upsertBusinessNumbers(tx: Queryable, numbers: BusinessNumber[], known?: KnownBusinessNumbers): Promise<void> {
   const rows = uniqueBy(numbers, (b) => b.phoneNumberId)
     .filter((b) => !known?.isStored(b))
     .sort((a, b) => (a.phoneNumberId < b.phoneNumberId ? -1 : 1))
@@ -191,7 +128,7 @@ async function upsertBusinessNumbers(tx: Queryable, numbers: IngestBatch['busine
   );
 }
 
-async function upsertContacts(tx: Queryable, contacts: IngestBatch['contacts']): Promise<void> {
+export async function upsertContacts(tx: Queryable, contacts: Contact[]): Promise<void> {
   // The last profile name in the batch wins; a missing name never erases a known one.
   const byId = new Map<string, string | null>();
   for (const c of contacts) byId.set(c.waId, c.profileName ?? byId.get(c.waId) ?? null);
@@ -212,59 +149,74 @@ async function upsertContacts(tx: Queryable, contacts: IngestBatch['contacts']):
 
 /**
  * Messages from the batch plus the outbound messages known only from their statuses (an
- * API-sent message whose content we never see). One row per wamid: a message seen in full wins
+ * API-sent message whose content we never see). One row per id: a message seen in full wins
  * over its status-only twin, and among statuses the earliest timestamp stands for the send time.
  */
-export function messageRowsOf(batch: IngestBatch): MessageRow[] {
-  const rows = new Map<string, MessageRow>();
-  for (const m of batch.messages) if (!rows.has(m.wamid)) rows.set(m.wamid, m);
+export function messageRowsOf(batch: Pick<Batch, 'messages' | 'statuses'>): Message[] {
+  const rows = new Map<string, Message>();
+  for (const m of batch.messages) if (!rows.has(m.id)) rows.set(m.id, m);
   for (const s of batch.statuses) {
-    const known = rows.get(s.wamid);
+    const known = rows.get(s.messageId);
     if (known && known.source !== 'status') continue;
     if (known && known.sentAt <= s.occurredAt) continue;
-    rows.set(s.wamid, {
-      wamid: s.wamid,
+    rows.set(s.messageId, {
+      id: s.messageId,
       source: 'status',
       phoneNumberId: s.phoneNumberId,
-      contactWaId: s.recipientId,
+      customer: s.recipient,
       direction: 'outbound',
       sender: s.sender,
       agentId: s.agentId,
       type: 'unknown',
       sentAt: s.occurredAt,
-      textBody: null,
-      contextWamid: null,
+      text: null,
+      contextId: null,
+      replyIds: [],
+      isRequest: false,
       payload: null,
     });
   }
-  return [...rows.values()].sort((a, b) => (a.wamid < b.wamid ? -1 : 1));
+  return [...rows.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-/** A row with the delivery (and provider) it came in, so new facts can be credited to their request. */
-type WithDelivery<T> = T & { deliveryId: number };
-type MaybeDelivery<T> = T & { deliveryId: number | null };
+/** A message to store, with request analysis for customer messages and the delivery it came in. */
+export type MessageToStore = Message & { provider: string; deliveryId: number | null; analysis?: MessageAnalysis };
 
-export async function insertMessages(
-  tx: Queryable,
-  messages: MaybeDelivery<MessageRow & { provider: string }>[],
-): Promise<MaybeDelivery<NewMessage>[]> {
-  const rows = uniqueBy(messages, (m) => m.wamid)
-    .sort((a, b) => (a.wamid < b.wamid ? -1 : 1))
+/** A message stored for the first time (`isNew`), or one whose send time or content an echo or earlier status just completed. */
+export interface StoredMessage {
+  deliveryId: number | null;
+  id: string;
+  isNew: boolean;
+  phoneNumberId: string | null;
+  customer: string | null;
+  direction: Direction;
+  type: string;
+  sender: Sender;
+  agentId: string | null;
+  sentAt: Date;
+  contextId: string | null;
+  isRequest: boolean;
+}
+
+export async function insertMessages(tx: Queryable, messages: MessageToStore[]): Promise<StoredMessage[]> {
+  const rows = uniqueBy(messages, (m) => m.id)
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
     .map((m) => ({
-      wamid: m.wamid,
+      wamid: m.id,
       source: m.source,
       phone_number_id: m.phoneNumberId,
-      contact_wa_id: m.contactWaId,
+      contact_wa_id: m.customer,
       direction: m.direction,
       sender: m.sender,
       agent_id: m.agentId,
       type: m.type,
       sent_at: m.sentAt.toISOString(),
-      text_body: m.textBody,
-      context_wamid: m.contextWamid,
+      text_body: m.text,
+      context_wamid: m.contextId,
       payload: m.payload,
       provider: m.provider,
       delivery_id: m.deliveryId,
+      is_request: m.direction === 'inbound' && m.sender === 'customer' && m.isRequest,
       category: m.analysis?.category ?? null,
       sentiment: m.analysis?.sentiment ?? null,
       sentiment_score: m.analysis?.sentimentScore ?? null,
@@ -274,7 +226,7 @@ export async function insertMessages(
   // A row known only from statuses is completed when the message itself shows up (an echo), and
   // its send time moves earlier when an earlier status arrives late; neither counts as new.
   const { rows: stored } = await tx.query<{
-    delivery_id: number;
+    delivery_id: number | null;
     wamid: string;
     phone_number_id: string | null;
     contact_wa_id: string | null;
@@ -285,19 +237,18 @@ export async function insertMessages(
     sent_at: Date;
     inserted: boolean;
     context_wamid: string | null;
-    category: string | null;
-    sentiment: NewMessage['sentiment'];
+    is_request: boolean;
   }>(
     `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
-                           type, sent_at, text_body, context_wamid, payload, delivery_id, category, sentiment,
+                           type, sent_at, text_body, context_wamid, payload, delivery_id, is_request, category, sentiment,
                            sentiment_score, language)
      SELECT r.wamid, r.provider, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
-            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, r.delivery_id, r.category, r.sentiment,
+            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, r.delivery_id, r.is_request, r.category, r.sentiment,
             r.sentiment_score, r.language
        FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, provider text, source text, phone_number_id text,
             contact_wa_id text, direction text, sender text, agent_id text, type text, sent_at timestamptz,
-            text_body text, context_wamid text, payload jsonb, delivery_id bigint, category text, sentiment text,
-            sentiment_score real, language text)
+            text_body text, context_wamid text, payload jsonb, delivery_id bigint, is_request boolean, category text,
+            sentiment text, sentiment_score real, language text)
      ON CONFLICT (wamid) DO UPDATE SET
             source = excluded.source, sender = excluded.sender, agent_id = excluded.agent_id, type = excluded.type,
             text_body = excluded.text_body, context_wamid = excluded.context_wamid,
@@ -305,54 +256,105 @@ export async function insertMessages(
             sent_at = LEAST(messages.sent_at, excluded.sent_at)
       WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
      RETURNING delivery_id, wamid, phone_number_id, contact_wa_id, direction, type, sender, agent_id, sent_at,
-               context_wamid, category, sentiment, (xmax = 0) AS inserted`,
+               context_wamid, is_request, (xmax = 0) AS inserted`,
     [json(rows)],
   );
-  return stored
-    .filter((r) => r.inserted)
-    .map((r) => ({
-      deliveryId: r.delivery_id,
-      wamid: r.wamid,
-      phoneNumberId: r.phone_number_id,
-      contactWaId: r.contact_wa_id,
-      direction: r.direction,
-      type: r.type,
-      sender: r.sender,
-      agentId: r.agent_id,
-      sentAt: r.sent_at,
-      contextWamid: r.context_wamid,
-      category: r.category,
-      sentiment: r.sentiment,
-    }));
+  return stored.map((r) => ({
+    deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+    id: r.wamid,
+    isNew: r.inserted,
+    phoneNumberId: r.phone_number_id,
+    customer: r.contact_wa_id,
+    direction: r.direction,
+    type: r.type,
+    sender: r.sender,
+    agentId: r.agent_id,
+    sentAt: r.sent_at,
+    contextId: r.context_wamid,
+    isRequest: r.is_request,
+  }));
 }
 
-async function insertStatuses(tx: Queryable, statuses: WithDelivery<StatusRow>[]): Promise<WithDelivery<NewFacts['statuses'][number]>[]> {
-  const rows = uniqueBy(statuses, (s) => `${s.wamid}\u0000${s.status}`)
-    .sort((a, b) => (a.wamid < b.wamid ? -1 : a.wamid > b.wamid ? 1 : a.status < b.status ? -1 : 1))
+/**
+ * Outbound messages whose answer-ness a new status may have changed: WhatsApp reported them
+ * failed (a send that never reached the customer is no answer), or delivered after a failure.
+ * Their threads are folded again from the message's send time.
+ */
+export async function messagesWithFailures(tx: Queryable, messageIds: string[]): Promise<{ thread: ThreadKey; sentAt: Date }[]> {
+  if (messageIds.length === 0) return [];
+  const { rows } = await tx.query<{ phone_number_id: string; contact_wa_id: string; sent_at: Date }>(
+    `SELECT m.phone_number_id, m.contact_wa_id, m.sent_at FROM messages m
+      WHERE m.wamid = ANY($1::text[]) AND m.direction = 'outbound' AND m.phone_number_id IS NOT NULL AND m.contact_wa_id IS NOT NULL
+        AND EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')`,
+    [[...new Set(messageIds)]],
+  );
+  return rows.map((r) => ({ thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }, sentAt: r.sent_at }));
+}
+
+/**
+ * A helpdesk names who sent a message we already knew (from its status or echo): record it.
+ * Returns the messages whose attribution changed, so their threads are folded again.
+ */
+export async function attributeMessages(tx: Queryable, attributions: Attribution[]): Promise<{ thread: ThreadKey; sentAt: Date }[]> {
+  if (attributions.length === 0) return [];
+  const { rows } = await tx.query<{ phone_number_id: string | null; contact_wa_id: string | null; sent_at: Date }>(
+    `UPDATE messages m SET sender = r.sender, agent_id = coalesce(r.agent, m.agent_id)
+       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, sender text, agent text)
+      WHERE m.wamid = r.wamid AND m.direction = 'outbound'
+        AND (m.sender <> r.sender OR m.agent_id IS DISTINCT FROM coalesce(r.agent, m.agent_id))
+      RETURNING m.phone_number_id, m.contact_wa_id, m.sent_at`,
+    [json(uniqueBy(attributions, (a) => a.messageId).map((a) => ({ wamid: a.messageId, sender: a.sender, agent: a.agentId })))],
+  );
+  return rows.flatMap((r) =>
+    r.phone_number_id && r.contact_wa_id
+      ? [{ thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }, sentAt: r.sent_at }]
+      : [],
+  );
+}
+
+/** A status update stored for the first time. */
+export interface StoredStatus {
+  deliveryId: number | null;
+  messageId: string;
+  status: string;
+  errorCodes: number[];
+}
+
+export async function insertStatuses(tx: Queryable, statuses: (Status & { deliveryId: number | null })[]): Promise<StoredStatus[]> {
+  const rows = uniqueBy(statuses, (s) => `${s.messageId}\u0000${s.status}`)
+    .sort((a, b) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : a.status < b.status ? -1 : 1))
     .map((s) => ({
-      wamid: s.wamid,
+      wamid: s.messageId,
       status: s.status,
       occurred_at: s.occurredAt.toISOString(),
-      recipient_id: s.recipientId,
+      recipient_id: s.recipient,
       error_codes: s.errorCodes,
       payload: s.payload,
       delivery_id: s.deliveryId,
     }));
   if (rows.length === 0) return [];
-  const { rows: stored } = await tx.query<{ delivery_id: number; status: string; error_codes: number[] }>(
+  const { rows: stored } = await tx.query<{ delivery_id: number | null; wamid: string; status: string; error_codes: number[] }>(
     `INSERT INTO message_statuses (wamid, status, occurred_at, recipient_id, error_codes, payload, delivery_id)
      SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, r.delivery_id
        FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
             error_codes integer[], payload jsonb, delivery_id bigint)
      ON CONFLICT (wamid, status) DO NOTHING
-     RETURNING delivery_id, status, error_codes`,
+     RETURNING delivery_id, wamid, status, error_codes`,
     [json(rows)],
   );
-  return stored.map((r) => ({ deliveryId: r.delivery_id, status: r.status, errorCodes: r.error_codes }));
+  return stored.map((r) => ({
+    deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+    messageId: r.wamid,
+    status: r.status,
+    errorCodes: r.error_codes,
+  }));
 }
 
 /** Returns the delivery id of each new event. */
-async function insertAccountEvents(tx: Queryable, events: WithDelivery<AccountEventRow & { provider: string }>[]): Promise<number[]> {
+export async function insertAccountEvents(
+  tx: Queryable,
+  events: (AccountEvent & { provider: string; deliveryId: number | null })[],
+): Promise<(number | null)[]> {
   const rows = events.map((e) => {
     const value = JSON.stringify(e.value);
     return {
@@ -367,7 +369,7 @@ async function insertAccountEvents(tx: Queryable, events: WithDelivery<AccountEv
   });
   const unique = uniqueBy(rows, (r) => `${r.provider}:${r.value_sha256}`);
   if (unique.length === 0) return [];
-  const { rows: stored } = await tx.query<{ delivery_id: number }>(
+  const { rows: stored } = await tx.query<{ delivery_id: number | null }>(
     `INSERT INTO account_events (provider, field, account_id, occurred_at, value, value_sha256, delivery_id)
      SELECT r.provider, r.field, r.account_id, r.occurred_at, r.value::jsonb, decode(r.value_sha256, 'hex'), r.delivery_id
        FROM jsonb_to_recordset($1::jsonb) AS r(provider text, field text, account_id text, occurred_at timestamptz,
@@ -376,7 +378,7 @@ async function insertAccountEvents(tx: Queryable, events: WithDelivery<AccountEv
      RETURNING delivery_id`,
     [json(unique)],
   );
-  return stored.map((r) => r.delivery_id);
+  return stored.map((r) => (r.delivery_id === null ? null : Number(r.delivery_id)));
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

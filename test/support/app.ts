@@ -13,6 +13,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
     EVENTS_API_TOKEN: EVENTS_TOKEN,
     LOG_LEVEL: 'silent',
+    // Facts count at once unless a test sets SETTLE_AFTER (the timeline tests do).
+    SETTLE_AFTER: '0s',
     ...overrides,
   });
   if (!result.ok) throw new Error(result.errors.join('\n'));

@@ -4,7 +4,7 @@
  * array; `id` makes each idempotent and `at` (when it happened) drives every duration.
  */
 import { z } from 'zod';
-import { normalizeWaId } from '../batch.ts';
+import { normalizeWaId } from '../../domain/whatsapp.ts';
 
 export const AGENT_ID = /^[A-Za-z0-9._@-]{1,64}$/;
 export const EVENT_TYPES = [

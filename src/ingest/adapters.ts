@@ -1,0 +1,26 @@
+/**
+ * The map of ingest adapters, like blackbox_exporter's prober map: one line per provider. Each
+ * entry builds its adapter from the validated settings, or returns undefined when the provider
+ * is not configured (its endpoint is then off). app.ts mounts every adapter this map returns.
+ */
+import type { Config } from '../config/config.ts';
+import type { IngestMetrics } from '../metrics/ingest.ts';
+import type { ProviderAdapter } from './adapter.ts';
+import { helpdeskAdapter } from './helpdesk/adapter.ts';
+import { metaAdapter } from './meta/adapter.ts';
+import { splitSecrets } from './meta/signature.ts';
+
+type AdapterFactory = (config: Config, deps: { metrics: IngestMetrics }) => ProviderAdapter | undefined;
+
+export const ADAPTERS = {
+  meta: (config) => metaAdapter({ appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken }),
+  helpdesk: (config, deps) => helpdeskAdapter({ token: config.eventsApiToken, metrics: deps.metrics }),
+} satisfies Record<string, AdapterFactory>;
+
+/** Every `provider` label value an adapter may report. */
+export const PROVIDERS = Object.keys(ADAPTERS);
+
+/** The adapters the settings enable. */
+export function enabledAdapters(config: Config, deps: { metrics: IngestMetrics }): ProviderAdapter[] {
+  return Object.values(ADAPTERS as Record<string, AdapterFactory>).flatMap((build) => build(config, deps) ?? []);
+}

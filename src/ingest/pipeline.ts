@@ -1,0 +1,161 @@
+/**
+ * The one webhook pipeline every provider adapter runs in: body limit, verification, readiness,
+ * decoding (JSON with a depth limit and storable text, or form parameters), the adapter's
+ * parse, keeping signed bodies it could not parse (for replay), the write, and one mapping from
+ * any failure to an answer — each request timed and counted by provider and outcome.
+ */
+import express, { type Request, type Response, Router } from 'express';
+import type { Logger } from 'pino';
+import { HttpError, sendError, toHttpError } from '../http/errors.ts';
+import { MAX_JSON_DEPTH, tooDeep } from '../http/json-depth.ts';
+import type { IngestMetrics, WebhookOutcome } from '../metrics/ingest.ts';
+import type { Database } from '../storage/database.ts';
+import { type Delivery, sha256, storeRejectedDelivery } from '../storage/webhook-store.ts';
+import { PayloadError, type Parsed, type ProviderAdapter, type RawRequest, type Reply } from './adapter.ts';
+import type { WriteOutcome, WriteRequest } from './writer.ts';
+
+export interface PipelineContext {
+  database: Database;
+  writer: { submit: (request: WriteRequest) => Promise<WriteOutcome> };
+  metrics: IngestMetrics;
+  logger: Logger;
+  /** False until migrations are applied: POSTs get 503 so that providers retry later. */
+  isReady: () => boolean;
+}
+
+interface Handled {
+  outcome: WebhookOutcome;
+  reply: Reply;
+}
+
+/** The routes of one adapter: its POST (and GET handshake, if any). */
+export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext): Router {
+  const router = Router();
+  const { provider } = adapter;
+  const rawBody = express.raw({ type: () => true, limit: adapter.bodyLimitBytes });
+
+  if (adapter.handshake) {
+    const handshake = adapter.handshake.bind(adapter);
+    router.get(adapter.path, (req, res) => send(res, handshake(rawRequest(req, Buffer.alloc(0)))));
+  }
+
+  router.post(adapter.path, (req, res, next) => {
+    const stopTimer = context.metrics.webhookDuration.startTimer({ provider });
+    rawBody(req, res, (bodyError?: unknown) => {
+      handle(req, bodyError)
+        .then(({ outcome, reply }) => {
+          context.metrics.webhookRequests.inc({ provider, outcome });
+          stopTimer();
+          send(res, reply);
+        })
+        .catch(next);
+    });
+  });
+
+  async function handle(req: Request, bodyError: unknown): Promise<Handled> {
+    if (bodyError) return refused('rejected_payload', toHttpError(bodyError));
+    const request = rawRequest(req, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+    const unauthorized = adapter.verify(request);
+    if (unauthorized) {
+      context.logger.warn({ provider }, 'webhook authentication rejected');
+      return refused('rejected_signature', new HttpError('unauthorized', unauthorized));
+    }
+    if (!context.isReady()) return refused('error', new HttpError('unavailable', 'database not ready yet, retry later'));
+
+    const decoded = decode(adapter, request.body);
+    if (!decoded.ok) return refused('rejected_payload', new HttpError('bad_request', decoded.message));
+    let parsed: Parsed;
+    try {
+      parsed = adapter.parse(decoded.value, request);
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error;
+      if (adapter.keepsBodies) await keepRejected(delivery(provider, decoded.text, undefined), error.message);
+      return refused('rejected_payload', new HttpError('bad_request', error.message));
+    }
+    try {
+      const written = await context.writer.submit({
+        provider,
+        delivery: adapter.keepsBodies ? delivery(provider, decoded.text, parsed.deliveryKey) : null,
+        batch: parsed.batch,
+      });
+      return { outcome: written.outcome, reply: adapter.reply?.(written, parsed) ?? { status: 200, body: { status: written.outcome } } };
+    } catch (error) {
+      const httpError = toHttpError(error);
+      if (httpError.status >= 500)
+        context.logger.error(
+          { err: { message: (error as Error)?.message, code: (error as { code?: unknown })?.code } },
+          'webhook could not be stored',
+        );
+      return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
+    }
+  }
+
+  /** Keeps a signed body we could not parse, so it can be replayed; never fails the request. */
+  async function keepRejected(rejected: Delivery, reason: string): Promise<void> {
+    try {
+      await storeRejectedDelivery(context.database, rejected, reason);
+    } catch (error) {
+      context.logger.warn({ err: { message: (error as Error).message } }, 'could not keep the rejected webhook body');
+    }
+  }
+
+  return router;
+}
+
+function refused(outcome: WebhookOutcome, error: HttpError): Handled {
+  return { outcome, reply: { status: error.status, body: error } };
+}
+
+function send(res: Response, reply: Reply): void {
+  if (reply.body instanceof HttpError) sendError(res, reply.body);
+  else if (reply.contentType) res.status(reply.status).type(reply.contentType).send(String(reply.body));
+  else res.status(reply.status).json(reply.body);
+}
+
+function rawRequest(req: Request, body: Buffer): RawRequest {
+  return { method: req.method, originalUrl: req.originalUrl, headers: req.headers, query: req.query as Record<string, unknown>, body };
+}
+
+function delivery(provider: string, text: string, deliveryKey: string | undefined): Delivery {
+  return { provider, body: text, bodySha256: sha256(deliveryKey === undefined ? text : `delivery:${deliveryKey}`) };
+}
+
+type Decoded = { ok: true; value: unknown; text: string } | { ok: false; message: string };
+
+function decode(adapter: ProviderAdapter, raw: Buffer): Decoded {
+  if (adapter.format === 'form') {
+    const params: Record<string, string> = {};
+    for (const [name, value] of new URLSearchParams(raw.toString('utf8'))) params[name] = clean(value);
+    return { ok: true, value: params, text: JSON.stringify(params) };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    return { ok: false, message: `body is not valid JSON: ${(error as Error).message}` };
+  }
+  if (tooDeep(parsed)) return { ok: false, message: `body is nested deeper than ${MAX_JSON_DEPTH} levels` };
+  const { value, text } = storable(parsed, raw);
+  return { ok: true, value, text };
+}
+
+// PostgreSQL text and jsonb cannot hold NUL characters or unpaired surrogates; JSON can.
+// (A well-formed escaped pair, as in every escaped emoji, is fine and takes the fast path.)
+const UNSTORABLE_ESCAPE = /\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
+
+const clean = (s: string) => s.toWellFormed().replaceAll('\u0000', '\uFFFD');
+
+/**
+ * The body as the database can store it: the received text itself in the common case; a
+ * cleaned copy (NUL and broken surrogates replaced by U+FFFD) when the JSON carries them.
+ */
+function storable(parsed: unknown, raw: Buffer): { value: unknown; text: string } {
+  const text = raw.toString('utf8');
+  if (!UNSTORABLE_ESCAPE.test(text) && !text.includes('\u0000')) return { value: parsed, text };
+  const value = JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v === 'string') return clean(v);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [clean(k), x]));
+    return v;
+  });
+  return { value, text: JSON.stringify(value) };
+}
