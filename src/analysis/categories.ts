@@ -96,8 +96,9 @@ class TermIndex {
   /** Single whole words and stems long enough to match with a typo, and their one-letter deletions. */
   private readonly typoWords = new Map<string, Term[]>();
   private readonly typos = new Map<string, Term[]>();
-  private stemLengths = new Set<number>();
-  private endingLengths = new Set<number>();
+  /** The lengths of stems and endings, ascending: a word's prefixes and suffixes of these lengths are looked up. */
+  private stemLengths: number[] = [];
+  private endingLengths: number[] = [];
 
   constructor(private readonly typoTolerant: boolean) {}
 
@@ -107,54 +108,51 @@ class TermIndex {
     if (first.affix === 'word') push(this.exact, first.text);
     else if (first.affix === 'stem') {
       push(this.stems, first.text);
-      this.stemLengths.add(first.text.length);
+      this.stemLengths = lengths(this.stemLengths, first.text.length);
     } else if (first.affix === 'ending') {
       push(this.endings, first.text);
-      this.endingLengths.add(first.text.length);
+      this.endingLengths = lengths(this.endingLengths, first.text.length);
     } else this.parts.push(term);
     if (this.typoTolerant && term.words.length === 1 && (first.affix === 'word' || first.affix === 'stem')) {
       if (first.text.length >= TYPO_MIN_LENGTH && /^\p{L}+$/u.test(first.text)) {
         push(this.typoWords, first.text);
-        for (const variant of deletions(first.text)) push(this.typos, variant);
+        for (let k = 0; k < first.text.length; k += 1) push(this.typos, first.text.slice(0, k) + first.text.slice(k + 1));
       }
     }
   }
 
-  /** Every term matching at word i of the text (its first word there, the rest following). */
-  termsAt(tokens: readonly string[], i: number, found: (term: Term) => void): void {
+  /** Adds to `out` every term matching at word i of the text (its first word there, the rest following). */
+  termsAt(tokens: readonly string[], i: number, out: Term[]): void {
     const word = tokens[i]!;
-    const check = (terms: readonly Term[] | undefined) => {
-      for (const term of terms ?? []) if (matchesFrom(term, tokens, i)) found(term);
-    };
-    check(this.exact.get(word));
-    for (const length of this.stemLengths) if (length <= word.length) check(this.stems.get(word.slice(0, length)));
-    for (const length of this.endingLengths) if (length <= word.length) check(this.endings.get(word.slice(word.length - length)));
-    for (const term of this.parts) if (matchesFrom(term, tokens, i)) found(term);
+    collect(this.exact.get(word), tokens, i, out);
+    for (const length of this.stemLengths) {
+      if (length > word.length) break;
+      collect(this.stems.get(word.slice(0, length)), tokens, i, out);
+    }
+    for (const length of this.endingLengths) {
+      if (length > word.length) break;
+      collect(this.endings.get(word.slice(word.length - length)), tokens, i, out);
+    }
+    collect(this.parts, tokens, i, out);
   }
 
-  /** Terms a misspelt word stands for: one letter wrong, missing, extra or two swapped ("retrun"). */
-  typoTerms(word: string, found: (term: Term) => void): void {
+  /** Adds to `out` the terms a misspelt word stands for: one letter wrong, missing, extra, or two swapped ("retrun"). */
+  typoTerms(word: string, out: Term[]): void {
     if (!this.typoTolerant || word.length < TYPO_MIN_LENGTH - 1) return;
-    const seen = new Set<Term>();
-    const visit = (terms: readonly Term[] | undefined) => {
-      for (const term of terms ?? []) {
-        if (seen.has(term)) continue;
-        seen.add(term);
-        found(term);
-      }
-    };
-    visit(this.typos.get(word));
-    for (const variant of deletions(word)) {
-      visit(this.typoWords.get(variant));
-      visit(this.typos.get(variant));
+    out.push(...(this.typos.get(word) ?? []));
+    for (let i = 0; i < word.length; i += 1) {
+      const variant = word.slice(0, i) + word.slice(i + 1);
+      out.push(...(this.typoWords.get(variant) ?? []), ...(this.typos.get(variant) ?? []));
     }
   }
 }
 
-function deletions(word: string): Set<string> {
-  const result = new Set<string>();
-  for (let i = 0; i < word.length; i += 1) result.add(word.slice(0, i) + word.slice(i + 1));
-  return result;
+function collect(terms: readonly Term[] | undefined, tokens: readonly string[], i: number, out: Term[]): void {
+  if (terms) for (const term of terms) if (matchesFrom(term, tokens, i)) out.push(term);
+}
+
+function lengths(list: readonly number[], length: number): number[] {
+  return [...new Set([...list, length])].sort((a, b) => a - b);
 }
 
 function wordMatches(matcher: WordMatcher, word: string): boolean {
@@ -208,7 +206,8 @@ export function compileCategoryRules(doc: unknown): RulesResult {
   }
   const errors: string[] = [];
   const names: string[] = [];
-  const patterns: RegExp[][] = [];
+  /** Per category: its patterns, and all of them merged into one, so that a message matching none costs one test. */
+  const patterns: { any: RegExp | null; each: RegExp[] }[] = [];
   const idsOf: Set<string>[] = [];
   const weights: number[] = [];
   const index = new TermIndex(parsed.data.typos);
@@ -236,40 +235,46 @@ export function compileCategoryRules(doc: unknown): RulesResult {
     });
     names.push(c.name);
     weights.push(c.weight);
-    patterns.push(compiled);
+    patterns.push({ any: compiled.length > 1 ? new RegExp(compiled.map((r) => `(?:${r.source})`).join('|'), 'iu') : null, each: compiled });
     idsOf.push(new Set(c.ids.map((id) => id.toLowerCase())));
   });
   if (errors.length) return { ok: false, errors };
   const labels = [...new Set([...names, FALLBACK, UNCATEGORIZED])];
 
+  /** Per term, the call of score() that counted it last, so a term counts once per message without a Set per call. */
+  const countedIn = new Uint32Array(termCount);
+  let call = 0;
   /** Each category's score: each keyword, hint and pattern counts once; a misspelt word only when it is no word of any rule. */
-  const score = (text: string, onHit?: (category: number, rule: string, weight: number) => void): number[] => {
+  function score(text: string, onHit?: (category: number, rule: string, weight: number) => void): number[] {
     const scores = new Array<number>(names.length).fill(0);
-    const counted = new Set<number>();
-    const count = (term: Term, typo: boolean) => {
-      if (counted.has(term.id)) return;
-      counted.add(term.id);
-      scores[term.category]! += term.weight;
-      onHit?.(term.category, typo ? `~${term.source}` : term.source, term.weight);
-    };
+    call = call === 0xffffffff ? 1 : call + 1;
+    if (call === 1) countedIn.fill(0);
     const tokens = words(text);
-    tokens.forEach((_, i) => {
-      let matched = false;
-      index.termsAt(tokens, i, (term) => {
-        matched = true;
-        count(term, false);
-      });
-      if (!matched) index.typoTerms(tokens[i]!, (term) => count(term, true));
-    });
-    patterns.forEach((list, i) => {
-      for (const pattern of list) {
+    const hits: Term[] = [];
+    for (let i = 0; i < tokens.length; i += 1) {
+      const before = hits.length;
+      index.termsAt(tokens, i, hits);
+      const typo = hits.length === before;
+      if (typo) index.typoTerms(tokens[i]!, hits);
+      for (let k = before; k < hits.length; k += 1) {
+        const term = hits[k]!;
+        if (countedIn[term.id] === call) continue;
+        countedIn[term.id] = call;
+        scores[term.category]! += term.weight;
+        onHit?.(term.category, typo ? `~${term.source}` : term.source, term.weight);
+      }
+    }
+    for (let i = 0; i < patterns.length; i += 1) {
+      const { any, each } = patterns[i]!;
+      if (any && !any.test(text)) continue;
+      for (const pattern of each) {
         if (!pattern.test(text)) continue;
         scores[i]! += weights[i]!;
         onHit?.(i, `/${pattern.source}/`, weights[i]!);
       }
-    });
+    }
     return scores;
-  };
+  }
 
   return {
     ok: true,
