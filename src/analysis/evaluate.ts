@@ -22,8 +22,8 @@ export type EvalSetName = keyof typeof EVAL_SETS;
  * measures today (docs/requests.md), so that a change that makes it worse is caught.
  */
 export const MINIMUM_ACCURACY: Record<EvalSetName, { polarity: number; category: number }> = {
-  heldout: { polarity: 0.9, category: 0.9 },
-  dev: { polarity: 0.9, category: 0.9 },
+  heldout: { polarity: 0.93, category: 0.95 },
+  dev: { polarity: 0.97, category: 0.97 },
 };
 
 const POLARITIES = ['negative', 'neutral', 'positive'] as const;
