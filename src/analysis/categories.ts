@@ -95,7 +95,8 @@ class TermIndex {
   private readonly parts: Term[] = [];
   /** Single whole words and stems long enough to match with a typo, and their one-letter deletions. */
   private readonly typoWords = new Map<string, Term[]>();
-  private readonly typos = new Map<string, Term[]>();
+  /** One-letter deletions of those words → the terms, with the place of the deleted letter. */
+  private readonly typos = new Map<string, { term: Term; at: number }[]>();
   /** The lengths of stems and endings, ascending: a word's prefixes and suffixes of these lengths are looked up. */
   private stemLengths: number[] = [];
   private endingLengths: number[] = [];
@@ -116,7 +117,10 @@ class TermIndex {
     if (this.typoTolerant && term.words.length === 1 && (first.affix === 'word' || first.affix === 'stem')) {
       if (first.text.length >= TYPO_MIN_LENGTH && /^\p{L}+$/u.test(first.text)) {
         push(this.typoWords, first.text);
-        for (let k = 0; k < first.text.length; k += 1) push(this.typos, first.text.slice(0, k) + first.text.slice(k + 1));
+        for (let k = 0; k < first.text.length; k += 1) {
+          const variant = first.text.slice(0, k) + first.text.slice(k + 1);
+          this.typos.set(variant, [...(this.typos.get(variant) ?? []), { term, at: k }]);
+        }
       }
     }
   }
@@ -139,10 +143,14 @@ class TermIndex {
   /** Adds to `out` the terms a misspelt word stands for: one letter wrong, missing, extra, or two swapped ("retrun"). */
   typoTerms(word: string, out: Term[]): void {
     if (!this.typoTolerant || word.length < TYPO_MIN_LENGTH - 1) return;
-    out.push(...(this.typos.get(word) ?? []));
+    // A letter missing: the word is a deletion of the keyword.
+    for (const { term } of this.typos.get(word) ?? []) out.push(term);
     for (let i = 0; i < word.length; i += 1) {
       const variant = word.slice(0, i) + word.slice(i + 1);
-      out.push(...(this.typoWords.get(variant) ?? []), ...(this.typos.get(variant) ?? []));
+      // A letter extra: a deletion of the word is the keyword.
+      out.push(...(this.typoWords.get(variant) ?? []));
+      // A letter wrong (same place) or two swapped (next place); not two edits elsewhere ("großes" is no "größe").
+      for (const { term, at } of this.typos.get(variant) ?? []) if (Math.abs(at - i) <= 1) out.push(term);
     }
   }
 }

@@ -60,6 +60,16 @@ export const ENGLISH_WORDS: Readonly<Record<string, number>> = {
   error: -1,
   scratch: -1,
   scratched: -1,
+  hole: -2,
+  holes: -2,
+  stain: -2,
+  stained: -2,
+  dent: -2,
+  dented: -2,
+  leaking: -2,
+  leaks: -2,
+  shrank: -2,
+  shrunk: -2,
   crushed: -2,
   ripped: -2,
   cheap: -1,
@@ -67,6 +77,11 @@ export const ENGLISH_WORDS: Readonly<Record<string, number>> = {
   forever: -1,
   ages: -1,
   wtf: -3,
+  clown: -2,
+  clowns: -2,
+  circus: -2,
+  amateurs: -2,
+  amateurish: -2,
   dammit: -3,
   damn: -2,
   annoying: -2,
@@ -105,6 +120,7 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   // Mistranslations in the German AFINN list: everyday helpdesk words scored as if they meant
   // something else ("würde" from "Würde", "schicken" from "chic", "groß" as a size, "laut Tracking").
   teuer: -1,
+  steuer: 0,
   gerissen: -2,
   würde: 0,
   schicken: 0,
@@ -243,6 +259,12 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   betrug: -4,
   abzocke: -4,
   schrott: -4,
+  saftladen: -3,
+  zirkus: -2,
+  amateure: -2,
+  dilettantisch: -3,
+  nass: -1,
+  aufgerissen: -2,
   müll: -3,
   mist: -3,
   verdammt: -3,
@@ -255,6 +277,16 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   beschädigt: -2,
   zerdrückt: -2,
   kratzer: -1,
+  loch: -2,
+  löcher: -2,
+  riss: -2,
+  fleck: -2,
+  flecken: -2,
+  delle: -2,
+  macke: -2,
+  verkratzt: -2,
+  undicht: -2,
+  eingelaufen: -2,
   langsam: -1,
   mies: -3,
   schlimm: -2,
@@ -364,6 +396,7 @@ export const GERMAN_NEGATORS: ReadonlySet<string> = new Set([
   'nie',
   'niemals',
   'nichts',
+  'nix',
   'niemand',
   'ohne',
   'weder',
@@ -534,6 +567,18 @@ export const EXPECTATIONS: ReadonlySet<string> = new Set([
   'rein',
   'erreichbar',
   'gelöst',
+  'shown',
+  'showed',
+  'gets',
+  'applied',
+  'credited',
+  'deducted',
+  'kam',
+  'abgezogen',
+  'angerechnet',
+  'berücksichtigt',
+  'eingelöst',
+  'gutgeschrieben',
 ]);
 
 export interface PhraseRule {
@@ -567,10 +612,13 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
     score: -3,
     frustration: true,
   },
-  { pattern: '(is )?(any ?(one|body)|someone|somebody) (there|here|home)|hello\\?{2,}', score: -2, frustration: true },
+  { pattern: 'hello\\?{2,}', score: -2, frustration: true },
+  // Alone, "is anyone there?" is a question; with "??", waiting or "still" it is impatience.
+  { pattern: '(is )?(any ?(one|body)|someone|somebody) (there|here|around)', score: -0.4, frustration: true },
+  { pattern: '(two|2|three|3) (transactions|charges|payments|debits|bookings)[^.!?]{0,40} for (one|a single|1|the same)', score: -2 },
   {
     pattern:
-      '(will|do|can|could|shall) (i|we) (ever |still |even )?(get|receive|have) (an? )?(answer|reply|response)|(got|received|came|arrived|heard|get|getting|hear) nothing|nothing (has )?(arrived|came|come|happened|received|changed)',
+      '(will|do|can|could|shall) (i|we) (ever |still |even )?(get|receive|have) (an? )?(answer|reply|response)|(got|received|came|arrived|heard|get|getting|hear) nothing|nothing (has |have )?(arrived|came|come|happened|received|changed|shown up|showed up|turned up)',
     score: -2,
     frustration: true,
   },
@@ -591,6 +639,12 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   { pattern: 'charged (me )?(twice|double)|double charged|charged .{0,20}twice', score: -2 },
   { pattern: '(what|how) (a|is this a) joke|this is a joke|are you kidding', score: -3, frustration: true },
   { pattern: 'love it|loving it', score: 3 },
+  {
+    pattern:
+      '(sent|written|wrote|called|emailed) (you )?(\\d+|two|three|four|five|several|multiple|so many) (emails|e-mails|mails|messages|times)|(\\d+|two|three|four|five|several|multiple) (emails|e-mails|mails|messages|calls) (already|now|and)|what kind of (a )?(joke|clown|circus|amateur|shop|company|service|operation)',
+    score: -2,
+    frustration: true,
+  },
 ];
 
 export const GERMAN_PHRASES: readonly PhraseRule[] = [
@@ -616,7 +670,16 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      '(bekomme|bekommt|kriege|kriegt|erhalte) (ich|man) (heute |jetzt |irgendwann |überhaupt |noch |auch |mal |nun |bald )*(eine )?(antwort|rückmeldung|reaktion)|ist (da|hier) (überhaupt )?(jemand|wer|einer)|hallo\\?{2,}|hallo\\?+ ?hallo',
+      '(bekomme|bekommt|kriege|kriegt|erhalte) (ich|man) (heute |jetzt |irgendwann |überhaupt |noch |auch |mal |nun |bald )*(eine )?(antwort|rückmeldung|reaktion)|ist (da|hier) überhaupt (jemand|wer|einer)|hallo\\?{2,}|hallo\\?+ ?hallo',
+    score: -2,
+    frustration: true,
+  },
+  // Alone, "ist da jemand?" is a question; with "??", "überhaupt" or waiting it is impatience.
+  { pattern: 'ist (da|hier) (jemand|wer|einer)', score: -0.4, frustration: true },
+  { pattern: '(zwei|2|drei|3) (buchungen|abbuchungen|zahlungen|belastungen)[^.!?]{0,40} für (eine|1|dieselbe|die gleiche)', score: -2 },
+  {
+    pattern:
+      '(\\d+|zwei|drei|vier|fünf|mehrere|mehrfach|x|etliche) (mails|e-mails|nachrichten|anfragen|anrufe) (geschrieben|geschickt|geschickt|gesendet)|(schon|bereits) (\\d+|zwei|drei|vier|fünf|mehrere|x|etliche) ?(mal|mails|e-mails|nachrichten)|was ist das (bitte |denn |hier )*für (ein|eine) ',
     score: -2,
     frustration: true,
   },

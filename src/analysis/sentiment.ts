@@ -103,11 +103,10 @@ const MODELS: Record<Language, LanguageModel> = {
     negationReachesBack: true,
   },
 };
+/** The hand-reviewed words: a compound's head is looked up only here, not in the machine-translated list. */
+const REVIEWED = { de: new Map(Object.entries(GERMAN_WORDS)), en: new Map(Object.entries(ENGLISH_WORDS)) };
 /** A word the message's language does not know may be a helpdesk word of the other ("Thanks, hat alles geklappt"). */
-const BORROWED: Record<Language, ReadonlyMap<string, number>> = {
-  en: new Map(Object.entries(GERMAN_WORDS)),
-  de: new Map(Object.entries(ENGLISH_WORDS)),
-};
+const BORROWED: Record<Language, ReadonlyMap<string, number>> = { en: REVIEWED.de, de: REVIEWED.en };
 const EMOJI = new Map<string, number>([...Object.entries(emojiRanking), ...Object.entries(EMOJI_WORDS)]);
 
 /** Words, and every emoji on its own. Apostrophes stay inside a word ("don't"). */
@@ -203,8 +202,22 @@ function wordScore(word: string, language: Language): number | undefined {
       const opposite = words.get(word.slice(2)) ?? germanStem(word.slice(2), words);
       if (opposite) return -opposite;
     }
+    const head = compoundHead(word, REVIEWED.de);
+    if (head !== undefined) return head;
   }
   return BORROWED[language].get(word);
+}
+
+/**
+ * A German compound scores as its head, the longest listed ending of five letters or more
+ * ("stinksauer" → "sauer"; "Mehrwertsteuer" → "steuer", listed as 0 so that it is not "teuer").
+ */
+function compoundHead(word: string, words: ReadonlyMap<string, number>): number | undefined {
+  for (let start = 3; word.length - start >= 5; start += 1) {
+    const score = words.get(word.slice(start));
+    if (score !== undefined) return score;
+  }
+  return undefined;
 }
 
 function germanStem(word: string, words: ReadonlyMap<string, number>): number | undefined {
