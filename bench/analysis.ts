@@ -9,28 +9,12 @@
  */
 import { analyzeMessage } from '../src/analysis/analyze.ts';
 import { defaultCategoryRules } from '../src/analysis/categories.ts';
-import { EVAL_SETS, type EvalItem, loadEvalSet } from '../src/analysis/evaluate.ts';
+import { EVAL_SETS, loadEvalSet, rowOf } from '../src/analysis/evaluate.ts';
 import { analyzeSentiment } from '../src/analysis/sentiment.ts';
-import type { MessageRow } from '../src/ingest/batch.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 100);
 const rules = defaultCategoryRules();
 const items = [...loadEvalSet(EVAL_SETS.dev), ...loadEvalSet(EVAL_SETS.heldout)];
-
-const row = (item: EvalItem): MessageRow => ({
-  wamid: item.id,
-  source: 'webhook',
-  phoneNumberId: null,
-  contactWaId: null,
-  direction: 'inbound',
-  sender: 'customer',
-  agentId: null,
-  type: 'text',
-  sentAt: new Date(0),
-  textBody: item.text,
-  contextWamid: null,
-  payload: null,
-});
 
 /** µs per message: the median of ROUNDS passes over the messages. */
 function measure(texts: readonly string[], run: (text: string, i: number) => unknown): number {
@@ -49,7 +33,7 @@ console.log(`request analysis, median of ${ROUNDS} rounds (µs per message)`);
 console.log('language  messages  analyzeMessage  sentiment  categories');
 for (const lang of ['de', 'en'] as const) {
   const subset = items.filter((i) => i.lang === lang);
-  const rows = subset.map(row);
+  const rows = subset.map(rowOf);
   const texts = subset.map((i) => i.text);
   const whole = measure(texts, (_, i) => analyzeMessage(rows[i]!, rules));
   const sentiment = measure(texts, (text) => analyzeSentiment(text));

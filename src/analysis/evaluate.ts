@@ -73,8 +73,8 @@ export function loadEvalSet(path: string): EvalItem[] {
     });
 }
 
-/** A customer's text message as the write path hands it to the analysis. */
-function rowOf(item: EvalItem): MessageRow {
+/** A customer's text message as the write path hands it to the analysis (also used by bench/analysis.ts). */
+export function rowOf(item: EvalItem): MessageRow {
   return {
     wamid: item.id,
     source: 'webhook',
