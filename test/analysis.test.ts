@@ -41,6 +41,25 @@ describe('categories', () => {
     ['Good morning', null],
     ['Ups, falsche Nummer', null],
     ['Hi Bill, thanks', null],
+    // The common phrasings (issue 10), compounds, spelled-out umlauts, typos and hints.
+    ['Meine Bestellung ist noch nicht da', 'delivery'],
+    ['Wann kommt meine Bestellung?', 'delivery'],
+    ['Ich habe die Ware zurückgeschickt', 'refund'],
+    ['Ich habe kein Geld zurückbekommen', 'refund'],
+    ['Kann ich die Bestellung noch stornieren?', 'refund'],
+    ['Gibt es Expressversand?', 'delivery'],
+    ['Warum sind die Versandkosten so hoch?', 'billing'],
+    ['wo finde ich meine rechnug', 'billing'],
+    ['forgot my pasword', 'account'],
+    ['Gibt es das in GROESSE M?', 'product'],
+    ['The jacket is lovely', 'product'],
+    ['What are your opening hours?', 'other'],
+    ['Kann ich mit einem Mitarbeiter sprechen?', 'other'],
+    ['Hallo', null],
+    ['ok', null],
+    ['danke', null],
+    ['Vielen Dank für nichts', null],
+    ['Is anyone there?', null],
   ];
   for (const [text, category] of cases) {
     it(`"${text}" → ${category}`, () => assert.equal(rules.categorize(text), category));
@@ -48,6 +67,43 @@ describe('categories', () => {
   it('takes a tapped menu button or list row id', () => {
     assert.equal(rules.categorize('Option 2', ['menu_delivery']), 'delivery');
     assert.equal(rules.categorize(null, ['billing']), 'billing');
+  });
+  it('reads the optional fields: endings, parts, hints, weight, typos', () => {
+    const result = compileCategoryRules({
+      version: 1,
+      typos: false,
+      categories: [
+        { name: 'shipping', keywords: ['*versand', 'parcel'], hints: ['order'] },
+        { name: 'vouchers', keywords: ['*gutschein*'], weight: 2 },
+        { name: 'money', keywords: ['invoice*'], patterns: ['\\bgeld\\b'] },
+      ],
+    });
+    assert.ok(result.ok);
+    const { rules: custom } = result;
+    assert.equal(custom.categorize('Expressversand?'), 'shipping');
+    assert.equal(custom.categorize('Geschenkgutscheine'), 'vouchers');
+    assert.equal(custom.categorize('my order'), 'shipping', 'a hint decides when nothing else matches');
+    assert.equal(custom.categorize('order invoice'), 'money', 'a keyword beats a hint');
+    assert.equal(custom.categorize('parcel with a Gutschein'), 'vouchers', 'weight 2 beats one keyword');
+    assert.equal(custom.categorize('invoce'), null, 'typos: false');
+    assert.deepEqual(custom.explain('Parcel order, Geld'), [
+      { category: 'shipping', rule: 'parcel', weight: 1 },
+      { category: 'shipping', rule: 'order', weight: 0.5 },
+      { category: 'money', rule: '/\\bgeld\\b/', weight: 1 },
+    ]);
+    assert.deepEqual(
+      rules.explain('invoce').map((h) => h.rule),
+      ['~invoice*'],
+      'the default file matches one typo and marks it',
+    );
+    assert.deepEqual(compileCategoryRules({ version: 1, typos: 'yes', categories: [{ name: 'a', weight: 0, keywords: ['**'] }] }), {
+      ok: false,
+      errors: ['typos: expected true or false', 'categories[0].weight: expected a number above 0'],
+    });
+    assert.deepEqual(compileCategoryRules({ version: 1, categories: [{ name: 'a', keywords: ['**'] }] }), {
+      ok: false,
+      errors: ['categories[0].keywords[0]: expected at least one letter or digit'],
+    });
   });
   it('keeps every label within the configured set', () => {
     assert.deepEqual(rules.labels, ['refund', 'billing', 'delivery', 'account', 'product', 'other', 'unknown']);
@@ -114,6 +170,24 @@ describe('sentiment in German and English', () => {
     ['Das Produkt ist nach zwei Tagen kaputt. Miese Qualität!', 'de', 'negative'],
     ['Schon wieder kein Login möglich, das nervt total!', 'de', 'negative'],
     ['My account is locked and nobody helps. So frustrating!', 'en', 'negative'],
+    // Issue 10: the complaints that matter most, politeness, negation over a clause.
+    ['Mein Paket ist immer noch nicht angekommen, das ist jetzt die dritte Woche!', 'de', 'negative'],
+    ['Ich habe kein Geld zurückbekommen', 'de', 'negative'],
+    ['Immer noch keine Antwort von euch', 'de', 'negative'],
+    ['Nie wieder bestelle ich bei euch', 'de', 'negative'],
+    ['Vielen Dank für nichts', 'de', 'negative'],
+    ['I am not very happy with the service', 'en', 'negative'],
+    ["I don't really like it", 'en', 'negative'],
+    ["Is anyone there? I've been waiting for an hour.", 'en', 'negative'],
+    ['Can you please help me?', 'en', 'neutral'],
+    ['Das gefällt mir überhaupt nicht', 'de', 'negative'],
+    ['Super, schon wieder abgelehnt. Ganz toll.', 'de', 'negative'],
+    ['Die Lieferung war gut, aber das Produkt ist leider kaputt', 'de', 'negative'],
+    ['Thanks in advance', 'en', 'neutral'],
+    ['Guten Morgen', 'de', 'neutral'],
+    ['Vielen lieben Dank, Sie haben mir sehr geholfen!', 'de', 'positive'],
+    ['😡', 'en', 'negative'],
+    ['👍', 'en', 'positive'],
   ];
   for (const [text, language, polarity] of cases) {
     it(`"${text}" → ${language}, ${polarity}`, () => {

@@ -114,7 +114,7 @@ function timeline(): { send: (target: App) => Promise<request.Response>; what: s
     // Clara writes and is left waiting.
     webhook('clara writes', inbound(CLARA, 'Clara', [textMessage(CLARA, 'Hello? Anyone?', t(3 * 3600 - 400))])),
     // Dora: the bot answers and resolves.
-    webhook('dora writes', inbound(DORA, 'Dora', [textMessage(DORA, 'Opening hours?', t(1000))])),
+    webhook('dora writes', inbound(DORA, 'Dora', [textMessage(DORA, 'Quick question', t(1000))])),
     events('bot answers and resolves dora', [
       event('d1', 'bot_message', 1020, { customer: DORA, message_id: botToDora }),
       event('d2', 'resolved', 1030, { customer: DORA, by: 'bot' }),

