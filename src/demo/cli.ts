@@ -5,6 +5,7 @@
 import { parseDuration } from '../config/duration.ts';
 import { DEFAULT_BUSINESS } from './plan.ts';
 import { Simulator } from './simulator.ts';
+import { WIRE_FORMATS } from './wire/index.ts';
 
 export interface CliOptions {
   target?: string;
@@ -18,6 +19,8 @@ export interface CliOptions {
   graphApiPort?: number;
   graphApiHost: string;
   port: number;
+  /** The provider whose webhook format the simulator speaks (WIRE_FORMATS). */
+  provider: string;
 }
 
 export const USAGE = `Options:
@@ -33,6 +36,8 @@ export const USAGE = `Options:
                           (point the exporter's WHATSAPP_API_URL at http://<this host>:N/v24.0)
   --graph-api-host H      address for the stand-in to listen on (default 0.0.0.0)
   --port N                exporter port (demo only; default $PORT or 8080)
+  --provider P            webhook format to send: ${Object.keys(WIRE_FORMATS).join(', ')} (default meta); the provider's
+                          secrets come from the same environment variables as the exporter's
 Environment: WHATSAPP_APP_SECRET and EVENTS_API_TOKEN must match the exporter's (simulate only).`;
 
 export function parseCli(
@@ -64,6 +69,7 @@ export function parseCli(
     'graph-api-port',
     'graph-api-host',
     'port',
+    'provider',
   ];
   for (const name of values.keys()) if (!known.includes(name)) errors.push(`--${name}: unknown option`);
   const number = (name: string, fallback: number, integer = false, max = Number.MAX_SAFE_INTEGER): number => {
@@ -92,6 +98,8 @@ export function parseCli(
   } catch {
     errors.push(`--time-zone: "${timeZone}" is not a time zone — expected e.g. Europe/Berlin`);
   }
+  const provider = values.get('provider') ?? 'meta';
+  if (!(provider in WIRE_FORMATS)) errors.push(`--provider: "${provider}" is not one of ${Object.keys(WIRE_FORMATS).join(', ')}`);
   const options: CliOptions = {
     target,
     speed: number('speed', 60),
@@ -104,6 +112,7 @@ export function parseCli(
     graphApiPort: values.has('graph-api-port') ? number('graph-api-port', 9199, true, 65535) : undefined,
     graphApiHost: values.get('graph-api-host') ?? '0.0.0.0',
     port: number('port', Number(env.PORT) || 8080, true, 65535),
+    provider,
   };
   return errors.length ? { ok: false, errors } : { ok: true, options };
 }
@@ -111,7 +120,7 @@ export function parseCli(
 /** The simulator the command-line options describe, aimed at `target` with the exporter's secrets. */
 export function simulatorFromOptions(
   options: CliOptions,
-  target: { url: string; appSecret: string; eventsToken: string; logPrefix: string },
+  target: { url: string; appSecret: string; eventsToken: string; logPrefix: string; env?: NodeJS.ProcessEnv },
 ): Simulator {
   return new Simulator({
     seed: options.seed,
@@ -124,6 +133,8 @@ export function simulatorFromOptions(
     target: target.url,
     appSecret: target.appSecret,
     eventsToken: target.eventsToken,
+    provider: options.provider,
+    providerSecrets: target.env,
     durationMs: options.durationMs,
     log: (line) => process.stderr.write(`${target.logPrefix}: ${line}\n`),
   });

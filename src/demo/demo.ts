@@ -48,6 +48,7 @@ simulator = simulatorFromOptions(options, {
   appSecret: env.WHATSAPP_APP_SECRET!,
   eventsToken: env.EVENTS_API_TOKEN!,
   logPrefix: 'demo',
+  env,
 });
 
 process.stdout.write(`

@@ -1,9 +1,9 @@
 /**
  * Planned actions as the exporter receives them: WhatsApp Cloud API webhooks in Meta's format
- * (serialised and signed the way Meta does it) and helpdesk events for POST /api/v1/events.
+ * (serialised and signed the way Meta does it).
  */
 import { signBody } from '../ingest/meta/signature.ts';
-import type { Action, BusinessNumber, PlannedEvent } from './plan.ts';
+import type { Action, BusinessNumber } from './plan.ts';
 
 type Json = Record<string, unknown>;
 
@@ -121,14 +121,4 @@ export function metaWebhook(action: WebhookAction, business: BusinessNumber, bas
         ],
       });
   }
-}
-
-/** The helpdesk event body for POST /api/v1/events. */
-export function helpdeskEvent(event: PlannedEvent, stampMs: number, business: BusinessNumber): Json {
-  const body: Json = { id: event.id, type: event.type, at: new Date(stampMs).toISOString() };
-  if (event.customer) Object.assign(body, { customer: event.customer, phone_number_id: business.phoneNumberId });
-  for (const field of ['agent', 'message_id', 'by', 'category', 'status'] as const) {
-    if (event[field] !== undefined) body[field] = event[field];
-  }
-  return body;
 }

@@ -30,6 +30,7 @@ const simulator = simulatorFromOptions(options, {
   appSecret: appSecret!,
   eventsToken: eventsToken!,
   logPrefix: 'simulate',
+  env: process.env,
 });
 
 let stub: GraphApiStub | undefined;

@@ -1,14 +1,16 @@
 /**
  * The demo traffic simulator: plays a TrafficPlanner's actions against a running exporter in
- * real time — signed Meta webhooks to /webhooks/whatsapp and helpdesk events to /api/v1/events —
+ * real time — in a provider's wire format (signed Meta webhooks to /webhooks/whatsapp by default;
+ * see wire/) and helpdesk events to /api/v1/events —
  * and answers the CSAT surveys the exporter sends (through the Graph API stub) the way the plan
  * says the customer would. Actions of one customer (or one agent) are sent in order; different
  * customers are sent concurrently. A 503 or a network error is retried, as Meta would.
  */
 import { TrafficPlanner, type Action, type PlanOptions } from './plan.ts';
-import { helpdeskEvent, metaWebhook, signMeta } from './payloads.ts';
 import type { SentMessage } from './graph-api.ts';
 import { csatText } from './texts.ts';
+import { WIRE_FORMATS } from './wire/index.ts';
+import type { WireFormat } from './wire/wire.ts';
 
 export interface SimulatorOptions extends PlanOptions {
   /** Base URL of the exporter, e.g. http://127.0.0.1:8080. */
@@ -17,6 +19,10 @@ export interface SimulatorOptions extends PlanOptions {
   appSecret: string;
   /** The exporter's EVENTS_API_TOKEN. */
   eventsToken: string;
+  /** Which provider's format to send webhooks in (WIRE_FORMATS); default `meta`. */
+  provider?: string;
+  /** Further secrets a provider signs with, by the exporter's setting name (e.g. TWILIO_AUTH_TOKEN, PUBLIC_URL). */
+  providerSecrets?: Readonly<Record<string, string | undefined>>;
   /** Real run time in ms; unset runs until stop(). Actions planned after it are not sent. */
   durationMs?: number;
   /** How far ahead to plan (ms of real time). */
@@ -59,7 +65,12 @@ export class Simulator {
   private wake: (() => void) | undefined;
   private sequence = 0;
 
+  private readonly wire: WireFormat;
+
   constructor(private readonly options: SimulatorOptions) {
+    const wire = WIRE_FORMATS[options.provider ?? 'meta'];
+    if (!wire) throw new Error(`unknown provider "${options.provider}" — expected one of ${Object.keys(WIRE_FORMATS).join(', ')}`);
+    this.wire = wire;
     this.planner = new TrafficPlanner(options);
     this.baseMs = options.start.getTime();
     this.target = options.target.replace(/\/+$/, '');
@@ -166,21 +177,18 @@ export class Simulator {
     if (this.inFlight >= (this.options.concurrency ?? 16)) await new Promise<void>((resolve) => this.slots.push(resolve));
     this.inFlight += 1;
     try {
-      const business = this.planner.business;
-      let url: string;
-      let init: RequestInit;
-      if (action.kind === 'event') {
-        url = `${this.target}/api/v1/events`;
-        init = {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.options.eventsToken}` },
-          body: JSON.stringify(helpdeskEvent(action.event, this.baseMs + action.stamp, business)),
-        };
-      } else {
-        const { body, signature } = signMeta(metaWebhook(action, business, this.baseMs), this.options.appSecret);
-        url = `${this.target}/webhooks/whatsapp`;
-        init = { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature }, body };
-      }
+      const request = this.wire(action, {
+        target: this.target,
+        business: this.planner.business,
+        baseMs: this.baseMs,
+        secrets: {
+          ...this.options.providerSecrets,
+          WHATSAPP_APP_SECRET: this.options.appSecret,
+          EVENTS_API_TOKEN: this.options.eventsToken,
+        },
+      });
+      if (request === null) return;
+      const { url, init } = request;
       const kind =
         action.kind === 'event' ? `event:${action.event.type}` : action.kind === 'status' ? `status:${action.status}` : action.kind;
       this.stats.byKind[kind] = (this.stats.byKind[kind] ?? 0) + 1;
