@@ -68,10 +68,7 @@ export function createApp(deps: AppDependencies): App {
   };
   const settle: SettleContext = { database, settleMs: config.settleAfterMs, counting };
   registerDatabaseMetrics(registry, database);
-  const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }), {
-    // A scrape first counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
-    beforeCollect: config.settleAfterMs > 0 ? () => settleDueFacts(settle).then(() => undefined) : undefined,
-  });
+  const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
   registerConversationGauges(collectors, config.categories.labels, businessNumber);
   registerAgentGauges(collectors);
 
@@ -89,7 +86,15 @@ export function createApp(deps: AppDependencies): App {
   });
   const pipeline = { database, writer, metrics: ingest, logger: logger.child({ module: 'ingest' }), isReady: deps.isReady ?? (() => true) };
   for (const adapter of enabledAdapters(config, { metrics: ingest })) app.use(adapterRouter(adapter, pipeline));
-  app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken }));
+  app.use(
+    serviceRouter({
+      registry,
+      database,
+      metricsToken: config.metricsToken,
+      // A scrape first counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
+      beforeScrape: config.settleAfterMs > 0 ? () => settleDueFacts(settle) : undefined,
+    }),
+  );
 
   app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));

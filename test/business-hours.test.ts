@@ -48,6 +48,15 @@ describe('business seconds', () => {
     assert.equal(ALWAYS_OPEN.isOpen(new Date('2026-11-28T10:00:00Z')), true);
   });
 
+  it('keeps counting over long spans: 98 weeks of 40 hours are 14,112,000 s (the timeline issue, item 9)', () => {
+    const office = calendar({
+      timezone: 'Europe/Berlin',
+      weekly: { mon: ['09:00-17:00'], tue: ['09:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'] },
+    });
+    const from = new Date('2024-01-01T00:00:00Z');
+    assert.equal(office.businessSeconds(from, new Date(from.getTime() + 98 * 7 * 86_400_000)), 98 * 5 * 8 * 3600);
+  });
+
   it('is calendar time when BUSINESS_HOURS is unset, and zero for a reversed interval', () => {
     assert.equal(s('2026-11-28T00:00:00Z', '2026-11-28T01:00:00Z', ALWAYS_OPEN), 3600);
     assert.equal(s('2026-11-23T10:00:00Z', '2026-11-23T09:00:00Z'), 0);

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
 import { sendDueSurveys } from '../src/csat/send-surveys.ts';
+import { settleDueFacts } from '../src/jobs/settle-facts.ts';
 import { EVENTS_TOKEN, scrape, testApp, total } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
@@ -84,9 +85,9 @@ after(async () => {
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 
-function postWebhook(payload: unknown) {
+function postWebhook(payload: unknown, target: App = app) {
   const { body, signature } = signed(payload);
-  return request(app.express)
+  return request(target.express)
     .post('/webhooks/whatsapp')
     .set('Content-Type', 'application/json')
     .set('X-Hub-Signature-256', signature)
@@ -185,6 +186,74 @@ describe('CSAT surveys', () => {
     const conversation = (await db.database.query('SELECT status, reopen_count FROM conversations WHERE contact_wa_id = $1', [customer]))
       .rows[0];
     assert.deepEqual(conversation, { status: 'resolved', reopen_count: 0 });
+  });
+
+  it('takes free-text feedback after a survey as a reply, never a new request; the earliest score counts (the timeline issue, item 7)', async () => {
+    const customer = '4915170000025';
+    const settled = testApp(db.database, {
+      WHATSAPP_ACCESS_TOKEN: 'graph-token',
+      WHATSAPP_API_URL: graph.url,
+      CSAT_DELAY: '5m',
+      AUTO_RESOLVE_AFTER: '7d',
+      SETTLE_AFTER: '1h',
+    });
+    await resolvedConversation(customer, 'Hallo', 60, 50);
+    const surveyAt = minutesAgo(5);
+    await sendDueSurveys(app.surveys!, surveyAt);
+    const text = (body: string, secondsAfter: number) =>
+      inbound(customer, 'Kunde', [
+        {
+          from: customer,
+          id: wamid('fb'),
+          timestamp: unix(new Date(surveyAt.getTime() + secondsAfter * 1000)),
+          type: 'text',
+          text: { body },
+        },
+      ]);
+    // A second answer arrives first, but it was written later: the survey keeps the earlier score.
+    await postWebhook(text('1', 40), settled);
+    await postWebhook(text('Danke, 5 Sterne!', 10), settled);
+    await postWebhook(text('sehr gut', 20), settled);
+    await settleDueFacts(settled.settle, new Date(Date.now() + 2 * 3_600_000));
+    const m = await scrape(settled);
+    assert.deepEqual(
+      ['5', '1'].map((score) => total(m, 'whatsapp_csat_responses_total', { score, agent: 'alice', category: 'unknown' })),
+      [1, 0],
+    );
+    const conversation = (
+      await db.database.query('SELECT status, reopen_count, fcr FROM conversations WHERE contact_wa_id = $1', [customer])
+    ).rows;
+    assert.deepEqual(conversation, [{ status: 'resolved', reopen_count: 0, fcr: 'pending' }], 'feedback reopens nothing');
+    assert.equal((await survey(customer)).status, 'answered');
+    // A real new request after the feedback does reopen.
+    await postWebhook(text('Meine Rechnung ist aber immer noch falsch, warum?', 60), settled);
+    const after = (await db.database.query('SELECT status, reopen_count FROM conversations WHERE contact_wa_id = $1', [customer])).rows;
+    assert.deepEqual(after, [{ status: 'open', reopen_count: 1 }]);
+  });
+
+  it('credits the CSAT answer of a bot resolution to no agent, even when an agent had the conversation', async () => {
+    const customer = '4915170000026';
+    await postWebhook(inbound(customer, 'Kunde', [textMessage(customer, 'Hallo', minutesAgo(60))]));
+    await postEvents([
+      {
+        id: `${customer}-as`,
+        type: 'assigned',
+        at: minutesAgo(59).toISOString(),
+        customer,
+        phone_number_id: PHONE_NUMBER_ID,
+        agent: 'alice',
+      },
+      { id: `${customer}-b`, type: 'bot_message', at: minutesAgo(58).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID },
+      { id: `${customer}-r`, type: 'resolved', at: minutesAgo(50).toISOString(), customer, phone_number_id: PHONE_NUMBER_ID, by: 'bot' },
+    ]);
+    await sendDueSurveys(app.surveys!);
+    const sent = await survey(customer);
+    await postWebhook(
+      reply(customer, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'csat_3', title: '3' } } }, sent.wamid),
+    );
+    const m = await scrape(app);
+    assert.equal(total(m, 'whatsapp_csat_responses_total', { score: '3', agent: 'none' }), 1);
+    assert.equal(total(m, 'whatsapp_csat_responses_total', { score: '3', agent: 'alice' }), 0);
   });
 
   it('does not resend a survey whose send timed out (Meta may have delivered it)', async () => {

@@ -102,8 +102,11 @@ function isTimeZone(name: string): boolean {
   }
 }
 
-/** Longest span walked day by day; longer spans (weeks open) are counted up to this and beyond by whole weeks. */
-const MAX_DAYS_WALKED = 400;
+/**
+ * Longest span counted (walked day by day, exact across holidays and DST): ten years, far beyond
+ * any conversation; a longer span counts its first ten years.
+ */
+const MAX_DAYS_WALKED = 3_653;
 
 class ScheduleCalendar implements BusinessCalendar {
   private readonly parts: Intl.DateTimeFormat;

@@ -227,7 +227,7 @@ function applyToOpen(w: Working, input: Exclude<LifecycleInput, { kind: 'custome
       answer(w, input.at, input.responder, input.agent, input.messageId, input.key);
       return;
     case 'assigned':
-      if (c.handler === 'bot') handOver(w);
+      handOver(w);
       assign(w, input.agent, input.at);
       return;
     case 'handover':
@@ -267,19 +267,21 @@ function answer(w: Working, at: Date, responder: Responder, agent: string | null
     return;
   }
   // A person answered: the conversation is in human hands, with that agent if we know who.
-  if (c.handler === 'bot') handOver(w);
-  c.handler = 'agent';
+  handOver(w);
   if (agent && c.assignedAgent === null) assign(w, agent, at);
 }
 
-/** The bot hands over to a person. Counted only when the bot had answered: containment is about conversations the bot engaged. */
+/**
+ * A person takes over. It is a bot handover only when the bot was handling the conversation (it
+ * had answered and nobody else had): containment is about conversations the bot engaged.
+ */
 function handOver(w: Working): void {
   const c = w.c;
-  c.handler = 'agent';
-  if (c.botEngaged && !c.handedOver) {
+  if (c.handler === 'bot' && !c.handedOver) {
     c.handedOver = true;
     w.facts.set('handover', { kind: 'handover' });
   }
+  c.handler = 'agent';
 }
 
 function assign(w: Working, agent: string, at: Date): void {

@@ -14,7 +14,12 @@ export interface ServiceRouteOptions {
   registry: Registry;
   database: Database;
   metricsToken: string | undefined;
+  /** Runs before each scrape (counting facts that have settled), so a scrape shows them; bounded, and never fails the scrape. */
+  beforeScrape?: () => Promise<unknown>;
 }
+
+/** The longest a scrape waits for `beforeScrape`. */
+const BEFORE_SCRAPE_TIMEOUT_MS = 5_000;
 
 const LANDING_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>WhatsApp Helpdesk Exporter</title></head>
@@ -48,6 +53,16 @@ export function serviceRouter(options: ServiceRouteOptions): Router {
 
   const metricsAuth = options.metricsToken ? [requireBearer(options.metricsToken, '/metrics')] : [];
   router.get('/metrics', ...metricsAuth, async (_req, res) => {
+    if (options.beforeScrape) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        options.beforeScrape().catch(() => undefined),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, BEFORE_SCRAPE_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     const body = await options.registry.metrics();
     res.set('Content-Type', options.registry.contentType).send(body);
   });

@@ -219,11 +219,24 @@ function inputOf(r: InputRow, boundCategory: (c: string) => string): LifecycleIn
   }
 }
 
-/** Inserts new conversations (setting their ids), updates known ones, and deletes the ids given. */
+/**
+ * Deletes the ids given, updates known conversations and inserts new ones (setting their ids).
+ * At most one conversation of a thread is open, also between statements (a unique index checks
+ * each row at once): closing ones are written before opening ones, and new ones last.
+ */
 export async function saveConversations(tx: Queryable, items: ConversationToSave[], deleted: number[]): Promise<void> {
   if (deleted.length > 0) await tx.query('DELETE FROM conversations WHERE id = ANY($1::bigint[])', [deleted]);
-  const fresh = items.filter((i) => i.conversation.id === null);
   const known = items.filter((i) => i.conversation.id !== null);
+  for (const batch of [known.filter((i) => i.conversation.status !== 'open'), known.filter((i) => i.conversation.status === 'open')]) {
+    if (batch.length === 0) continue;
+    await tx.query(
+      `UPDATE conversations c SET ${WRITABLE.map((col) => `${col} = r.${col}`).join(', ')}, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
+        WHERE c.id = r.id`,
+      [JSON.stringify(batch.map(toRow))],
+    );
+  }
+  const fresh = items.filter((i) => i.conversation.id === null);
   if (fresh.length > 0) {
     const { rows } = await tx.query<{ id: number; phone_number_id: string; contact_wa_id: string; opened_at: Date }>(
       `INSERT INTO conversations (${WRITABLE.join(', ')})
@@ -235,14 +248,6 @@ export async function saveConversations(tx: Queryable, items: ConversationToSave
     const key = (phone: string, customer: string, openedAt: Date) => `${phone}\u0000${customer}\u0000${openedAt.getTime()}`;
     const ids = new Map(rows.map((r) => [key(r.phone_number_id, r.contact_wa_id, r.opened_at), Number(r.id)]));
     for (const { conversation: c } of fresh) c.id = ids.get(key(c.phoneNumberId, c.customer, c.openedAt)) ?? null;
-  }
-  if (known.length > 0) {
-    await tx.query(
-      `UPDATE conversations c SET ${WRITABLE.map((col) => `${col} = r.${col}`).join(', ')}, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD})
-        WHERE c.id = r.id`,
-      [JSON.stringify(known.map(toRow))],
-    );
   }
 }
 
