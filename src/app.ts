@@ -86,7 +86,7 @@ export function createApp(deps: AppDependencies): App {
     metaWebhookRouter(context, { appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken, isReady }),
   );
   app.use(helpdeskEventsRouter(context, { token: config.eventsApiToken, isReady }));
-  app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken }));
+  app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken, isReady }));
 
   app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));

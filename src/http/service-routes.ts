@@ -14,6 +14,8 @@ export interface ServiceRouteOptions {
   registry: Registry;
   database: Database;
   metricsToken: string | undefined;
+  /** False until this process has applied the migrations (its webhooks answer 503 until then). */
+  isReady?: () => boolean;
 }
 
 const LANDING_PAGE = `<!doctype html>
@@ -42,7 +44,7 @@ export function serviceRouter(options: ServiceRouteOptions): Router {
   });
 
   router.get('/readyz', async (_req, res) => {
-    const state = await readiness(options.database);
+    const state = await readiness(options.database, options.isReady ?? (() => true));
     res.status(state.status === 'ready' ? 200 : 503).json(state);
   });
 
@@ -55,10 +57,10 @@ export function serviceRouter(options: ServiceRouteOptions): Router {
   return router;
 }
 
-/** Ready when the database answers and every migration of this build is applied. */
-async function readiness(database: Database) {
+/** Ready when the database answers, every migration of this build is applied, and this process has seen it. */
+async function readiness(database: Database, started: () => boolean) {
   try {
-    const applied = await isMigrated(database);
+    const applied = (await isMigrated(database)) && started();
     return { status: applied ? 'ready' : 'not ready', database: 'up', migrations: applied ? 'applied' : 'pending' };
   } catch (error) {
     // No schema_migrations table yet (42P01) means the database is up but not migrated.
