@@ -9,6 +9,7 @@
  * PostgreSQL), never a hard-coded uid; dashboard uids are stable; every panel has a description
  * and a unit; thresholds are the alert thresholds of prometheus/thresholds.ts.
  */
+import { DEFAULT_CONFIG, type MonitoringConfig } from '../prometheus/config.ts';
 import { renderDashboard, type DashboardSpec } from './render.ts';
 import { agents } from './specs/agents.ts';
 import { exporter } from './specs/exporter.ts';
@@ -17,12 +18,15 @@ import { requests } from './specs/requests.ts';
 
 export { renderDashboard } from './render.ts';
 
-export const DASHBOARD_SPECS: readonly DashboardSpec[] = [overview, agents, requests, exporter];
+/** The dashboards for one monitoring configuration (prometheus/config.ts). */
+export function dashboardSpecs(config: MonitoringConfig = DEFAULT_CONFIG): readonly DashboardSpec[] {
+  return [overview, agents, requests, exporter(config)];
+}
 
 /** File name → dashboard JSON text, as committed under grafana/dashboards/. */
-export function renderDashboardFiles(): Map<string, string> {
+export function renderDashboardFiles(config: MonitoringConfig = DEFAULT_CONFIG): Map<string, string> {
   return new Map(
-    DASHBOARD_SPECS.map((spec) => [
+    dashboardSpecs(config).map((spec) => [
       `${spec.uid.replace(/^whatsapp-helpdesk-/, '')}.json`,
       `${JSON.stringify(renderDashboard(spec), null, 2)}\n`,
     ]),

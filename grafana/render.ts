@@ -3,7 +3,12 @@
  * provisions. Conventions: datasources come from variables (`${datasource}` for Prometheus,
  * `${postgres}` for PostgreSQL), never a hard-coded uid; dashboard uids are stable; rows and
  * panels are laid out left to right, 24 columns wide.
+ *
+ * Every dashboard has `job` and `instance` variables, listed from whatsapp_exporter_build_info
+ * (so any scrape job name works), and every query of the exporter's metrics is filtered by them.
  */
+import { withMatchers } from '../prometheus/promql.ts';
+
 export const FOLDER = 'WhatsApp helpdesk';
 export const TAG = 'whatsapp-helpdesk';
 export const PROMETHEUS = { type: 'prometheus', uid: '${datasource}' } as const;
@@ -47,6 +52,11 @@ export interface PanelSpec {
 // ---- rendering -------------------------------------------------------------------------------------
 
 export type Variable = 'datasource' | 'postgres' | 'agent' | 'category';
+
+/** The scrape targets a dashboard shows: variables every dashboard has, and the matchers they add to each query. */
+const TARGET_VARIABLES = ['job', 'instance'] as const;
+export const TARGET_MATCHERS = ['job=~"$job"', 'instance=~"$instance"'];
+const BUILD_INFO = 'whatsapp_exporter_build_info';
 export interface DashboardSpec {
   uid: string;
   title: string;
@@ -61,8 +71,34 @@ export function colorOverride(spec: string): Json {
   return { matcher: { id: 'byName', options: name }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }] };
 }
 
-function variable(name: Variable): Json {
+function queryVariable(name: string, label: string, query: string, allValue?: string): Json {
+  return {
+    name,
+    label,
+    type: 'query',
+    datasource: PROMETHEUS,
+    definition: query,
+    query: { query, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
+    refresh: 2,
+    includeAll: true,
+    multi: true,
+    ...(allValue !== undefined ? { allValue } : {}),
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    hide: 0,
+    sort: 1,
+    options: [],
+    regex: '',
+  };
+}
+
+function variable(name: Variable | (typeof TARGET_VARIABLES)[number]): Json {
   switch (name) {
+    // "All" is the list of the exporter's own jobs and instances (no allValue): `.*` would also
+    // select other programs' process_* metrics.
+    case 'job':
+      return queryVariable('job', 'Job', `label_values(${BUILD_INFO}, job)`);
+    case 'instance':
+      return queryVariable('instance', 'Instance', `label_values(${BUILD_INFO}{job=~"$job"}, instance)`);
     case 'datasource':
       return {
         name,
@@ -94,23 +130,12 @@ function variable(name: Variable): Json {
     case 'agent':
     case 'category': {
       const metric = name === 'agent' ? 'whatsapp_agent_online' : 'whatsapp_conversations_resolved_total';
-      return {
+      return queryVariable(
         name,
-        label: name === 'agent' ? 'Agent' : 'Category',
-        type: 'query',
-        datasource: PROMETHEUS,
-        definition: `label_values(${metric}, ${name})`,
-        query: { query: `label_values(${metric}, ${name})`, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
-        refresh: 2,
-        includeAll: true,
-        multi: true,
-        allValue: '.*',
-        current: { selected: true, text: ['All'], value: ['$__all'] },
-        hide: 0,
-        sort: 1,
-        options: [],
-        regex: '',
-      };
+        name === 'agent' ? 'Agent' : 'Category',
+        `label_values(${withMatchers(metric, TARGET_MATCHERS)}, ${name})`,
+        '.*',
+      );
     }
   }
 }
@@ -182,9 +207,15 @@ export function renderDashboard(spec: DashboardSpec): Json {
         url: '',
       },
     ],
-    templating: { list: spec.variables.map(variable) },
+    templating: { list: withTargetVariables(spec.variables).map(variable) },
     panels,
   };
+}
+
+/** The spec's variables with job and instance right after the Prometheus datasource. */
+function withTargetVariables(variables: Variable[]): (Variable | (typeof TARGET_VARIABLES)[number])[] {
+  const at = variables.indexOf('datasource') + 1;
+  return [...variables.slice(0, at), ...TARGET_VARIABLES, ...variables.slice(at)];
 }
 
 function renderPanel(p: PanelSpec, id: number, gridPos: Json): Json {
@@ -203,7 +234,7 @@ function renderPanel(p: PanelSpec, id: number, gridPos: Json): Json {
         refId: String.fromCharCode(65 + i),
         datasource,
         editorMode: 'code',
-        expr: t.expr,
+        expr: withMatchers(t.expr, TARGET_MATCHERS),
         legendFormat: t.legend ?? '__auto',
         instant: t.instant ?? false,
         range: !(t.instant ?? false),

@@ -1,11 +1,9 @@
 /** The Exporter health dashboard: webhooks, database, collectors, jobs and the process. */
-import type { DashboardSpec } from '../render.ts';
-import { SELECTORS } from '../../prometheus/thresholds.ts';
+import { exporterUp, type MonitoringConfig } from '../../prometheus/config.ts';
+import { type DashboardSpec, TARGET_MATCHERS } from '../render.ts';
 import { T, worseAbove } from './shared.ts';
 
-const job = SELECTORS.exporterJob;
-
-export const exporter: DashboardSpec = {
+export const exporter = (config: MonitoringConfig): DashboardSpec => ({
   uid: 'whatsapp-helpdesk-exporter',
   title: 'WhatsApp helpdesk / Exporter health',
   description:
@@ -18,8 +16,8 @@ export const exporter: DashboardSpec = {
       unit: 'none',
       w: 4,
       h: 4,
-      description: `Whether Prometheus could scrape the exporter (job ${job}). Red when down: WhatsAppExporterDown pages after ${T('exporterDownFor')} s.`,
-      prom: [{ expr: `min(up{job="${job}"})`, instant: true }],
+      description: `Whether Prometheus could scrape the exporter: up{${config.exporterSelector}}, the targets the alert rules watch. Red when down: WhatsAppExporterDown pages after ${T('exporterDownFor')} s. No data here while the other panels have data means the selector does not match the scrape job (see docs/alerts.md).`,
+      prom: [{ expr: `min(${exporterUp(config, TARGET_MATCHERS.join(', '))})`, instant: true }],
       thresholds: { base: 'red', steps: [['green', 1]] },
       mappings: [{ type: 'value', options: { '0': { text: 'down' }, '1': { text: 'up' } } }],
     },
@@ -193,8 +191,8 @@ export const exporter: DashboardSpec = {
       h: 8,
       description: 'Resident memory of each exporter process, and its CPU use (right axis, in cores).',
       prom: [
-        { expr: `process_resident_memory_bytes{job="${job}"}`, legend: '{{instance}} memory' },
-        { expr: `rate(process_cpu_seconds_total{job="${job}"}[$__rate_interval])`, legend: '{{instance}} CPU' },
+        { expr: `process_resident_memory_bytes`, legend: '{{instance}} memory' },
+        { expr: `rate(process_cpu_seconds_total[$__rate_interval])`, legend: '{{instance}} CPU' },
       ],
       overrides: [
         {
@@ -213,8 +211,8 @@ export const exporter: DashboardSpec = {
       w: 12,
       h: 8,
       description: 'The 99th percentile of Node.js event loop lag: high values delay every webhook answer.',
-      prom: [{ expr: `nodejs_eventloop_lag_p99_seconds{job="${job}"}`, legend: '{{instance}}' }],
+      prom: [{ expr: `nodejs_eventloop_lag_p99_seconds`, legend: '{{instance}}' }],
       thresholds: worseAbove(['red', 0.1]),
     },
   ],
-};
+});

@@ -1,4 +1,5 @@
 /** The Overview dashboard: the helpdesk at a glance. */
+import { leMatcher } from '../../prometheus/promql.ts';
 import { colorOverride, type DashboardSpec } from '../render.ts';
 import { betterAbove, frtQuantile, T, waitingOver, worseAbove } from './shared.ts';
 
@@ -42,7 +43,7 @@ export const overview: DashboardSpec = {
       description: `Share of first responses within the ${T('firstResponseTarget')} s target over the selected range. The SLO objective is ${T('firstResponseObjective') * 100} % (WhatsAppFirstResponseBudgetBurn).`,
       prom: [
         {
-          expr: `sum(increase(whatsapp_first_response_seconds_bucket{le="${T('firstResponseTarget')}"}[$__range])) / sum(increase(whatsapp_first_response_seconds_count[$__range]))`,
+          expr: `sum(increase(whatsapp_first_response_seconds_bucket{${leMatcher(T('firstResponseTarget'))}}[$__range])) / sum(increase(whatsapp_first_response_seconds_count[$__range]))`,
           instant: true,
         },
       ],

@@ -50,7 +50,9 @@ export async function startMonitoring(options: { exporterPort: number; alertWebh
   prom.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${options.exporterPort}`];
   writeFileSync(join(dir, 'prometheus.yml'), stringify(prom));
   const rules = parse(readFileSync(RULES_FILE, 'utf8'));
-  for (const group of rules.groups) for (const rule of group.rules) if (rule.for) rule.for = '1s';
+  // An absent target is normal until the first scrape (5 s after start): that alert keeps its `for`.
+  for (const group of rules.groups)
+    for (const rule of group.rules) if (rule.for && rule.alert !== 'WhatsAppExporterAbsent') rule.for = '1s';
   writeFileSync(join(dir, 'rules.yml'), stringify(rules));
 
   const children: ChildProcess[] = [];
