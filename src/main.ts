@@ -37,9 +37,25 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
     );
   }
 
+  // Bind the port first, so that a port in use or not permitted stops the start at once (before
+  // the embedded database takes seconds to open). Until the app exists, every request gets 503.
+  let handler: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+    res.end('{"error":{"code":"unavailable","message":"starting"}}');
+  };
+  let server: Server;
+  try {
+    server = await listen((req, res) => handler(req, res), config.port);
+  } catch (error) {
+    process.stderr.write(`error: ${listenErrorLine(config.port, error as NodeJS.ErrnoException)}\n`);
+    process.exit(1);
+  }
+  logger.info({ port: config.port }, `listening on :${config.port}`);
+
   const database = await openDatabase(config, logger);
   let migrated = false;
   const app = createApp({ config, database, logger, isReady: () => migrated });
+  handler = app.express;
 
   const scheduler = new Scheduler(app.metrics.jobs, logger.child({ module: 'jobs' }));
   let retryTimer: NodeJS.Timeout | undefined;
@@ -63,15 +79,6 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
       retryTimer = setTimeout(applyMigrations, MIGRATION_RETRY_MS);
     }
   };
-  let server: Server;
-  try {
-    server = await listen(app.express, config.port);
-  } catch (error) {
-    process.stderr.write(`error: ${listenErrorLine(config.port, error as NodeJS.ErrnoException)}\n`);
-    await database.close().catch(() => undefined);
-    process.exit(1);
-  }
-  logger.info({ port: config.port }, `listening on :${config.port}`);
   await applyMigrations();
 
   let stopping: Promise<void> | undefined;

@@ -167,9 +167,21 @@ describe('alert rules and routing', () => {
   });
 
   it('passes promtool check config, check rules and the unit tests', { skip: skipUnless('promtool') }, () => {
-    const config = run('promtool', ['check', 'config', join(PROM_DIR, 'prometheus.yml')]);
-    assert.equal(config.status, 0, config.output);
-    assert.match(config.output, /SUCCESS: \d+ rules found/);
+    // promtool checks that the token file exists: give it one where compose mounts the secret, in a copy.
+    const dir = mkdtempSync(join(tmpdir(), 'wa-promcheck-'));
+    try {
+      const prom = parse(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8'));
+      assert.equal(prom.scrape_configs[0].authorization.credentials_file, '/run/secrets/metrics_token');
+      prom.scrape_configs[0].authorization.credentials_file = join(dir, 'metrics_token');
+      prom.rule_files = prom.rule_files.map((f: string) => join(PROM_DIR, f));
+      writeFileSync(join(dir, 'metrics_token'), 'token');
+      writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(prom));
+      const config = run('promtool', ['check', 'config', join(dir, 'prometheus.yml')]);
+      assert.equal(config.status, 0, config.output);
+      assert.match(config.output, /SUCCESS: \d+ rules found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const files = readdirSync(join(PROM_DIR, 'tests')).filter((f) => f.endsWith('.test.yml'));
     assert.deepEqual(files.sort(), ['alerts.test.yml', 'deployments.test.yml']);
     const tests = run('promtool', ['test', 'rules', ...files.map((f) => join(PROM_DIR, 'tests', f))]);
@@ -240,12 +252,14 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
   after(() => stack?.stop());
 
   it('fires WhatsAppCustomerWaitingTooLong to supervisors-page, applies inhibitions, and resolves when answered', async () => {
-    const { db, app } = await openTestApp();
+    // /metrics needs a token, which Prometheus reads from a file as prometheus.yml says.
+    const metricsToken = 'e2e-metrics-token-5d1c';
+    const { db, app } = await openTestApp({ METRICS_TOKEN: metricsToken });
     const exporter = app.express.listen(0, '127.0.0.1');
     await new Promise((r) => exporter.once('listening', r));
     const hooks = await startHookReceiver();
     try {
-      stack = await startMonitoring({ exporterPort: (exporter.address() as AddressInfo).port, alertWebhookPort: hooks.port });
+      stack = await startMonitoring({ exporterPort: (exporter.address() as AddressInfo).port, alertWebhookPort: hooks.port, metricsToken });
       const amPort = stack.amPort;
       await stack.scraped();
 
