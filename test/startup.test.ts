@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config/config.ts';
+import { loadConfig, SCHEMA_SETTINGS } from '../src/config/config.ts';
 import { SECRET_SETTINGS, SETTINGS } from '../src/config/settings.ts';
 import { isMainModule } from '../src/cli/is-main.ts';
 import { APP_SECRET, VERIFY_TOKEN } from './support/meta.ts';
@@ -27,6 +27,14 @@ after(() => {
 });
 
 describe('the command line', () => {
+  it('the settings catalogue (--help) lists every variable the schema reads, and the README documents each', () => {
+    assert.deepEqual([...SETTINGS.map((s) => s.name)].sort(), [...SCHEMA_SETTINGS].sort());
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const setting of SETTINGS)
+      assert.match(readme, new RegExp(`^\\| [^|]*\`${setting.name}\``, 'm'), `README's settings table has ${setting.name}`);
+    assert.match(readme, /^\| `<NAME>_FILE` \|/m);
+  });
+
   it('--help prints usage with every setting and exits 0, without starting', async () => {
     const run = await runExporter({}, { waitReady: false, args: ['--help'] });
     assert.equal(await run.exited, 0);

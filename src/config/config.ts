@@ -155,6 +155,9 @@ const envSchema = z
 
 type Env = z.output<typeof envSchema>;
 
+/** Every variable the schema reads (the catalogue in settings.ts must list each). */
+export const SCHEMA_SETTINGS: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   readonly port: number;
   readonly databaseUrl: string | undefined;
