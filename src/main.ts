@@ -72,6 +72,12 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
         logger.fatal({ err: { message: error.message } }, 'cannot migrate the database');
         process.exit(1);
       }
+      const refused = refusedForGood(error);
+      if (refused) {
+        // Retrying cannot help: a wrong password, a database that does not exist, no privileges.
+        process.stderr.write(`error: the database refused the exporter: ${refused}\n`);
+        process.exit(1);
+      }
       logger.warn(
         { err: { message: (error as Error).message }, retryInMs: MIGRATION_RETRY_MS },
         'database unreachable; webhooks answer 503 until it is back',
@@ -96,6 +102,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
       logger.info('stopped');
     })());
   return { server, stop };
+}
+
+/** SQLSTATEs that no retry fixes: bad credentials (28000, 28P01), no such database (3D000), no privilege (42501). */
+const REFUSED_FOR_GOOD = new Set(['28000', '28P01', '3D000', '42501']);
+
+function refusedForGood(error: unknown): string | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return typeof code === 'string' && REFUSED_FOR_GOOD.has(code) ? `${String(message)} (${code})` : undefined;
 }
 
 /** Resolves once the port is bound; rejects with the listen error (EADDRINUSE, EACCES …). */

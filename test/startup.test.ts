@@ -79,6 +79,18 @@ describe('listening', () => {
     }
   });
 
+  it('a database that refuses for good (no such database): exit 1 with one line, no endless retry', {
+    skip: process.env.DATABASE_URL ? false : 'needs DATABASE_URL',
+  }, async () => {
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = '/wa_no_such_database';
+    const run = await runExporter({ ...SECRETS, DATABASE_URL: url.toString() }, { waitReady: false });
+    assert.equal(await run.exited, 1);
+    assert.deepEqual(run.stderr().trim().split('\n'), [
+      'error: the database refused the exporter: database "wa_no_such_database" does not exist (3D000)',
+    ]);
+  });
+
   it('starts and serves from a checkout whose path holds a space', async () => {
     const checkout = join(scratch, 'my projects', 'whatsapp exporter');
     mkdirSync(checkout, { recursive: true });
