@@ -1,14 +1,25 @@
 # syntax=docker/dockerfile:1
-# The exporter (and the demo simulator, same image). Multi-stage: production dependencies are
-# installed in a throw-away stage; the final image holds node_modules, the sources and the
-# category rules, runs as the unprivileged `node` user and reports its health.
+# The exporter (and the demo simulator, same image). Multi-stage: the TypeScript is compiled to
+# JavaScript in a build stage (npm run build, tsc); production dependencies are installed in a
+# stage of their own; the final image holds only those, the compiled program and the category
+# rules — no tsx, no TypeScript, no sources — runs as the unprivileged `node` user (uid 1000) and
+# reports readiness as its health.
 
-FROM node:22-alpine AS deps
+FROM node:24-alpine AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
 
-FROM node:22-alpine
+FROM node:24-alpine AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-alpine
 ENV NODE_ENV=production \
     PORT=8080 \
     DATA_DIR=/data
@@ -16,13 +27,15 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY config ./config
-COPY src ./src
+COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080
 VOLUME ["/data"]
+# Healthy means ready: the database answers and the migrations are applied (/readyz), not merely
+# that the process runs.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# tsx runs the TypeScript sources directly (it is a production dependency); SIGTERM reaches
-# node, which stops accepting, finishes requests in flight and exits 0.
-CMD ["node", "--import", "tsx", "src/main.ts"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# SIGTERM reaches node, which stops accepting, finishes requests in flight and exits 0.
+# Secrets may come from files: <NAME>_FILE=/run/secrets/<name> (docker and Kubernetes secrets).
+CMD ["node", "dist/main.js"]

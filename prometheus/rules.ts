@@ -1,12 +1,22 @@
 /**
- * The Prometheus recording and alerting rules, built from prometheus/thresholds.ts. Alerts are
- * mixin-style: CamelCase names prefixed WhatsApp; `severity` critical (pages), warning (ticket)
- * or info; `audience` supervisors (the helpdesk) or oncall (the exporter); a static summary, a
- * templated description and a runbook_url to docs/runbook.md.
+ * The Prometheus recording and alerting rules, built from prometheus/thresholds.ts and the
+ * selector and runbook address of prometheus/config.ts. Alerts are mixin-style: CamelCase names
+ * prefixed WhatsApp; `severity` critical (pages), warning (ticket) or info; `audience`
+ * supervisors (the helpdesk) or oncall (the exporter); a static summary, a templated description
+ * and a runbook_url to the alert's section of docs/runbook.md.
+ *
+ * Works on Prometheus 2 and 3: bucket bounds are matched in both label forms (leMatcher).
+ * The helpdesk alerts match the whatsapp_* metrics by name, whatever the scrape job is called;
+ * the exporter's alerts keep the labels that tell deployments apart (DEPLOYMENT_LABELS), so that
+ * Alertmanager's inhibitions can require them to be equal.
  */
+import { DEFAULT_CONFIG, exporterUp, type MonitoringConfig, runbookUrl } from './config.ts';
+import { leMatcher } from './promql.ts';
 import { SELECTORS, THRESHOLDS as T, type Threshold } from './thresholds.ts';
 
-export const RUNBOOK_BASE = 'https://github.com/whatsapp-helpdesk-exporter/whatsapp-helpdesk-exporter/blob/main/docs/runbook.md';
+/** Labels that tell one exporter deployment from another; the exporter's alerts keep them. */
+export const DEPLOYMENT_LABELS = ['namespace', 'job'] as const;
+const BY_DEPLOYMENT = DEPLOYMENT_LABELS.join(', ');
 
 export interface AlertRule {
   alert: string;
@@ -40,35 +50,36 @@ const AGENT_ONLINE = 'max by (agent) (whatsapp_agent_online)';
 const ONLINE_OPEN = `(${AGENT_OPEN} and on (agent) ${AGENT_ONLINE} == 1)`;
 const SLO_BUDGET = Number((1 - T.firstResponseObjective.value).toFixed(6));
 
-function alert(
-  name: string,
-  options: {
-    expr: string;
-    for: Threshold | number;
-    severity: 'critical' | 'warning' | 'info';
-    audience: 'supervisors' | 'oncall';
-    summary: string;
-    description: string;
-    labels?: Record<string, string>;
-  },
-): AlertRule {
+type AlertOptions = {
+  expr: string;
+  for: Threshold | number;
+  severity: 'critical' | 'warning' | 'info';
+  audience: 'supervisors' | 'oncall';
+  summary: string;
+  description: string;
+  labels?: Record<string, string>;
+};
+
+function alertRule(config: MonitoringConfig, name: string, options: AlertOptions): AlertRule {
   return {
     alert: name,
     expr: options.expr,
     for: duration(options.for),
     labels: { severity: options.severity, audience: options.audience, ...options.labels },
-    annotations: { summary: options.summary, description: options.description, runbook_url: `${RUNBOOK_BASE}#${name.toLowerCase()}` },
+    annotations: { summary: options.summary, description: options.description, runbook_url: runbookUrl(config, name) },
   };
 }
 
 function sloErrorRatio(window: string): RecordingRule {
   return {
     record: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate${window}`,
-    expr: `1 - sum(rate(whatsapp_first_response_seconds_bucket{le="${v(T.firstResponseTarget)}"}[${window}])) / sum(rate(whatsapp_first_response_seconds_count[${window}]))`,
+    expr: `1 - sum(rate(whatsapp_first_response_seconds_bucket{${leMatcher(T.firstResponseTarget.value)}}[${window}])) / sum(rate(whatsapp_first_response_seconds_count[${window}]))`,
   };
 }
 
-export function ruleGroups(): RuleGroup[] {
+export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup[] {
+  const alert = (name: string, options: AlertOptions) => alertRule(config, name, options);
+  const up = exporterUp(config);
   return [
     {
       name: 'whatsapp-helpdesk.recording',
@@ -127,7 +138,7 @@ export function ruleGroups(): RuleGroup[] {
         // Recording rules first: later rules of a group see their result in the same evaluation.
         {
           record: 'helpdesk:whatsapp_first_response_within_target:ratio_rate1h',
-          expr: `sum(rate(whatsapp_first_response_seconds_bucket{le="${v(T.firstResponseTarget)}"}[1h])) / sum(rate(whatsapp_first_response_seconds_count[1h]))`,
+          expr: `sum(rate(whatsapp_first_response_seconds_bucket{${leMatcher(T.firstResponseTarget.value)}}[1h])) / sum(rate(whatsapp_first_response_seconds_count[1h]))`,
         },
         sloErrorRatio('5m'),
         sloErrorRatio('30m'),
@@ -263,16 +274,35 @@ export function ruleGroups(): RuleGroup[] {
     {
       name: 'whatsapp-helpdesk.exporter',
       rules: [
+        // Exporter health, per deployment. All targets down pages; one replica of several down is
+        // a ticket; no target at all (gone from service discovery, or scraped under another job
+        // than the selector says) is one ticket, and it mutes nothing.
         alert('WhatsAppExporterDown', {
-          expr: `up{job="${SELECTORS.exporterJob}"} == 0 or absent(up{job="${SELECTORS.exporterJob}"})`,
+          expr: `${up} == 0 unless on (${BY_DEPLOYMENT}) max by (${BY_DEPLOYMENT}) (${up}) == 1`,
           for: T.exporterDownFor,
           severity: 'critical',
           audience: 'oncall',
           summary: 'Prometheus cannot scrape the WhatsApp helpdesk exporter.',
-          description: `The exporter target {{ $labels.instance }} has been down for ${minutes(T.exporterDownFor)}; webhooks may be failing and helpdesk alerts are blind.`,
+          description: `The exporter target {{ $labels.instance }} has been down for ${minutes(T.exporterDownFor)}, and no other target of its job is up; webhooks may be failing and helpdesk alerts are blind.`,
+        }),
+        alert('WhatsAppExporterReplicaDown', {
+          expr: `${up} == 0 and on (${BY_DEPLOYMENT}) max by (${BY_DEPLOYMENT}) (${up}) == 1`,
+          for: T.replicaDownFor,
+          severity: 'warning',
+          audience: 'oncall',
+          summary: 'One replica of the WhatsApp helpdesk exporter is down; the others serve.',
+          description: `The exporter target {{ $labels.instance }} has been down for ${minutes(T.replicaDownFor)} while another target of its job is up. Webhooks still reach the other replicas.`,
+        }),
+        alert('WhatsAppExporterAbsent', {
+          expr: `absent(${up})`,
+          for: T.exporterAbsentFor,
+          severity: 'warning',
+          audience: 'oncall',
+          summary: 'Prometheus has no scrape target for the WhatsApp helpdesk exporter.',
+          description: `No target matches ${config.exporterSelector} in up: the exporter is not discovered, or Prometheus scrapes it under another job. Fix the scrape configuration, or set the selector (npm run rules -- --selector=...).`,
         }),
         alert('WhatsAppNoWebhooksInBusinessHours', {
-          expr: `sum(rate(whatsapp_webhook_requests_total{provider="meta", outcome=~"accepted|duplicate"}[${duration(T.noWebhooksFor)}])) == 0 and on () max(whatsapp_business_open) == 1`,
+          expr: `sum by (${BY_DEPLOYMENT}) (rate(whatsapp_webhook_requests_total{provider="meta", outcome=~"accepted|duplicate"}[${duration(T.noWebhooksFor)}])) == 0 and on (${BY_DEPLOYMENT}) max by (${BY_DEPLOYMENT}) (whatsapp_business_open) == 1`,
           for: T.noWebhooksFor,
           severity: 'warning',
           audience: 'oncall',
@@ -280,7 +310,7 @@ export function ruleGroups(): RuleGroup[] {
           description: `Meta has delivered no webhook for ${minutes(T.noWebhooksFor)} of business hours. Check the app's webhook subscription, the callback URL and the reverse proxy.`,
         }),
         alert('WhatsAppWebhookSignatureFailures', {
-          expr: `sum(increase(whatsapp_webhook_requests_total{outcome="rejected_signature"}[5m])) > ${v(T.signatureFailuresPer5m)}`,
+          expr: `sum by (${BY_DEPLOYMENT}) (increase(whatsapp_webhook_requests_total{outcome="rejected_signature"}[5m])) > ${v(T.signatureFailuresPer5m)}`,
           for: 300,
           severity: 'warning',
           audience: 'oncall',
@@ -289,7 +319,7 @@ export function ruleGroups(): RuleGroup[] {
             '{{ $value | humanize }} requests in 5 minutes were rejected for a bad signature or bearer token. A rotated app secret or token, or someone probing.',
         }),
         alert('WhatsAppDatabaseErrors', {
-          expr: 'sum(increase(whatsapp_webhook_requests_total{outcome="error"}[5m])) > 0 or min(whatsapp_database_up) == 0',
+          expr: `sum by (${BY_DEPLOYMENT}) (increase(whatsapp_webhook_requests_total{outcome="error"}[5m])) > 0 or min by (${BY_DEPLOYMENT}) (whatsapp_database_up) == 0`,
           for: T.databaseErrorsFor,
           severity: 'critical',
           audience: 'oncall',
@@ -297,7 +327,7 @@ export function ruleGroups(): RuleGroup[] {
           description: 'Webhooks are being answered 503 because the database is unreachable or failing; Meta retries for up to 7 days.',
         }),
         alert('WhatsAppCollectorFailing', {
-          expr: 'min by (collector) (whatsapp_scrape_collector_success) == 0',
+          expr: `min by (${BY_DEPLOYMENT}, collector) (whatsapp_scrape_collector_success) == 0`,
           for: T.collectorFailingFor,
           severity: 'warning',
           audience: 'oncall',
@@ -305,7 +335,7 @@ export function ruleGroups(): RuleGroup[] {
           description: `Collector {{ $labels.collector }} has been failing for ${minutes(T.collectorFailingFor)}; its gauges are missing from /metrics.`,
         }),
         alert('WhatsAppTimersJobStalled', {
-          expr: `time() - max(whatsapp_job_last_success_timestamp_seconds{task="conversation_timers"}) > ${v(T.timersStalled)} or (sum(increase(whatsapp_job_runs_total{task="conversation_timers", outcome="error"}[10m])) > 0 and on () sum(increase(whatsapp_job_runs_total{task="conversation_timers", outcome="success"}[10m])) == 0)`,
+          expr: `time() - max by (${BY_DEPLOYMENT}) (whatsapp_job_last_success_timestamp_seconds{task="conversation_timers"}) > ${v(T.timersStalled)} or (sum by (${BY_DEPLOYMENT}) (increase(whatsapp_job_runs_total{task="conversation_timers", outcome="error"}[10m])) > 0 and on (${BY_DEPLOYMENT}) sum by (${BY_DEPLOYMENT}) (increase(whatsapp_job_runs_total{task="conversation_timers", outcome="success"}[10m])) == 0)`,
           for: 300,
           severity: 'warning',
           audience: 'oncall',

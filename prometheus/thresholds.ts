@@ -11,9 +11,8 @@ export interface Threshold {
 
 const t = (value: number, unit: string, why: string): Threshold => ({ value, unit, why });
 
+/** The exporter's scrape selector and the runbook address live in prometheus/config.ts. */
 export const SELECTORS = {
-  /** The scrape job of the exporter in prometheus.yml. */
-  exporterJob: 'whatsapp-helpdesk-exporter',
   /** Request categories a bot could answer from FAQs. */
   routineCategories: ['delivery', 'account'],
 };
@@ -64,7 +63,13 @@ export const THRESHOLDS = {
   deliveryFailureRatio: t(0.05, 'ratio', 'More than 5 % of sent messages failing over 30 minutes is beyond normal unreachable numbers.'),
   deliveryMinimumSent: t(20, 'messages', 'Fewer than 20 sent messages in 30 minutes make the ratio noisy.'),
 
-  exporterDownFor: t(120, 's', 'Two minutes without a successful scrape: Meta is retrying into nothing.'),
+  exporterDownFor: t(120, 's', 'Two minutes without a successful scrape of any replica: Meta is retrying into nothing.'),
+  replicaDownFor: t(300, 's', 'One replica down for 5 minutes while others serve: less headroom, no lost webhooks; a ticket.'),
+  exporterAbsentFor: t(
+    600,
+    's',
+    'Ten minutes without any target matching the selector: not a rollout, but a removed exporter or a scrape job named differently.',
+  ),
   noWebhooksFor: t(1800, 's', 'No Meta webhook for 30 minutes of business hours: the subscription or the route is broken.'),
   signatureFailuresPer5m: t(10, 'requests', 'A burst of over 10 bad signatures in 5 minutes: a rotated app secret, or someone probing.'),
   databaseErrorsFor: t(120, 's', 'Two minutes of database errors: webhooks are being refused with 503 (Meta retries for 7 days).'),

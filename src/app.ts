@@ -91,6 +91,7 @@ export function createApp(deps: AppDependencies): App {
       registry,
       database,
       metricsToken: config.metricsToken,
+      isReady: deps.isReady,
       // A scrape first counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
       beforeScrape: config.settleAfterMs > 0 ? () => settleDueFacts(settle) : undefined,
     }),

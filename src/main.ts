@@ -1,15 +1,18 @@
 /**
  * Starts the exporter: validate settings, open the database (PostgreSQL, or embedded PGlite when
  * DATABASE_URL is unset), listen, apply migrations (retrying while the database is away), and
- * shut down gracefully on SIGTERM/SIGINT.
+ * shut down gracefully on SIGTERM/SIGINT. A program that cannot serve exits non-zero with one
+ * line saying why: bad settings (exit 2), a port it cannot listen on (exit 1).
  */
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { isMainModule } from './cli/is-main.ts';
+import { parseCommandLine, usage } from './cli/command-line.ts';
 import { createApp } from './app.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { createPostgresDatabase, type Database } from './storage/database.ts';
 import { openEmbeddedDatabase } from './storage/embedded.ts';
-import { migrate, MigrationError, recordSettings } from './storage/migrate.ts';
+import { grantReadOnlyRole, migrate, MigrationError, recordSettings } from './storage/migrate.ts';
 import { VERSION } from './version.ts';
 import { startAppJobs } from './jobs/app-jobs.ts';
 import { Scheduler } from './jobs/scheduler.ts';
@@ -34,9 +37,25 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
     );
   }
 
+  // Bind the port first, so that a port in use or not permitted stops the start at once (before
+  // the embedded database takes seconds to open). Until the app exists, every request gets 503.
+  let handler: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+    res.end('{"error":{"code":"unavailable","message":"starting"}}');
+  };
+  let server: Server;
+  try {
+    server = await listen((req, res) => handler(req, res), config.port);
+  } catch (error) {
+    process.stderr.write(`error: ${listenErrorLine(config.port, error as NodeJS.ErrnoException)}\n`);
+    process.exit(1);
+  }
+  logger.info({ port: config.port }, `listening on :${config.port}`);
+
   const database = await openDatabase(config, logger);
   let migrated = false;
   const app = createApp({ config, database, logger, isReady: () => migrated });
+  handler = app.express;
 
   const scheduler = new Scheduler(app.metrics.jobs, logger.child({ module: 'jobs' }));
   let retryTimer: NodeJS.Timeout | undefined;
@@ -44,12 +63,19 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
     try {
       const applied = await migrate(database);
       await recordSettings(database, { timezone: config.businessHours.timezone });
+      const readOnly = await grantReadOnlyRole(database);
       migrated = true;
-      logger.info({ applied }, applied.length ? 'database migrated' : 'database schema up to date');
+      logger.info({ applied, readOnlyRole: readOnly }, applied.length ? 'database migrated' : 'database schema up to date');
       startAppJobs(scheduler, app);
     } catch (error) {
       if (error instanceof MigrationError) {
         logger.fatal({ err: { message: error.message } }, 'cannot migrate the database');
+        process.exit(1);
+      }
+      const refused = refusedForGood(error);
+      if (refused) {
+        // Retrying cannot help: a wrong password, a database that does not exist, no privileges.
+        process.stderr.write(`error: the database refused the exporter: ${refused}\n`);
         process.exit(1);
       }
       logger.warn(
@@ -60,11 +86,6 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
     }
   };
   await applyMigrations();
-
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.express.listen(config.port, () => resolve(s));
-  });
-  logger.info({ port: config.port }, `listening on :${config.port}`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -83,6 +104,37 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
   return { server, stop };
 }
 
+/** SQLSTATEs that no retry fixes: bad credentials (28000, 28P01), no such database (3D000), no privilege (42501). */
+const REFUSED_FOR_GOOD = new Set(['28000', '28P01', '3D000', '42501']);
+
+function refusedForGood(error: unknown): string | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return typeof code === 'string' && REFUSED_FOR_GOOD.has(code) ? `${String(message)} (${code})` : undefined;
+}
+
+/** Resolves once the port is bound; rejects with the listen error (EADDRINUSE, EACCES …). */
+function listen(handler: RequestListener, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(handler);
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+export function listenErrorLine(port: number, error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on port ${port}: the address is already in use (EADDRINUSE) — stop the other program or choose another PORT`;
+    case 'EACCES':
+      return `cannot listen on port ${port}: permission denied (EACCES) — ports below 1024 need privileges; choose a PORT from 1024 up`;
+    default:
+      return `cannot listen on port ${port}: ${error.message}${error.code ? ` (${error.code})` : ''}`;
+  }
+}
+
 async function openDatabase(config: Config, logger: ReturnType<typeof createLogger>): Promise<Database> {
   if (config.databaseUrl) {
     return createPostgresDatabase('postgres', { connectionString: config.databaseUrl, max: 10 }, logger);
@@ -90,7 +142,20 @@ async function openDatabase(config: Config, logger: ReturnType<typeof createLogg
   return openEmbeddedDatabase(config.dataDir, logger);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
+  const command = parseCommandLine(process.argv.slice(2));
+  if (command.action === 'help') {
+    process.stdout.write(usage(VERSION));
+    process.exit(0);
+  }
+  if (command.action === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    process.exit(0);
+  }
+  if (command.action === 'error') {
+    process.stderr.write(`error: ${command.message} — settings are environment variables; see --help\n`);
+    process.exit(2);
+  }
   const { stop } = await start();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

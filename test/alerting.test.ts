@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { parse } from 'yaml';
-import { ALERTS_DOC, renderAlertsDoc, renderRules, RULES_FILE } from '../prometheus/generate.ts';
+import { DEFAULT_CONFIG, parseGeneratorArgs } from '../prometheus/config.ts';
+import { RULES_FILE, ruleOutputs } from '../prometheus/generate.ts';
 import { EVENTS_TOKEN, openTestApp } from './support/app.ts';
 import { inbound, PHONE_NUMBER_ID, signed, textMessage } from './support/meta.ts';
 import { startMonitoring, waitFor, type MonitoringStack } from './support/prometheus.ts';
@@ -41,10 +43,110 @@ function run(tool: string, args: string[]) {
 }
 
 describe('alert rules and routing', () => {
-  it('the committed rules and threshold table are what prometheus/thresholds.ts generates', () => {
-    assert.equal(readFileSync(RULES_FILE, 'utf8'), renderRules(), 'run npm run rules');
-    const doc = readFileSync(ALERTS_DOC, 'utf8');
-    assert.equal(doc, renderAlertsDoc(doc), 'run npm run rules');
+  it('the committed rules, PrometheusRule and docs/alerts.md are what prometheus/config.ts, thresholds.ts and rules.ts generate', () => {
+    const outputs = ruleOutputs();
+    assert.deepEqual(
+      [...outputs.keys()],
+      ['prometheus/rules/whatsapp-helpdesk.rules.yml', 'deploy/kubernetes/prometheusrule.yaml', 'docs/alerts.md'],
+    );
+    for (const [path, content] of outputs) assert.equal(readFileSync(join(ROOT, path), 'utf8'), content, `${path}: run npm run rules`);
+    // The PrometheusRule carries exactly the rule groups Prometheus loads from the rule file.
+    assert.deepEqual(parse(outputs.get('deploy/kubernetes/prometheusrule.yaml')!).spec.groups, groups);
+  });
+
+  it('Prometheus 3: every bucket selector matches le="60" and le="60.0"', () => {
+    const exprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
+    for (const expr of exprs) assert.doesNotMatch(expr, /\ble="\d+"/, `exact integer le selects nothing on Prometheus 3: ${expr}`);
+    assert.ok(exprs.some((e) => e.includes('le=~"60(\\\\.0)?"')));
+  });
+
+  it('only the exporter-health alerts depend on the scrape job; none mutes all supervisor alerts', () => {
+    const selector = DEFAULT_CONFIG.exporterSelector;
+    for (const rule of alerts) {
+      const usesSelector = rule.expr.includes(selector);
+      assert.equal(usesSelector, /^WhatsAppExporter(Down|ReplicaDown|Absent)$/.test(rule.alert!), `${rule.alert}: ${rule.expr}`);
+      assert.doesNotMatch(rule.expr.replaceAll(selector, ''), /\bjob\s*[=!]/, `${rule.alert}: no job matcher outside the selector`);
+    }
+    const am = parse(readFileSync(AM_CONFIG, 'utf8')) as { inhibit_rules: { target_matchers: string[]; equal?: string[] }[] };
+    for (const rule of am.inhibit_rules) {
+      assert.ok(rule.equal && rule.equal.length > 0, `inhibition ${JSON.stringify(rule)} names the labels it requires equal`);
+      assert.ok(!rule.target_matchers.some((m) => m.includes('audience="supervisors"')), 'no inhibition mutes the supervisors as a whole');
+    }
+  });
+
+  it('another selector and runbook address: npm run rules -- --selector --runbook-url --out renders a working copy', {
+    skip: skipUnless('promtool'),
+  }, () => {
+    const out = mkdtempSync(join(tmpdir(), 'wa-rules-'));
+    try {
+      const cli = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'prometheus/generate.ts',
+          '--selector=job="helpdesk", namespace="support"',
+          '--runbook-url=https://wiki.example.org/whatsapp/runbook',
+          `--out=${out}`,
+        ],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      assert.equal(cli.status, 0, cli.stderr);
+      assert.match(cli.stdout, /wrote: .*prometheus\/rules\/whatsapp-helpdesk\.rules\.yml/);
+      const rules = readFileSync(join(out, 'prometheus/rules/whatsapp-helpdesk.rules.yml'), 'utf8');
+      assert.match(rules, /up\{job="helpdesk", namespace="support"\} == 0/);
+      assert.match(rules, /runbook_url: https:\/\/wiki\.example\.org\/whatsapp\/runbook#whatsappexporterdown/);
+      assert.doesNotMatch(rules, /whatsapp-helpdesk-exporter"/);
+      const test = {
+        rule_files: [join(out, 'prometheus/rules/whatsapp-helpdesk.rules.yml')],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [{ series: 'up{job="helpdesk", namespace="support", instance="10.0.0.7:8080"}', values: '0x10' }],
+            alert_rule_test: [
+              { eval_time: '10m', alertname: 'WhatsAppExporterAbsent', exp_alerts: [] },
+              {
+                eval_time: '2m',
+                alertname: 'WhatsAppExporterDown',
+                exp_alerts: [
+                  {
+                    exp_labels: {
+                      severity: 'critical',
+                      audience: 'oncall',
+                      job: 'helpdesk',
+                      namespace: 'support',
+                      instance: '10.0.0.7:8080',
+                    },
+                    exp_annotations: {
+                      summary: 'Prometheus cannot scrape the WhatsApp helpdesk exporter.',
+                      description:
+                        'The exporter target 10.0.0.7:8080 has been down for 2 minutes, and no other target of its job is up; webhooks may be failing and helpdesk alerts are blind.',
+                      runbook_url: 'https://wiki.example.org/whatsapp/runbook#whatsappexporterdown',
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      mkdirSync(join(out, 'tests'), { recursive: true });
+      writeFileSync(join(out, 'tests/selector.test.yml'), JSON.stringify(test));
+      const result = run('promtool', ['test', 'rules', join(out, 'tests/selector.test.yml')]);
+      assert.equal(result.status, 0, result.output);
+      // The repository's own files are untouched.
+      assert.equal(readFileSync(RULES_FILE, 'utf8'), ruleOutputs().get('prometheus/rules/whatsapp-helpdesk.rules.yml'));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a selector or runbook address that would break the rules, with one line', () => {
+    assert.throws(() => parseGeneratorArgs(['--selector=helpdesk']), /--selector: "helpdesk" is not a list of label matchers/);
+    assert.throws(() => parseGeneratorArgs(['--selector=job="a", }']), /--selector/);
+    assert.throws(() => parseGeneratorArgs(['--runbook-url=https://x/y#anchor']), /--runbook-url: .* without spaces or #anchor/);
+    assert.deepEqual(parseGeneratorArgs(['--selector= job="a" ,namespace=~"x,y"']).config.exporterSelector, 'job="a", namespace=~"x,y"');
   });
 
   it('every alert follows the conventions and has a runbook entry', () => {
@@ -65,10 +167,24 @@ describe('alert rules and routing', () => {
   });
 
   it('passes promtool check config, check rules and the unit tests', { skip: skipUnless('promtool') }, () => {
-    const config = run('promtool', ['check', 'config', join(PROM_DIR, 'prometheus.yml')]);
-    assert.equal(config.status, 0, config.output);
-    assert.match(config.output, /SUCCESS: \d+ rules found/);
-    const tests = run('promtool', ['test', 'rules', ...['alerts.test.yml'].map((f) => join(PROM_DIR, 'tests', f))]);
+    // promtool checks that the token file exists: give it one where compose mounts the secret, in a copy.
+    const dir = mkdtempSync(join(tmpdir(), 'wa-promcheck-'));
+    try {
+      const prom = parse(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8'));
+      assert.equal(prom.scrape_configs[0].authorization.credentials_file, '/run/secrets/metrics_token');
+      prom.scrape_configs[0].authorization.credentials_file = join(dir, 'metrics_token');
+      prom.rule_files = prom.rule_files.map((f: string) => join(PROM_DIR, f));
+      writeFileSync(join(dir, 'metrics_token'), 'token');
+      writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(prom));
+      const config = run('promtool', ['check', 'config', join(dir, 'prometheus.yml')]);
+      assert.equal(config.status, 0, config.output);
+      assert.match(config.output, /SUCCESS: \d+ rules found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const files = readdirSync(join(PROM_DIR, 'tests')).filter((f) => f.endsWith('.test.yml'));
+    assert.deepEqual(files.sort(), ['alerts.test.yml', 'deployments.test.yml']);
+    const tests = run('promtool', ['test', 'rules', ...files.map((f) => join(PROM_DIR, 'tests', f))]);
     assert.equal(tests.status, 0, tests.output);
     assert.match(tests.output, /SUCCESS/);
   });
@@ -136,12 +252,14 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
   after(() => stack?.stop());
 
   it('fires WhatsAppCustomerWaitingTooLong to supervisors-page, applies inhibitions, and resolves when answered', async () => {
-    const { db, app } = await openTestApp();
+    // /metrics needs a token, which Prometheus reads from a file as prometheus.yml says.
+    const metricsToken = 'e2e-metrics-token-5d1c';
+    const { db, app } = await openTestApp({ METRICS_TOKEN: metricsToken });
     const exporter = app.express.listen(0, '127.0.0.1');
     await new Promise((r) => exporter.once('listening', r));
     const hooks = await startHookReceiver();
     try {
-      stack = await startMonitoring({ exporterPort: (exporter.address() as AddressInfo).port, alertWebhookPort: hooks.port });
+      stack = await startMonitoring({ exporterPort: (exporter.address() as AddressInfo).port, alertWebhookPort: hooks.port, metricsToken });
       const amPort = stack.amPort;
       await stack.scraped();
 
@@ -198,16 +316,24 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
       );
       assert.equal(resolved.path, '/supervisors-page');
 
-      // Inhibition, as routed by the real Alertmanager: exporter down mutes the helpdesk alerts,
-      // and a critical burn mutes the warning of the same alert.
+      // Inhibition, as routed by the real Alertmanager: a critical burn mutes the warning of the
+      // same alert; a failing database mutes the failing collectors of the same deployment only;
+      // nothing the exporter does mutes the supervisors' alerts.
       const now = new Date().toISOString();
       const post = (labels: Record<string, string>) => ({ labels, annotations: { summary: 'test' }, startsAt: now });
+      const exporterA = { audience: 'oncall', job: 'whatsapp-helpdesk-exporter', namespace: 'support' };
+      const exporterB = { audience: 'oncall', job: 'whatsapp-helpdesk-exporter', namespace: 'sales' };
       const posted = await fetch(`http://127.0.0.1:${amPort}/api/v2/alerts`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify([
-          post({ alertname: 'WhatsAppExporterDown', severity: 'critical', audience: 'oncall', job: 'whatsapp-helpdesk-exporter' }),
+          post({ alertname: 'WhatsAppExporterDown', severity: 'critical', ...exporterA, instance: '10.0.0.7:8080' }),
+          post({ alertname: 'WhatsAppExporterAbsent', severity: 'warning', audience: 'oncall', job: 'whatsapp-helpdesk-exporter' }),
+          post({ alertname: 'WhatsAppDatabaseErrors', severity: 'critical', ...exporterA }),
+          post({ alertname: 'WhatsAppCollectorFailing', severity: 'warning', ...exporterA, collector: 'agents' }),
+          post({ alertname: 'WhatsAppCollectorFailing', severity: 'warning', ...exporterB, collector: 'agents' }),
           post({ alertname: 'WhatsAppServiceWindowClosing', severity: 'warning', audience: 'supervisors' }),
+          post({ alertname: 'WhatsAppCustomerWaitingTooLong', severity: 'critical', audience: 'supervisors' }),
           post({ alertname: 'WhatsAppFirstResponseBudgetBurn', severity: 'critical', audience: 'supervisors', window: 'fast' }),
           post({ alertname: 'WhatsAppFirstResponseBudgetBurn', severity: 'warning', audience: 'supervisors', window: 'slow' }),
         ]),
@@ -216,17 +342,27 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
       type AmAlert = { fingerprint: string; labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
       const list = await waitFor('inhibition to apply', async () => {
         const all = (await (await fetch(`http://127.0.0.1:${amPort}/api/v2/alerts`)).json()) as AmAlert[];
-        const window = all.find((a) => a.labels.alertname === 'WhatsAppServiceWindowClosing');
-        return all.length >= 4 && window?.status.state === 'suppressed' ? all : undefined;
+        const slow = all.find((a) => a.labels.alertname === 'WhatsAppFirstResponseBudgetBurn' && a.labels.severity === 'warning');
+        return all.length >= 9 && slow?.status.state === 'suppressed' ? all : undefined;
       });
-      const find = (name: string, severity: string) => list.find((a) => a.labels.alertname === name && a.labels.severity === severity)!;
-      const down = find('WhatsAppExporterDown', 'critical');
+      const find = (name: string, severity: string, namespace?: string) =>
+        list.find((a) => a.labels.alertname === name && a.labels.severity === severity && a.labels.namespace === namespace)!;
       const fast = find('WhatsAppFirstResponseBudgetBurn', 'critical');
-      const slow = find('WhatsAppFirstResponseBudgetBurn', 'warning');
-      assert.equal(down.status.state, 'active');
-      assert.deepEqual(find('WhatsAppServiceWindowClosing', 'warning').status.inhibitedBy, [down.fingerprint]);
-      assert.ok(slow.status.inhibitedBy.includes(fast.fingerprint), 'the critical burn mutes its warning');
-      assert.ok(fast.status.inhibitedBy.includes(down.fingerprint), 'exporter down mutes helpdesk pages');
+      const database = find('WhatsAppDatabaseErrors', 'critical', 'support');
+      assert.ok(
+        find('WhatsAppFirstResponseBudgetBurn', 'warning').status.inhibitedBy.includes(fast.fingerprint),
+        'the critical burn mutes its warning',
+      );
+      assert.deepEqual(find('WhatsAppCollectorFailing', 'warning', 'support').status.inhibitedBy, [database.fingerprint]);
+      assert.equal(find('WhatsAppCollectorFailing', 'warning', 'sales').status.state, 'active', 'another deployment is not muted');
+      for (const [name, severity] of [
+        ['WhatsAppServiceWindowClosing', 'warning'],
+        ['WhatsAppCustomerWaitingTooLong', 'critical'],
+        ['WhatsAppFirstResponseBudgetBurn', 'critical'],
+        ['WhatsAppExporterAbsent', 'warning'],
+      ] as const) {
+        assert.equal(find(name, severity).status.state, 'active', `${name} is not muted by the exporter's or the database's alerts`);
+      }
     } finally {
       exporter.close();
       await hooks.close();

@@ -20,7 +20,11 @@ import { skipUnless } from './support/tools.ts';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 type Json = Record<string, any>;
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, Json>; volumes: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml')) as {
+  services: Record<string, Json>;
+  volumes: Record<string, unknown>;
+  secrets?: Record<string, { file: string }>;
+};
 
 /** Bind mounts of every service: repository path → container path. */
 const mounts = Object.entries(compose.services).flatMap(([service, spec]) =>
@@ -111,11 +115,25 @@ describe('docker compose stack', () => {
         if (variable.type === 'datasource') assert.ok(byType[variable.query], `a ${variable.query} datasource is provisioned`);
       }
     }
-    // The read-only role Grafana logs in with is the one the init script creates.
+    // The read-only role Grafana logs in with is the one the init script creates, with the SQL
+    // file an administrator runs elsewhere (test/least-privilege.test.ts runs it).
     const init = mountOf('docker/postgres/init-readonly.sh')!;
     assert.equal(init.target, '/docker-entrypoint-initdb.d/10-readonly.sh');
-    assert.match(read(init.source), /CREATE ROLE whatsapp_readonly LOGIN/);
+    const sql = mountOf('deploy/sql/readonly-role.sql')!;
+    assert.equal(sql.service, 'postgres');
+    assert.match(read(init.source), new RegExp(`-f ${sql.target}`));
+    assert.match(read(sql.source), /CREATE ROLE whatsapp_readonly LOGIN/);
     assert.ok(statSync(join(ROOT, init.source)).mode & 0o100, 'the init script is executable');
+
+    // METRICS_TOKEN: one compose secret, the exporter's METRICS_TOKEN_FILE and Prometheus' credentials_file.
+    assert.equal(compose.secrets?.metrics_token?.file, './secrets/metrics_token');
+    for (const service of ['exporter', 'prometheus']) assert.ok(compose.services[service]!.secrets.includes('metrics_token'), service);
+    assert.equal(compose.services.exporter!.environment.METRICS_TOKEN_FILE, '/run/secrets/metrics_token');
+    assert.deepEqual(prom.scrape_configs[0].authorization, { type: 'Bearer', credentials_file: '/run/secrets/metrics_token' });
+    assert.match(read('.gitignore'), /^secrets\/$/m);
+    // A supported Prometheus 3 (and the simulator runs the compiled program, like the exporter).
+    assert.match(compose.services.prometheus!.image, /^prom\/prometheus:v3\.\d+\.\d+$/);
+    assert.equal(compose.services.simulator!.command[1], 'dist/demo/simulate.js');
   });
 
   it('takes every secret from .env, documented in .env.example, with nothing secret inline', () => {
@@ -142,7 +160,13 @@ describe('docker compose stack', () => {
     assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2, 'multi-stage');
     assert.match(dockerfile, /npm ci --omit=dev/);
     assert.match(dockerfile, /^USER node$/m);
-    assert.match(dockerfile, /^HEALTHCHECK /m);
+    assert.match(dockerfile, /^HEALTHCHECK [\s\S]*\/readyz/m, 'healthy means ready');
+    assert.match(dockerfile, /^RUN npm run build$/m, 'compiled in a build stage');
+    assert.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m);
+    assert.match(dockerfile, /^CMD \["node", "dist\/main\.js"\]$/m, 'runs compiled JavaScript');
+    assert.doesNotMatch(dockerfile.replace(/^#.*$/gm, ''), /tsx/, 'no tsx at run time');
+    for (const [, version] of dockerfile.matchAll(/^FROM node:(\d+)/gm))
+      assert.ok(['22', '24'].includes(version!), `a supported Node (22 or 24), not ${version}`);
     for (const [, source] of dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)) assert.ok(existsSync(join(ROOT, source!)), `COPY ${source}`);
     const ignore = read('.dockerignore');
     assert.match(ignore, /^\*$/m, '.dockerignore admits only what the image needs');

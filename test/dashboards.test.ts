@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { dashboardOutputs } from '../grafana/build.ts';
 import { renderDashboardFiles } from '../grafana/dashboards.ts';
 import { startAppJobs } from '../src/jobs/app-jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
@@ -41,7 +42,10 @@ const panelsOf = (d: Json): Json[] =>
 const ANALYSIS_PARTS = ['whatsapp_inbound_sentiment_total', 'whatsapp_csat_responses_total', 'whatsapp_csat_surveys_total', 'analytics.'];
 
 describe('dashboards as code', () => {
-  it('the committed dashboards are what grafana/dashboards.ts generates', () => {
+  it('the committed dashboards (compose and Kubernetes) are what grafana/specs/*.ts generate', () => {
+    for (const [path, text] of dashboardOutputs())
+      assert.equal(readFileSync(join(ROOT, path), 'utf8'), text, `${path}: run npm run dashboards`);
+    assert.deepEqual(readdirSync(join(ROOT, 'deploy/kubernetes/dashboards')).sort(), [...renderDashboardFiles().keys()].sort());
     const files = renderDashboardFiles();
     assert.deepEqual(
       dashboards.map((d) => d.file),
@@ -81,6 +85,38 @@ describe('dashboards as code', () => {
     }
   });
 
+  it("have job and instance variables that filter every query of the exporter's metrics, and match Prometheus 3 buckets", () => {
+    for (const d of dashboards) {
+      const list = d.templating.list as Json[];
+      const byName = Object.fromEntries(list.map((v) => [v.name, v]));
+      assert.equal(byName.job?.definition, 'label_values(whatsapp_exporter_build_info, job)', `${d.uid}: job variable`);
+      assert.equal(byName.instance?.definition, 'label_values(whatsapp_exporter_build_info{job=~"$job"}, instance)');
+      // "All" must list the exporter's own jobs: `.*` would also select other programs' process_* series.
+      assert.equal(byName.job.allValue, undefined);
+      assert.equal(byName.instance.allValue, undefined);
+      for (const p of panelsOf(d)) {
+        for (const t of p.targets as Json[]) {
+          if (!t.expr) continue;
+          for (const m of String(t.expr).matchAll(/(?<![\w:])((?:whatsapp|process|nodejs)_\w+)(\{[^}]*\})?(?![\w(])/g)) {
+            assert.match(
+              m[2] ?? '',
+              /job=~"\$job", instance=~"\$instance"/,
+              `${d.uid} / ${p.title}: ${m[1]} is filtered by job and instance`,
+            );
+          }
+          assert.doesNotMatch(t.expr, /\ble="\d+"/, `${d.uid} / ${p.title}: an exact integer le selects nothing on Prometheus 3`);
+        }
+      }
+    }
+    const exporter = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-exporter')!;
+    const up = panelsOf(exporter).find((p) => p.title === 'Exporter up')!;
+    assert.equal(
+      up.targets[0].expr,
+      'min(up{job="whatsapp-helpdesk-exporter", job=~"$job", instance=~"$instance"})',
+      'the selector of prometheus/config.ts',
+    );
+  });
+
   it('use the alert thresholds of prometheus/thresholds.ts', () => {
     const overview = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-overview')!;
     const steps = (title: string) =>
@@ -108,7 +144,7 @@ function substitutePromQL(expr: string): string {
     .replaceAll('$__rate_interval', '1m')
     .replaceAll('$__interval', '15s')
     .replaceAll('$__range', '1h')
-    .replace(/\$\{?(agent|category)(:regex)?\}?/g, '.*');
+    .replace(/\$\{?(agent|category|job|instance)(:regex)?\}?/g, '.*');
 }
 
 function substituteSql(sql: string, from: Date, to: Date): string {

@@ -1,17 +1,17 @@
 #!/bin/sh
 # Runs once, when the PostgreSQL volume is first initialised (docker-entrypoint-initdb.d).
-# Creates the login role Grafana's PostgreSQL datasource uses. The exporter's migrations grant it
-# read access to the analytics views only (no phone numbers, no message text); they keep this
-# role as it is when it already exists.
+# Creates the login role Grafana's PostgreSQL datasource uses with deploy/sql/readonly-role.sql,
+# the same file an administrator runs on a managed PostgreSQL. The exporter grants the role the
+# analytics views (no phone numbers, no message text) at every start; it never creates roles.
 set -eu
 : "${POSTGRES_READONLY_PASSWORD:?set POSTGRES_READONLY_PASSWORD in .env}"
+case "$POSTGRES_READONLY_PASSWORD" in
+  change-me*) echo "POSTGRES_READONLY_PASSWORD is the placeholder from .env.example; set a real password in .env" >&2; exit 1 ;;
+esac
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-  -v password="$POSTGRES_READONLY_PASSWORD" -v database="$POSTGRES_DB" <<'SQL'
-SELECT format('CREATE ROLE whatsapp_readonly LOGIN PASSWORD %L', :'password')
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'whatsapp_readonly') \gexec
-ALTER ROLE whatsapp_readonly WITH LOGIN PASSWORD :'password' NOSUPERUSER NOCREATEDB NOCREATEROLE;
-ALTER ROLE whatsapp_readonly SET default_transaction_read_only = on;
-ALTER ROLE whatsapp_readonly SET statement_timeout = '10s';
+  -v password="$POSTGRES_READONLY_PASSWORD" -f /opt/whatsapp-helpdesk/readonly-role.sql
+# This stack's database serves only the exporter: nobody else may connect or use schema public.
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -v database="$POSTGRES_DB" <<'SQL'
 REVOKE ALL ON DATABASE :"database" FROM PUBLIC;
 GRANT CONNECT ON DATABASE :"database" TO whatsapp_readonly;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;

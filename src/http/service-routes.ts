@@ -16,6 +16,8 @@ export interface ServiceRouteOptions {
   metricsToken: string | undefined;
   /** Runs before each scrape (counting facts that have settled), so a scrape shows them; bounded, and never fails the scrape. */
   beforeScrape?: () => Promise<unknown>;
+  /** False until this process has applied the migrations (its webhooks answer 503 until then). */
+  isReady?: () => boolean;
 }
 
 /** The longest a scrape waits for `beforeScrape`. */
@@ -47,7 +49,7 @@ export function serviceRouter(options: ServiceRouteOptions): Router {
   });
 
   router.get('/readyz', async (_req, res) => {
-    const state = await readiness(options.database);
+    const state = await readiness(options.database, options.isReady ?? (() => true));
     res.status(state.status === 'ready' ? 200 : 503).json(state);
   });
 
@@ -70,10 +72,10 @@ export function serviceRouter(options: ServiceRouteOptions): Router {
   return router;
 }
 
-/** Ready when the database answers and every migration of this build is applied. */
-async function readiness(database: Database) {
+/** Ready when the database answers, every migration of this build is applied, and this process has seen it. */
+async function readiness(database: Database, started: () => boolean) {
   try {
-    const applied = await isMigrated(database);
+    const applied = (await isMigrated(database)) && started();
     return { status: applied ? 'ready' : 'not ready', database: 'up', migrations: applied ? 'applied' : 'pending' };
   } catch (error) {
     // No schema_migrations table yet (42P01) means the database is up but not migrated.

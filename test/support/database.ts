@@ -7,7 +7,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { createPostgresDatabase, type Database } from '../../src/storage/database.ts';
 import { openEmbeddedDatabase } from '../../src/storage/embedded.ts';
-import { migrate } from '../../src/storage/migrate.ts';
+import { grantReadOnlyRole, migrate, READ_ONLY_ROLE } from '../../src/storage/migrate.ts';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -36,12 +36,18 @@ export async function createTestDatabase(options: { embedded?: boolean } = {}): 
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
+  // Grafana's read-only role, as an administrator creates it (deploy/sql/readonly-role.sql); the
+  // dashboards test reads the analytics views as this role. Roles are cluster-wide.
+  await admin.query(
+    `DO $$ BEGIN CREATE ROLE ${READ_ONLY_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+  );
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const open = () => createPostgresDatabase('postgres', { connectionString: url.toString(), max: 10 }, silentLogger);
   const opened: Database[] = [open()];
   await migrate(opened[0]!);
+  await grantReadOnlyRole(opened[0]!);
   return {
     database: opened[0]!,
     url: url.toString(),

@@ -28,14 +28,18 @@ export interface Exporter {
   exited: Promise<number | null>;
 }
 
-/** Starts the exporter with exactly `env` (plus PATH) and returns once it is ready, or once it has exited. */
+/**
+ * Starts the exporter with exactly `env` (plus PATH) and returns once it is ready, or once it has
+ * exited. `cwd` is the checkout to run from (default: this one); `args` go to the program.
+ */
 export async function runExporter(
   env: Record<string, string>,
-  options: { waitReady?: boolean; timeoutMs?: number } = {},
+  options: { waitReady?: boolean; timeoutMs?: number; cwd?: string; args?: string[]; entry?: string[] } = {},
 ): Promise<Exporter> {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+  const entry = options.entry ?? ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...entry, ...(options.args ?? [])], {
+    cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: port, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

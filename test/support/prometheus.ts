@@ -40,7 +40,12 @@ export interface MonitoringStack {
  * `alertWebhookPort` is given, Alertmanager with the repo's routing, every receiver's webhook
  * pointed at `http://127.0.0.1:<alertWebhookPort>/<receiver name>`.
  */
-export async function startMonitoring(options: { exporterPort: number; alertWebhookPort?: number }): Promise<MonitoringStack> {
+export async function startMonitoring(options: {
+  exporterPort: number;
+  alertWebhookPort?: number;
+  /** The exporter's METRICS_TOKEN: Prometheus reads it from a file, as prometheus.yml says. */
+  metricsToken?: string;
+}): Promise<MonitoringStack> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-monitoring-'));
   const [promPort, amPort] = [await freePort(), await freePort()];
   const prom = parse(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8'));
@@ -48,9 +53,13 @@ export async function startMonitoring(options: { exporterPort: number; alertWebh
   prom.rule_files = [join(dir, 'rules.yml')];
   prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
   prom.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${options.exporterPort}`];
+  writeFileSync(join(dir, 'metrics_token'), options.metricsToken ?? 'no-token-set');
+  prom.scrape_configs[0].authorization.credentials_file = join(dir, 'metrics_token');
   writeFileSync(join(dir, 'prometheus.yml'), stringify(prom));
   const rules = parse(readFileSync(RULES_FILE, 'utf8'));
-  for (const group of rules.groups) for (const rule of group.rules) if (rule.for) rule.for = '1s';
+  // An absent target is normal until the first scrape (5 s after start): that alert keeps its `for`.
+  for (const group of rules.groups)
+    for (const rule of group.rules) if (rule.for && rule.alert !== 'WhatsAppExporterAbsent') rule.for = '1s';
   writeFileSync(join(dir, 'rules.yml'), stringify(rules));
 
   const children: ChildProcess[] = [];
