@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
+import { safeError } from './logging/safe-error.ts';
 import { createPostgresDatabase, type Database } from './storage/database.ts';
 import { openEmbeddedDatabase } from './storage/embedded.ts';
 import { migrate, MigrationError, recordSettings } from './storage/migrate.ts';
@@ -49,13 +50,10 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
       startAppJobs(scheduler, app);
     } catch (error) {
       if (error instanceof MigrationError) {
-        logger.fatal({ err: { message: error.message } }, 'cannot migrate the database');
+        logger.fatal({ err: safeError(error) }, 'cannot migrate the database');
         process.exit(1);
       }
-      logger.warn(
-        { err: { message: (error as Error).message }, retryInMs: MIGRATION_RETRY_MS },
-        'database unreachable; webhooks answer 503 until it is back',
-      );
+      logger.warn({ err: safeError(error), retryInMs: MIGRATION_RETRY_MS }, 'database unreachable; webhooks answer 503 until it is back');
       retryTimer = setTimeout(applyMigrations, MIGRATION_RETRY_MS);
     }
   };

@@ -5,6 +5,7 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { safeError } from '../logging/safe-error.ts';
 import { isUnavailable } from '../storage/database.ts';
 
 export const ERROR_STATUS = {
@@ -64,7 +65,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
-      logger.error({ err: error, reqId: req.id, path: req.path }, 'request failed');
+      logger.error({ err: safeError(error), reqId: req.id, path: req.path }, 'request failed');
     }
     sendError(res, httpError);
   };

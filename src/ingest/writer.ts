@@ -4,6 +4,7 @@
  * the conversations they touch, and — only after the commit — the new facts are counted.
  */
 import type { Logger } from 'pino';
+import { safeError } from '../logging/safe-error.ts';
 import type { BusinessCalendar } from '../config/business-hours.ts';
 import type { CategoryRules } from '../analysis/categories.ts';
 import { analyzeMessage } from '../analysis/analyze.ts';
@@ -394,7 +395,7 @@ export async function keepRejected(context: IngestContext, delivery: Delivery, r
   try {
     await storeRejectedDelivery(context.database, delivery, reason);
   } catch (error) {
-    context.logger.warn({ err: { message: (error as Error).message } }, 'could not keep the rejected webhook body');
+    context.logger.warn({ err: safeError(error) }, 'could not keep the rejected webhook body');
   }
 }
 

@@ -8,6 +8,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Database } from '../storage/database.ts';
+import { safeError } from '../logging/safe-error.ts';
 import { NAMESPACE } from './registry.ts';
 
 export interface Collector {
@@ -86,7 +87,7 @@ export class ScrapeCollectors {
         } catch (error) {
           collector.clear();
           this.success.set({ collector: collector.name }, 0);
-          this.logger.warn({ collector: collector.name, err: { message: (error as Error).message } }, 'scrape collector failed');
+          this.logger.warn({ collector: collector.name, err: safeError(error) }, 'scrape collector failed');
         }
         this.duration.set({ collector: collector.name }, (performance.now() - started) / 1000);
       }),

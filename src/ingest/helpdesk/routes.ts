@@ -10,6 +10,7 @@ import type { WebhookOutcome } from '../../metrics/ingest.ts';
 import { recordEvents, type IngestContext } from '../writer.ts';
 import { parseEvents } from './events.ts';
 import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-depth.ts';
+import { safeError } from '../../logging/safe-error.ts';
 
 const PROVIDER = 'helpdesk';
 
@@ -44,7 +45,7 @@ export function helpdeskEventsRouter(context: IngestContext, options: EventsRout
         })
         .catch((error: unknown) => {
           const httpError = toHttpError(error);
-          if (httpError.status >= 500) context.logger.error({ err: error }, 'helpdesk events could not be stored');
+          if (httpError.status >= 500) context.logger.error({ err: safeError(error) }, 'helpdesk events could not be stored');
           finish(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
         })
         .catch(next);

@@ -10,6 +10,7 @@ import { deliveryOf, keepRejected, recordBatch, type IngestContext } from '../wr
 import { normalizeMetaWebhook, PayloadError } from './normalize.ts';
 import { verifyMetaSignature } from './signature.ts';
 import { MAX_JSON_DEPTH, tooDeep } from '../../http/json-depth.ts';
+import { safeError } from '../../logging/safe-error.ts';
 
 /** Meta sends up to 3 MB and 1,000 updates per POST; leave room above that. */
 export const META_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -92,7 +93,7 @@ export function metaWebhookRouter(context: IngestContext, options: MetaRouteOpti
         return reject('rejected_payload', new HttpError('bad_request', error.message));
       }
       const httpError = toHttpError(error);
-      if (httpError.status >= 500) context.logger.error({ err: error }, 'webhook could not be stored');
+      if (httpError.status >= 500) context.logger.error({ err: safeError(error) }, 'webhook could not be stored');
       return reject(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
     }
   }
