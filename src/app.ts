@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/config.ts';
 import { errorHandler, HttpError } from './http/errors.ts';
+import { AuthFailureLimiter, authFailureGuard, AuthMetrics, type AuthLimitOptions } from './http/auth-limiter.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { serviceRouter } from './http/service-routes.ts';
 import { metaWebhookRouter } from './ingest/meta/routes.ts';
 import { createWriter } from './ingest/writer.ts';
@@ -33,6 +35,8 @@ export interface AppDependencies {
   logger: Logger;
   /** Whether migrations are applied; webhooks answer 503 until then. Defaults to always. */
   isReady?: () => boolean;
+  /** Limits on repeated authentication failures per source (tests fuzzing without tokens raise them). */
+  authLimit?: AuthLimitOptions;
 }
 
 export interface App {
@@ -60,8 +64,10 @@ export function createApp(deps: AppDependencies): App {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.trustProxy);
   app.use(httpLogger(logger));
+  app.use(securityHeaders());
+  app.use(authFailureGuard(new AuthFailureLimiter(deps.authLimit), new AuthMetrics(registry)));
 
   const isReady = deps.isReady ?? (() => true);
   const context = {

@@ -13,6 +13,7 @@ import { openEmbeddedDatabase } from './storage/embedded.ts';
 import { migrate, MigrationError, recordSettings } from './storage/migrate.ts';
 import { VERSION } from './version.ts';
 import { startAppJobs } from './jobs/app-jobs.ts';
+import { createHttpServer, listen } from './http/server.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 
 const MIGRATION_RETRY_MS = 5_000;
@@ -59,9 +60,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
   };
   await applyMigrations();
 
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.express.listen(config.port, () => resolve(s));
-  });
+  const server = createHttpServer(app.express);
+  try {
+    await listen(server, config.port);
+  } catch (error) {
+    process.stderr.write(`cannot listen on :${config.port}: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   logger.info({ port: config.port }, `listening on :${config.port}`);
 
   let stopping: Promise<void> | undefined;

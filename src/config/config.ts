@@ -5,6 +5,7 @@
  * never a silent default for a secret.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ALWAYS_OPEN, parseBusinessHours, type BusinessCalendar } from './business-hours.ts';
 import { parseDuration } from './duration.ts';
@@ -95,6 +96,57 @@ function readIfFile(path: string): string | undefined {
   }
 }
 
+/** Keywords Express knows for TRUST_PROXY lists, besides addresses and CIDR ranges. */
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: how many reverse proxies stand in front (a number), or which addresses are proxies
+ * (comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal). `true` is refused:
+ * it would let any client choose its address with X-Forwarded-For and dodge the auth limiter.
+ */
+const trustProxy = optionalText.transform((value, ctx): number | string | false => {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value) && Number(value) <= 10) return Number(value);
+  const items = value.split(',').map((item) => item.trim());
+  const bad = items.filter((item) => !PROXY_KEYWORDS.has(item) && !isAddressOrRange(item));
+  if (bad.length > 0 || value === 'true') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `TRUST_PROXY: "${value}" is not valid — expected the number of proxies in front (1–10), or their addresses or CIDR ranges, comma-separated (e.g. 10.0.0.0/8,loopback)`,
+    });
+    return z.NEVER;
+  }
+  return items.join(',');
+});
+
+function isAddressOrRange(item: string): boolean {
+  const [address, bits, ...rest] = item.split('/');
+  if (rest.length > 0 || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+export const AGENT_LABEL_MODES = ['as_is', 'hashed'] as const;
+export type AgentLabelMode = (typeof AGENT_LABEL_MODES)[number];
+
+/** A secret given directly or, as `<NAME>_FILE`, as the path of a file holding it (Docker and Kubernetes secrets). */
+function secretFromFile(env: Record<string, unknown>, name: string, ctx: z.RefinementCtx): string | undefined {
+  const direct = env[name] as string | undefined;
+  const path = env[`${name}_FILE`] as string | undefined;
+  if (direct !== undefined && path !== undefined) {
+    ctx.addIssue({ code: 'custom', path: [name], message: `${name}: set either ${name} or ${name}_FILE, not both` });
+    return undefined;
+  }
+  if (path === undefined) return direct;
+  const text = readIfFile(path)?.replace(/\r?\n$/, '');
+  if (text === undefined || text.trim() === '') {
+    ctx.addIssue({ code: 'custom', path: [name], message: `${name}_FILE: "${path}" is not a readable file with the secret in it` });
+    return undefined;
+  }
+  return text;
+}
+
 const envSchema = z
   .object({
     PORT: positiveInteger('PORT', 8080, 'a TCP port number from 1 to 65535').refine((p) => p <= 65535, {
@@ -126,6 +178,14 @@ const envSchema = z
     TWILIO_AUTH_TOKEN: optionalText,
     PUBLIC_URL: httpUrl('PUBLIC_URL'),
     CHATWOOT_WEBHOOK_SECRET: optionalText,
+    TRUST_PROXY: trustProxy,
+    PSEUDONYM_KEY: optionalText,
+    PSEUDONYM_KEY_FILE: optionalText,
+    AGENT_LABELS: optionalText
+      .transform((v) => v ?? 'as_is')
+      .refine((v): v is AgentLabelMode => (AGENT_LABEL_MODES as readonly string[]).includes(v), {
+        message: `AGENT_LABELS: expected ${AGENT_LABEL_MODES.join(' or ')}`,
+      }),
     CATEGORIES_FILE: optionalText.transform((path, ctx) => {
       const result = loadCategoryRules(path);
       if (!result.ok) {
@@ -134,6 +194,24 @@ const envSchema = z
       }
       return result.rules;
     }),
+  })
+  .transform((env, ctx) => {
+    const pseudonymKey = secretFromFile(env, 'PSEUDONYM_KEY', ctx);
+    if (pseudonymKey !== undefined && pseudonymKey.length < 16) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PSEUDONYM_KEY'],
+        message: 'PSEUDONYM_KEY: too short — expected at least 16 characters, e.g. from openssl rand -hex 32',
+      });
+    }
+    if (env.AGENT_LABELS === 'hashed' && pseudonymKey === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PSEUDONYM_KEY'],
+        message: 'PSEUDONYM_KEY: required when AGENT_LABELS=hashed — the key of the hash that turns agent ids into labels',
+      });
+    }
+    return { ...env, PSEUDONYM_KEY: pseudonymKey };
   })
   .superRefine((env, ctx) => {
     if (env.TWILIO_AUTH_TOKEN && !env.PUBLIC_URL) {
@@ -177,6 +255,12 @@ export interface Config {
   readonly twilioAuthToken: string | undefined;
   readonly publicUrl: string | undefined;
   readonly chatwootWebhookSecret: string | undefined;
+  /** Express `trust proxy`: false, a hop count, or the proxies' addresses. */
+  readonly trustProxy: number | string | false;
+  /** Key of the keyed hashes (agent labels, stable customer pseudonyms); undefined: none configured. */
+  readonly pseudonymKey: string | undefined;
+  /** Agent ids in metric labels as given, or as a keyed hash. */
+  readonly agentLabels: AgentLabelMode;
   /** Request categories from CATEGORIES_FILE (default config/categories.json). */
   readonly categories: CategoryRules;
 }
@@ -220,6 +304,9 @@ function toConfig(env: Env): Config {
     twilioAuthToken: env.TWILIO_AUTH_TOKEN,
     publicUrl: env.PUBLIC_URL,
     chatwootWebhookSecret: env.CHATWOOT_WEBHOOK_SECRET,
+    trustProxy: env.TRUST_PROXY,
+    pseudonymKey: env.PSEUDONYM_KEY,
+    agentLabels: env.AGENT_LABELS,
     categories: env.CATEGORIES_FILE,
   });
 }
