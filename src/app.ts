@@ -28,6 +28,10 @@ import { registerDatabaseMetrics } from './metrics/database.ts';
 import { IngestMetrics } from './metrics/ingest.ts';
 import { createRegistry } from './metrics/registry.ts';
 import type { Database } from './storage/database.ts';
+import { PrivacyMetrics } from './privacy/metrics.ts';
+import { agentLabeler } from './privacy/pseudonyms.ts';
+import type { RetentionContext } from './privacy/retention.ts';
+import { erasureRouter } from './privacy/routes.ts';
 
 export interface AppDependencies {
   config: Config;
@@ -47,6 +51,8 @@ export interface App {
   timers: TimersContext;
   /** What the CSAT survey job needs; undefined without WHATSAPP_ACCESS_TOKEN (no surveys). */
   surveys: SurveyContext | undefined;
+  /** What the retention job needs. */
+  retention: RetentionContext;
 }
 
 export function createApp(deps: AppDependencies): App {
@@ -56,11 +62,13 @@ export function createApp(deps: AppDependencies): App {
   const conversations = new ConversationMetrics(registry, config.categories.labels);
   const jobs = new JobMetrics(registry);
   const csat = new CsatMetrics(registry);
+  const privacy = new PrivacyMetrics(registry);
+  const agentLabel = agentLabeler(config.agentLabels, config.pseudonymKey);
 
   registerDatabaseMetrics(registry, database);
   const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
   registerConversationGauges(collectors, config.categories.labels);
-  registerAgentGauges(collectors);
+  registerAgentGauges(collectors, agentLabel);
 
   const app = express();
   app.disable('x-powered-by');
@@ -84,6 +92,7 @@ export function createApp(deps: AppDependencies): App {
       ingestMetrics: ingest,
       conversationMetrics: conversations,
       csatMetrics: csat,
+      agentLabel,
     }),
     metrics: ingest,
     logger: logger.child({ module: 'ingest' }),
@@ -92,6 +101,7 @@ export function createApp(deps: AppDependencies): App {
     metaWebhookRouter(context, { appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken, isReady }),
   );
   app.use(helpdeskEventsRouter(context, { token: config.eventsApiToken, isReady }));
+  app.use(erasureRouter({ database, pseudonymKey: config.pseudonymKey, metrics: privacy }, { token: config.eventsApiToken, isReady }));
   app.use(serviceRouter({ registry, database, metricsToken: config.metricsToken }));
 
   app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
@@ -109,5 +119,10 @@ export function createApp(deps: AppDependencies): App {
         responseWindowMs: config.csatResponseWindowMs,
       }
     : undefined;
-  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers, surveys };
+  const retention: RetentionContext = {
+    database,
+    settings: { retentionDays: config.retentionDays, autoResolveAfterMs: config.autoResolveAfterMs, pseudonymKey: config.pseudonymKey },
+    metrics: privacy,
+  };
+  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers, surveys, retention };
 }

@@ -13,6 +13,7 @@ import { openEmbeddedDatabase } from './storage/embedded.ts';
 import { migrate, MigrationError, recordSettings } from './storage/migrate.ts';
 import { VERSION } from './version.ts';
 import { startAppJobs } from './jobs/app-jobs.ts';
+import { runRetentionAtStart } from './privacy/retention.ts';
 import { createHttpServer, listen } from './http/server.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 
@@ -46,6 +47,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
     try {
       const applied = await migrate(database);
       await recordSettings(database, { timezone: config.businessHours.timezone });
+      await runRetentionAtStart(app.retention, logger.child({ module: 'retention' }));
       migrated = true;
       logger.info({ applied }, applied.length ? 'database migrated' : 'database schema up to date');
       startAppJobs(scheduler, app);

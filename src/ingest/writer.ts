@@ -59,11 +59,14 @@ export interface WriterOptions {
   ingestMetrics: IngestMetrics;
   conversationMetrics: ConversationMetrics;
   csatMetrics?: CsatMetrics;
+  /** The `agent` label of an agent id (AGENT_LABELS: as given, or a keyed hash); as given when unset. */
+  agentLabel?: (agent: string) => string;
 }
 
 /** At most 200 requests per transaction, and as many transactions at once as the pool allows less one for scrapes. */
 export function createWriter(database: Database, options: WriterOptions): GroupCommitter<WriteItem, WriteResult> {
   const knownNumbers = new KnownBusinessNumbers();
+  const agentLabel = options.agentLabel ?? ((agent: string) => agent);
   return new GroupCommitter(
     async (items) => {
       const { results, facts, eventMessages, answers, undeliveredSurveys } = await database.transaction((tx) =>
@@ -74,7 +77,11 @@ export function createWriter(database: Database, options: WriterOptions): GroupC
       options.ingestMetrics.observeNewFacts({ deliveryIsNew: false, messages: eventMessages, statuses: [], accountEvents: 0 });
       options.conversationMetrics.observe(facts, options.calendar);
       for (const a of answers)
-        options.conversationMetrics.csatResponses.inc({ score: String(a.score), category: a.category, agent: a.agent ?? 'none' });
+        options.conversationMetrics.csatResponses.inc({
+          score: String(a.score),
+          category: a.category,
+          agent: a.agent ? agentLabel(a.agent) : 'none',
+        });
       if (undeliveredSurveys > 0) options.csatMetrics?.surveys.inc({ outcome: 'undelivered' }, undeliveredSurveys);
       return results;
     },

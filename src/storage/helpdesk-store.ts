@@ -1,6 +1,7 @@
 /** Storage of helpdesk events: idempotent on the sender's event id, presence kept for agent time. */
 import type { HelpdeskEvent } from '../ingest/helpdesk/events.ts';
 import type { Queryable } from './database.ts';
+import { eventNotAnonymised } from '../privacy/redelivery.ts';
 
 /** Stores the events; returns the ids that were new (the rest were sent before). */
 export async function insertHelpdeskEvents(tx: Queryable, events: HelpdeskEvent[]): Promise<Set<string>> {
@@ -19,6 +20,7 @@ export async function insertHelpdeskEvents(tx: Queryable, events: HelpdeskEvent[
      SELECT id, type, occurred_at, phone_number_id, contact_wa_id, agent, payload
        FROM jsonb_to_recordset($1::jsonb) AS r(id text, type text, occurred_at timestamptz, phone_number_id text,
             contact_wa_id text, agent text, payload jsonb)
+      WHERE ${eventNotAnonymised('r.id')}
       ORDER BY id
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
