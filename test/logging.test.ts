@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { createApp } from '../src/app.ts';
-import { createLogger } from '../src/logging/logger.ts';
+import { createLogger, loggedPath } from '../src/logging/logger.ts';
 import { maskQuoted, safeError } from '../src/logging/safe-error.ts';
 import { EVENTS_TOKEN, testConfig } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -56,6 +56,11 @@ describe('safeError', () => {
     assert.equal(safe.cause?.type, 'SyntaxError');
     assert.deepEqual(safeError(`customer ${PHONE}`), { type: 'string', message: 'non-error value thrown (string)' });
     assert.equal(maskQuoted(`a "b\\"c" and 'd'`), `a "…" and '…'`);
+  });
+
+  it('logs paths without query strings or customer ids', () => {
+    assert.equal(loggedPath('/webhooks/whatsapp?hub.verify_token=secret'), '/webhooks/whatsapp');
+    assert.equal(loggedPath(`/api/v1/customers/%2B${PHONE}`), '/api/v1/customers/{wa_id}');
   });
 });
 

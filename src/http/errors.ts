@@ -5,6 +5,7 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { loggedPath } from '../logging/logger.ts';
 import { safeError } from '../logging/safe-error.ts';
 import { isUnavailable } from '../storage/database.ts';
 
@@ -66,7 +67,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
-      logger.error({ err: safeError(error), reqId: req.id, path: req.path }, 'request failed');
+      logger.error({ err: safeError(error), reqId: req.id, path: loggedPath(req.originalUrl) }, 'request failed');
     }
     sendError(res, httpError);
   };

@@ -66,6 +66,19 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** Paths whose segments carry personal data or secrets, and what is logged instead. */
+const MASKED_PATHS: [RegExp, string][] = [
+  [/^\/api\/v1\/customers\/.*/, '/api/v1/customers/{wa_id}'],
+  [/^\/webhooks\/wati\/.*/, '/webhooks/wati/{token}'],
+];
+
+/** The request path as logged: no query string (the verify token travels in one), no customer ids. */
+export function loggedPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  for (const [pattern, replacement] of MASKED_PATHS) if (pattern.test(path)) return replacement;
+  return path;
+}
+
 export function httpLogger(logger: Logger) {
   return pinoHttp({
     logger,
@@ -77,7 +90,7 @@ export function httpLogger(logger: Logger) {
     },
     serializers: {
       err: safeError,
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customLogLevel(_req, res, error) {
