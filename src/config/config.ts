@@ -141,7 +141,11 @@ function secretFromFile(env: Record<string, unknown>, name: string, ctx: z.Refin
   if (path === undefined) return direct;
   const text = readIfFile(path)?.replace(/\r?\n$/, '');
   if (text === undefined || text.trim() === '') {
-    ctx.addIssue({ code: 'custom', path: [name], message: `${name}_FILE: "${path}" is not a readable file with the secret in it` });
+    ctx.addIssue({
+      code: 'custom',
+      path: [`${name}_FILE`],
+      message: `${name}_FILE: "${path}" is not a readable file with the secret in it`,
+    });
     return undefined;
   }
   return text;
