@@ -13,6 +13,7 @@ import { customerId } from '../src/privacy/erasure.ts';
 import { PERSONAL_DATA } from '../src/privacy/personal-data.ts';
 import { agentLabeler, customerPseudonym } from '../src/privacy/pseudonyms.ts';
 import { runRetention } from '../src/privacy/retention.ts';
+import { LOCKS } from '../src/storage/locks.ts';
 import { EVENTS_TOKEN, metricValue, scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, textMessage } from './support/meta.ts';
@@ -168,6 +169,26 @@ describe('retention', () => {
   it('runs once across replicas: a second run finds nothing to do', async () => {
     const again = await runRetention(app.retention);
     assert.deepEqual(again?.rows, {});
+  });
+
+  it('is skipped by a replica while another holds its lock', {
+    skip: !process.env.DATABASE_URL && 'PGlite advisory locks do not exclude',
+  }, async () => {
+    const other = db.reopen();
+    try {
+      await other.withConnection(async (connection) => {
+        await connection.query('BEGIN');
+        await connection.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.retention]);
+        try {
+          assert.equal(await runRetention(app.retention), null);
+        } finally {
+          await connection.query('ROLLBACK');
+        }
+      });
+      assert.notEqual(await runRetention(app.retention), null);
+    } finally {
+      await other.close();
+    }
   });
 });
 
