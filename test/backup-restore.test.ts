@@ -14,9 +14,9 @@ import pg from 'pg';
 import request from 'supertest';
 import { createPostgresDatabase, type Database } from '../src/storage/database.ts';
 import { migrate } from '../src/storage/migrate.ts';
-import { EVENTS_TOKEN, scrape, testApp } from './support/app.ts';
+import { scrape, testApp } from './support/app.ts';
 import { createTestDatabase, silentLogger, type TestDatabase } from './support/database.ts';
-import { conversation, type Request } from './support/privacy.ts';
+import { conversation, sendTo } from './support/privacy.ts';
 
 const needsPostgres = !process.env.DATABASE_URL && 'needs DATABASE_URL (pg_dump and pg_restore of a PostgreSQL database)';
 
@@ -49,18 +49,7 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-function send(app: ReturnType<typeof testApp>, r: Request) {
-  return r.kind === 'webhook'
-    ? request(app.express)
-        .post('/webhooks/whatsapp')
-        .set('Content-Type', 'application/json')
-        .set('X-Hub-Signature-256', r.signature)
-        .send(r.body)
-    : request(app.express)
-        .post('/api/v1/events')
-        .set('Authorization', `Bearer ${EVENTS_TOKEN}`)
-        .send(r.body as object);
-}
+const send = sendTo;
 
 describe('backup and restore drill', { skip: needsPostgres }, () => {
   it('restores a pg_dump into an empty database that the exporter serves unchanged', async () => {

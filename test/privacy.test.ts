@@ -17,23 +17,12 @@ import { LOCKS } from '../src/storage/locks.ts';
 import { EVENTS_TOKEN, metricValue, scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, textMessage } from './support/meta.ts';
-import { conversation, dumpAllTables, type Request, tracesIn } from './support/privacy.ts';
+import { conversation, dumpAllTables, type Request, sendTo, tracesIn } from './support/privacy.ts';
 
 const DAY = 86_400_000;
 const RETENTION = { RETENTION_DAYS: '3', PSEUDONYM_KEY: 'test-pseudonym-key-0123456789', AGENT_LABELS: 'hashed' };
 
-function send(app: App, r: Request) {
-  if (r.kind === 'webhook')
-    return request(app.express)
-      .post('/webhooks/whatsapp')
-      .set('Content-Type', 'application/json')
-      .set('X-Hub-Signature-256', r.signature)
-      .send(r.body);
-  return request(app.express)
-    .post('/api/v1/events')
-    .set('Authorization', `Bearer ${EVENTS_TOKEN}`)
-    .send(r.body as object);
-}
+const send = sendTo;
 
 async function sendAll(app: App, requests: Request[]) {
   for (const r of requests) {

@@ -4,7 +4,10 @@
  * events, a user preference), and a dump of every table as text to search for traces.
  */
 import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import type { App } from '../../src/app.ts';
 import type { Database } from '../../src/storage/database.ts';
+import { EVENTS_TOKEN } from './app.ts';
 import { envelope, inbound, messagesChange, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix } from './meta.ts';
 
 /** A wamid as Meta makes them: base64 of a protobuf that starts with the customer's number. */
@@ -130,4 +133,18 @@ export async function dumpAllTables(database: Database): Promise<string> {
 /** The secrets (and their JSON-escaped forms) found in `dump`. */
 export function tracesIn(dump: string, secrets: string[]): string[] {
   return secrets.filter((s) => dump.includes(s) || dump.includes(JSON.stringify(s).slice(1, -1)));
+}
+
+/** Sends one request of a conversation to an app (in-process, supertest). */
+export function sendTo(app: App, r: Request) {
+  if (r.kind === 'webhook')
+    return request(app.express)
+      .post('/webhooks/whatsapp')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', r.signature)
+      .send(r.body);
+  return request(app.express)
+    .post('/api/v1/events')
+    .set('Authorization', `Bearer ${EVENTS_TOKEN}`)
+    .send(r.body as object);
 }
