@@ -342,6 +342,14 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
           summary: 'The conversation timers job is not succeeding.',
           description: `No replica has completed the conversation timers job for ${minutes(T.timersStalled)}, or it has only failed for 10 minutes: auto-resolution, service-window and FCR decisions are not being made.`,
         }),
+        alert('WhatsAppRetentionStalled', {
+          expr: `time() - max(whatsapp_job_last_success_timestamp_seconds{task="retention"}) > ${v(T.retentionStalled)} or (sum(increase(whatsapp_job_runs_total{task="retention", outcome="error"}[3h])) > 0 and on () sum(increase(whatsapp_job_runs_total{task="retention", outcome="success"}[3h])) == 0)`,
+          for: 900,
+          severity: 'warning',
+          audience: 'oncall',
+          summary: 'The retention job is not removing expired personal data.',
+          description: `No replica has completed the retention job for ${minutes(T.retentionStalled)}, or it has only failed for 3 hours: names, numbers and texts are kept past RETENTION_DAYS.`,
+        }),
       ],
     },
   ];

@@ -75,4 +75,9 @@ export const THRESHOLDS = {
   databaseErrorsFor: t(120, 's', 'Two minutes of database errors: webhooks are being refused with 503 (Meta retries for 7 days).'),
   collectorFailingFor: t(600, 's', 'A scrape-time collector failing for 10 minutes leaves dashboards and alerts blind.'),
   timersStalled: t(300, 's', 'The conversation timers job (every 30 s) has not succeeded for 5 minutes on any replica.'),
+  retentionStalled: t(
+    10800,
+    's',
+    'The retention job (hourly) has not succeeded for 3 hours on any replica: personal data is kept past RETENTION_DAYS.',
+  ),
 } satisfies Record<string, Threshold>;

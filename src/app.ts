@@ -11,6 +11,8 @@ import type { FoldSettings } from './conversations/threads.ts';
 import { CsatMetrics } from './csat/metrics.ts';
 import type { SurveyContext } from './csat/send-surveys.ts';
 import { errorHandler, HttpError } from './http/errors.ts';
+import { AuthFailureLimiter, authFailureGuard, AuthMetrics, type AuthLimitOptions } from './http/auth-limiter.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { serviceRouter } from './http/service-routes.ts';
 import { enabledAdapters, PROVIDERS } from './ingest/adapters.ts';
 import { adapterRouter } from './ingest/pipeline.ts';
@@ -29,6 +31,10 @@ import { IngestMetrics } from './metrics/ingest.ts';
 import { JobMetrics } from './metrics/jobs.ts';
 import { createRegistry } from './metrics/registry.ts';
 import type { Database } from './storage/database.ts';
+import { PrivacyMetrics } from './privacy/metrics.ts';
+import { agentLabeler } from './privacy/pseudonyms.ts';
+import type { RetentionContext } from './privacy/retention.ts';
+import { erasureRouter } from './privacy/routes.ts';
 
 export interface AppDependencies {
   config: Config;
@@ -36,6 +42,8 @@ export interface AppDependencies {
   logger: Logger;
   /** Whether migrations are applied; webhooks answer 503 until then. Defaults to always. */
   isReady?: () => boolean;
+  /** Limits on repeated authentication failures per source (tests fuzzing without tokens raise them). */
+  authLimit?: AuthLimitOptions;
 }
 
 export interface App {
@@ -48,6 +56,8 @@ export interface App {
   settle: SettleContext;
   /** What the CSAT survey job needs; undefined without WHATSAPP_ACCESS_TOKEN (no surveys). */
   surveys: SurveyContext | undefined;
+  /** What the retention job needs. */
+  retention: RetentionContext;
 }
 
 export function createApp(deps: AppDependencies): App {
@@ -57,9 +67,11 @@ export function createApp(deps: AppDependencies): App {
   const conversations = new ConversationMetrics(registry, config.categories.labels);
   const jobs = new JobMetrics(registry);
   const csat = new CsatMetrics(registry);
+  const privacy = new PrivacyMetrics(registry);
+  const agentLabel = agentLabeler(config.agentLabels, config.pseudonymKey);
   const businessNumber = (phoneNumberId: string) => config.businessNumberNames.get(phoneNumberId) ?? phoneNumberId;
   for (const name of config.businessNumberNames.values()) conversations.knowBusinessNumber(name);
-  const counting = new Counting({ ingest, conversations, csat, calendar: config.businessHours, businessNumber });
+  const counting = new Counting({ ingest, conversations, csat, calendar: config.businessHours, businessNumber, agentLabel });
 
   const fold: FoldSettings = {
     lifecycle: lifecycleSettings(config),
@@ -70,12 +82,14 @@ export function createApp(deps: AppDependencies): App {
   registerDatabaseMetrics(registry, database);
   const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
   registerConversationGauges(collectors, config.categories.labels, businessNumber);
-  registerAgentGauges(collectors);
+  registerAgentGauges(collectors, agentLabel);
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.trustProxy);
   app.use(httpLogger(logger));
+  app.use(securityHeaders());
+  app.use(authFailureGuard(new AuthFailureLimiter(deps.authLimit), new AuthMetrics(registry)));
 
   const writer = createWriter(database, {
     lifecycle: fold.lifecycle,
@@ -96,6 +110,12 @@ export function createApp(deps: AppDependencies): App {
       beforeScrape: config.settleAfterMs > 0 ? () => settleDueFacts(settle) : undefined,
     }),
   );
+  app.use(
+    erasureRouter(
+      { database, pseudonymKey: config.pseudonymKey, metrics: privacy },
+      { token: config.eventsApiToken, isReady: deps.isReady ?? (() => true) },
+    ),
+  );
 
   app.use((req, _res, next) => next(new HttpError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));
@@ -111,5 +131,18 @@ export function createApp(deps: AppDependencies): App {
         responseWindowMs: config.csatResponseWindowMs,
       }
     : undefined;
-  return { express: app, registry, metrics: { ingest, conversations, jobs }, timers: { database, fold, counting }, settle, surveys };
+  const retention: RetentionContext = {
+    database,
+    settings: { retentionDays: config.retentionDays, autoResolveAfterMs: config.autoResolveAfterMs, pseudonymKey: config.pseudonymKey },
+    metrics: privacy,
+  };
+  return {
+    express: app,
+    registry,
+    metrics: { ingest, conversations, jobs },
+    timers: { database, fold, counting },
+    settle,
+    surveys,
+    retention,
+  };
 }

@@ -4,12 +4,15 @@
  * shut down gracefully on SIGTERM/SIGINT. A program that cannot serve exits non-zero with one
  * line saying why: bad settings (exit 2), a port it cannot listen on (exit 1).
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { isMainModule } from './cli/is-main.ts';
 import { parseCommandLine, usage } from './cli/command-line.ts';
 import { createApp } from './app.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
+import { safeError } from './logging/safe-error.ts';
+import { createHttpServer, listen } from './http/server.ts';
+import { runRetentionAtStart } from './privacy/retention.ts';
 import { createPostgresDatabase, type Database } from './storage/database.ts';
 import { openEmbeddedDatabase } from './storage/embedded.ts';
 import { grantReadOnlyRole, migrate, MigrationError, recordSettings } from './storage/migrate.ts';
@@ -45,7 +48,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
   };
   let server: Server;
   try {
-    server = await listen((req, res) => handler(req, res), config.port);
+    // Timeouts cut slow clients (headers, and the whole request) instead of holding a slot for minutes.
+    server = createHttpServer((req, res) => handler(req, res));
+    await listen(server, config.port);
   } catch (error) {
     process.stderr.write(`error: ${listenErrorLine(config.port, error as NodeJS.ErrnoException)}\n`);
     process.exit(1);
@@ -64,12 +69,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
       const applied = await migrate(database);
       await recordSettings(database, { timezone: config.businessHours.timezone });
       const readOnly = await grantReadOnlyRole(database);
+      // Personal data past RETENTION_DAYS is gone before the exporter reports ready.
+      await runRetentionAtStart(app.retention, logger.child({ module: 'retention' }));
       migrated = true;
       logger.info({ applied, readOnlyRole: readOnly }, applied.length ? 'database migrated' : 'database schema up to date');
       startAppJobs(scheduler, app);
     } catch (error) {
       if (error instanceof MigrationError) {
-        logger.fatal({ err: { message: error.message } }, 'cannot migrate the database');
+        logger.fatal({ err: safeError(error) }, 'cannot migrate the database');
         process.exit(1);
       }
       const refused = refusedForGood(error);
@@ -78,10 +85,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
         process.stderr.write(`error: the database refused the exporter: ${refused}\n`);
         process.exit(1);
       }
-      logger.warn(
-        { err: { message: (error as Error).message }, retryInMs: MIGRATION_RETRY_MS },
-        'database unreachable; webhooks answer 503 until it is back',
-      );
+      logger.warn({ err: safeError(error), retryInMs: MIGRATION_RETRY_MS }, 'database unreachable; webhooks answer 503 until it is back');
       retryTimer = setTimeout(applyMigrations, MIGRATION_RETRY_MS);
     }
   };
@@ -113,16 +117,6 @@ function refusedForGood(error: unknown): string | undefined {
 }
 
 /** Resolves once the port is bound; rejects with the listen error (EADDRINUSE, EACCES …). */
-function listen(handler: RequestListener, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(handler);
-    server.once('error', reject);
-    server.listen(port, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
 
 export function listenErrorLine(port: number, error: NodeJS.ErrnoException): string {
   switch (error.code) {

@@ -58,7 +58,7 @@ describe('the compiled program (npm run build)', () => {
       const text = readFileSync(file, 'utf8')
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/^\s*\/\/.*$/gm, '');
-      for (const [, specifier] of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']([^"']+)["']/g)) {
+      for (const [, specifier] of text.matchAll(/(?:(?<=[\s}])from\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']([^"']+)["']/g)) {
         if (specifier!.startsWith('.')) {
           assert.doesNotMatch(specifier!, /\.ts$/, `${relative(ROOT, file)} imports ${specifier} (not rewritten to .js)`);
           assert.ok(existsSync(join(file, '..', specifier!)), `${relative(ROOT, file)} imports ${specifier}, which exists`);

@@ -1,5 +1,8 @@
 /** Settings: each bad value gives exactly one clear line; good values become a frozen Config. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.ts';
 import { formatDuration, parseDuration } from '../src/config/duration.ts';
@@ -56,6 +59,22 @@ describe('loadConfig', () => {
     ],
     [{ TWILIO_AUTH_TOKEN: 't' }, 'PUBLIC_URL: required when TWILIO_AUTH_TOKEN is set — Twilio signs the public URL it calls'],
     [{ CSAT_TEMPLATE_NAME: 'csat' }, 'CSAT_TEMPLATE_LANGUAGE: required when CSAT_TEMPLATE_NAME is set — e.g. en_US or de'],
+    [
+      { TRUST_PROXY: 'true' },
+      'TRUST_PROXY: "true" is not valid — expected the number of proxies in front (1–10), or their addresses or CIDR ranges, comma-separated (e.g. 10.0.0.0/8,loopback)',
+    ],
+    [
+      { TRUST_PROXY: '10.0.0.0/33' },
+      'TRUST_PROXY: "10.0.0.0/33" is not valid — expected the number of proxies in front (1–10), or their addresses or CIDR ranges, comma-separated (e.g. 10.0.0.0/8,loopback)',
+    ],
+    [{ AGENT_LABELS: 'md5' }, 'AGENT_LABELS: expected as_is or hashed'],
+    [{ AGENT_LABELS: 'hashed' }, 'PSEUDONYM_KEY: required when AGENT_LABELS=hashed — the key of the hash that turns agent ids into labels'],
+    [{ PSEUDONYM_KEY: 'short' }, 'PSEUDONYM_KEY: too short — expected at least 16 characters, e.g. from openssl rand -hex 32'],
+    [
+      { PSEUDONYM_KEY: '0123456789abcdef', PSEUDONYM_KEY_FILE: '/x' },
+      'PSEUDONYM_KEY: set both PSEUDONYM_KEY and PSEUDONYM_KEY_FILE — use one of them',
+    ],
+    [{ PSEUDONYM_KEY_FILE: '/nonexistent/key' }, 'PSEUDONYM_KEY_FILE: cannot read "/nonexistent/key" (ENOENT)'],
   ];
   for (const [env, line] of table) {
     it(`rejects ${JSON.stringify(env)}`, () => {
@@ -71,6 +90,34 @@ describe('loadConfig', () => {
     assert.equal(result.config.autoResolveAfterMs, 90 * 60_000);
     assert.equal(result.config.port, 9100);
     assert.equal(result.config.whatsappApiUrl, 'http://127.0.0.1:9999/v24.0');
+  });
+});
+
+describe('privacy and proxy settings', () => {
+  it('reads PSEUDONYM_KEY from a file, and TRUST_PROXY as a hop count or a list of proxies', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-config-'));
+    try {
+      writeFileSync(join(dir, 'key'), 'from-a-file-0123456789\n');
+      const result = loadConfig({
+        ...REQUIRED,
+        PSEUDONYM_KEY_FILE: join(dir, 'key'),
+        AGENT_LABELS: 'hashed',
+        TRUST_PROXY: '10.0.0.0/8, loopback',
+      });
+      assert.ok(result.ok, JSON.stringify(result));
+      assert.equal(result.config.pseudonymKey, 'from-a-file-0123456789');
+      assert.equal(result.config.agentLabels, 'hashed');
+      assert.equal(result.config.trustProxy, '10.0.0.0/8,loopback');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const defaults = loadConfig(REQUIRED);
+    assert.ok(defaults.ok);
+    assert.equal(defaults.config.trustProxy, false);
+    assert.equal(defaults.config.agentLabels, 'as_is');
+    assert.equal(defaults.config.pseudonymKey, undefined);
+    const hops = loadConfig({ ...REQUIRED, TRUST_PROXY: '2' });
+    assert.ok(hops.ok && hops.config.trustProxy === 2);
   });
 });
 

@@ -332,7 +332,7 @@ describe('storing webhooks', () => {
     };
     const a = delivery(inbound('4915133300009', 'A', [textMessage('4915133300009', 'a')]));
     const b = delivery(inbound('4915133300010', 'B', [textMessage('4915133300010', 'b')]));
-    const ids = await db.database.transaction((tx) => insertDeliveries(tx, [a, a, b]));
+    const { ids } = await db.database.transaction((tx) => insertDeliveries(tx, [a, a, b]));
     assert.deepEqual(
       ids.map((id) => id !== null),
       [true, false, true],

@@ -5,6 +5,7 @@
  * never a silent default for a secret.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ALWAYS_OPEN, parseBusinessHours, type BusinessCalendar } from './business-hours.ts';
 import { parseDuration } from './duration.ts';
@@ -116,49 +117,108 @@ function readIfFile(path: string): string | undefined {
   }
 }
 
-const envSchema = z
-  .object({
-    PORT: positiveInteger('PORT', 8080, 'a TCP port number from 1 to 65535').refine((p) => p <= 65535, {
-      message: 'PORT: must be at most 65535',
+/** Keywords Express knows for TRUST_PROXY lists, besides addresses and CIDR ranges. */
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: how many reverse proxies stand in front (a number), or which addresses are proxies
+ * (comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal). `true` is refused:
+ * it would let any client choose its address with X-Forwarded-For and dodge the auth limiter.
+ */
+const trustProxy = optionalText.transform((value, ctx): number | string | false => {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value) && Number(value) <= 10) return Number(value);
+  const items = value.split(',').map((item) => item.trim());
+  const bad = items.filter((item) => !PROXY_KEYWORDS.has(item) && !isAddressOrRange(item));
+  if (bad.length > 0 || value === 'true') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `TRUST_PROXY: "${value}" is not valid — expected the number of proxies in front (1–10), or their addresses or CIDR ranges, comma-separated (e.g. 10.0.0.0/8,loopback)`,
+    });
+    return z.NEVER;
+  }
+  return items.join(',');
+});
+
+function isAddressOrRange(item: string): boolean {
+  const [address, bits, ...rest] = item.split('/');
+  if (rest.length > 0 || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+export const AGENT_LABEL_MODES = ['as_is', 'hashed'] as const;
+export type AgentLabelMode = (typeof AGENT_LABEL_MODES)[number];
+
+const envShape = z.object({
+  PORT: positiveInteger('PORT', 8080, 'a TCP port number from 1 to 65535').refine((p) => p <= 65535, {
+    message: 'PORT: must be at most 65535',
+  }),
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'DATABASE_URL: not a PostgreSQL URL — expected postgres://user:password@host:5432/database',
+  }),
+  DATA_DIR: optionalText.transform((v) => v ?? './data'),
+  WHATSAPP_APP_SECRET: secret('WHATSAPP_APP_SECRET', 'the Meta app secret that verifies X-Hub-Signature-256'),
+  WHATSAPP_VERIFY_TOKEN: secret('WHATSAPP_VERIFY_TOKEN', "the token you typed into Meta's webhook settings"),
+  EVENTS_API_TOKEN: secret('EVENTS_API_TOKEN', 'the bearer token helpdesks use for POST /api/v1/events'),
+  METRICS_TOKEN: optionalText,
+  LOG_LEVEL: optionalText
+    .transform((v) => v ?? 'info')
+    .refine((v) => (LOG_LEVELS as readonly string[]).includes(v), {
+      message: `LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}`,
     }),
-    DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
-      message: 'DATABASE_URL: not a PostgreSQL URL — expected postgres://user:password@host:5432/database',
+  AUTO_RESOLVE_AFTER: duration('AUTO_RESOLVE_AFTER', '24h'),
+  FCR_WINDOW: duration('FCR_WINDOW', '72h'),
+  SETTLE_AFTER: duration('SETTLE_AFTER', '30s', { allowZero: true }).refine((ms) => ms <= 3_600_000, {
+    message: 'SETTLE_AFTER: at most 1h — facts wait this long before they are counted (0s counts at once)',
+  }),
+  BUSINESS_NUMBER_NAMES: businessNumberNames,
+  BUSINESS_HOURS: businessHours,
+  WHATSAPP_ACCESS_TOKEN: optionalText,
+  WHATSAPP_API_URL: httpUrl('WHATSAPP_API_URL').transform((v) => (v ?? GRAPH_API_DEFAULT_URL).replace(/\/+$/, '')),
+  CSAT_DELAY: duration('CSAT_DELAY', '5m'),
+  CSAT_RESPONSE_WINDOW: duration('CSAT_RESPONSE_WINDOW', '24h'),
+  CSAT_TEMPLATE_NAME: optionalText,
+  CSAT_TEMPLATE_LANGUAGE: optionalText,
+  RETENTION_DAYS: positiveInteger('RETENTION_DAYS', 90, 'a whole number of days, at least 1'),
+  TWILIO_AUTH_TOKEN: optionalText,
+  PUBLIC_URL: httpUrl('PUBLIC_URL'),
+  CHATWOOT_WEBHOOK_SECRET: optionalText,
+  TRUST_PROXY: trustProxy,
+  PSEUDONYM_KEY: optionalText,
+  AGENT_LABELS: optionalText
+    .transform((v) => v ?? 'as_is')
+    .refine((v): v is AgentLabelMode => (AGENT_LABEL_MODES as readonly string[]).includes(v), {
+      message: `AGENT_LABELS: expected ${AGENT_LABEL_MODES.join(' or ')}`,
     }),
-    DATA_DIR: optionalText.transform((v) => v ?? './data'),
-    WHATSAPP_APP_SECRET: secret('WHATSAPP_APP_SECRET', 'the Meta app secret that verifies X-Hub-Signature-256'),
-    WHATSAPP_VERIFY_TOKEN: secret('WHATSAPP_VERIFY_TOKEN', "the token you typed into Meta's webhook settings"),
-    EVENTS_API_TOKEN: secret('EVENTS_API_TOKEN', 'the bearer token helpdesks use for POST /api/v1/events'),
-    METRICS_TOKEN: optionalText,
-    LOG_LEVEL: optionalText
-      .transform((v) => v ?? 'info')
-      .refine((v) => (LOG_LEVELS as readonly string[]).includes(v), {
-        message: `LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}`,
-      }),
-    AUTO_RESOLVE_AFTER: duration('AUTO_RESOLVE_AFTER', '24h'),
-    FCR_WINDOW: duration('FCR_WINDOW', '72h'),
-    SETTLE_AFTER: duration('SETTLE_AFTER', '30s', { allowZero: true }).refine((ms) => ms <= 3_600_000, {
-      message: 'SETTLE_AFTER: at most 1h — facts wait this long before they are counted (0s counts at once)',
-    }),
-    BUSINESS_NUMBER_NAMES: businessNumberNames,
-    BUSINESS_HOURS: businessHours,
-    WHATSAPP_ACCESS_TOKEN: optionalText,
-    WHATSAPP_API_URL: httpUrl('WHATSAPP_API_URL').transform((v) => (v ?? GRAPH_API_DEFAULT_URL).replace(/\/+$/, '')),
-    CSAT_DELAY: duration('CSAT_DELAY', '5m'),
-    CSAT_RESPONSE_WINDOW: duration('CSAT_RESPONSE_WINDOW', '24h'),
-    CSAT_TEMPLATE_NAME: optionalText,
-    CSAT_TEMPLATE_LANGUAGE: optionalText,
-    RETENTION_DAYS: positiveInteger('RETENTION_DAYS', 90, 'a whole number of days, at least 1'),
-    TWILIO_AUTH_TOKEN: optionalText,
-    PUBLIC_URL: httpUrl('PUBLIC_URL'),
-    CHATWOOT_WEBHOOK_SECRET: optionalText,
-    CATEGORIES_FILE: optionalText.transform((path, ctx) => {
-      const result = loadCategoryRules(path);
-      if (!result.ok) {
-        for (const error of result.errors) ctx.addIssue({ code: 'custom', message: `CATEGORIES_FILE: ${error}` });
-        return z.NEVER;
-      }
-      return result.rules;
-    }),
+  CATEGORIES_FILE: optionalText.transform((path, ctx) => {
+    const result = loadCategoryRules(path);
+    if (!result.ok) {
+      for (const error of result.errors) ctx.addIssue({ code: 'custom', message: `CATEGORIES_FILE: ${error}` });
+      return z.NEVER;
+    }
+    return result.rules;
+  }),
+});
+
+const envSchema = envShape
+  .superRefine((env, ctx) => {
+    const pseudonymKey = env.PSEUDONYM_KEY;
+    if (pseudonymKey !== undefined && pseudonymKey.length < 16) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PSEUDONYM_KEY'],
+        message: 'PSEUDONYM_KEY: too short — expected at least 16 characters, e.g. from openssl rand -hex 32',
+      });
+    }
+    if (env.AGENT_LABELS === 'hashed' && pseudonymKey === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PSEUDONYM_KEY'],
+        message: 'PSEUDONYM_KEY: required when AGENT_LABELS=hashed — the key of the hash that turns agent ids into labels',
+      });
+    }
   })
   .superRefine((env, ctx) => {
     if (env.TWILIO_AUTH_TOKEN && !env.PUBLIC_URL) {
@@ -180,7 +240,7 @@ const envSchema = z
 type Env = z.output<typeof envSchema>;
 
 /** Every variable the schema reads (the catalogue in settings.ts must list each). */
-export const SCHEMA_SETTINGS: readonly string[] = Object.keys(envSchema.shape);
+export const SCHEMA_SETTINGS: readonly string[] = Object.keys(envShape.shape);
 
 export interface Config {
   readonly port: number;
@@ -209,6 +269,12 @@ export interface Config {
   readonly twilioAuthToken: string | undefined;
   readonly publicUrl: string | undefined;
   readonly chatwootWebhookSecret: string | undefined;
+  /** Express `trust proxy`: false, a hop count, or the proxies' addresses. */
+  readonly trustProxy: number | string | false;
+  /** Key of the keyed hashes (agent labels, stable customer pseudonyms); undefined: none configured. */
+  readonly pseudonymKey: string | undefined;
+  /** Agent ids in metric labels as given, or as a keyed hash. */
+  readonly agentLabels: AgentLabelMode;
   /** Request categories from CATEGORIES_FILE (default config/categories.json). */
   readonly categories: CategoryRules;
 }
@@ -311,6 +377,9 @@ function toConfig(env: Env): Config {
     twilioAuthToken: env.TWILIO_AUTH_TOKEN,
     publicUrl: env.PUBLIC_URL,
     chatwootWebhookSecret: env.CHATWOOT_WEBHOOK_SECRET,
+    trustProxy: env.TRUST_PROXY,
+    pseudonymKey: env.PSEUDONYM_KEY,
+    agentLabels: env.AGENT_LABELS,
     categories: env.CATEGORIES_FILE,
   });
 }

@@ -57,6 +57,18 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'PUBLIC_URL', meaning: "the exporter's public base URL", default: 'unset' },
   { name: 'CHATWOOT_WEBHOOK_SECRET', meaning: 'verifies Chatwoot signatures', default: 'unset', secret: true },
   { name: 'CATEGORIES_FILE', meaning: 'JSON rules for request categories', default: 'config/categories.json' },
+  {
+    name: 'PSEUDONYM_KEY',
+    meaning: 'key of the keyed hashes: agent labels (AGENT_LABELS=hashed) and customer pseudonyms stable across retention runs',
+    default: 'unset: a fresh random key per retention run',
+    secret: true,
+  },
+  { name: 'AGENT_LABELS', meaning: 'as_is: agent ids as sent; hashed: agent- and 12 hex digits of a keyed hash', default: 'as_is' },
+  {
+    name: 'TRUST_PROXY',
+    meaning: 'reverse proxies in front (a number, or addresses/CIDR ranges), so clients are told apart by X-Forwarded-For',
+    default: 'unset: the connecting address',
+  },
 ];
 
 export const SECRET_SETTINGS: readonly string[] = SETTINGS.filter((s) => s.secret).map((s) => s.name);

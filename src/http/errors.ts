@@ -5,6 +5,8 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { loggedPath } from '../logging/logger.ts';
+import { safeError } from '../logging/safe-error.ts';
 import { isUnavailable } from '../storage/database.ts';
 
 export const ERROR_STATUS = {
@@ -14,6 +16,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
 } as const;
@@ -64,7 +67,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
-      logger.error({ err: error, reqId: req.id, path: req.path }, 'request failed');
+      logger.error({ err: safeError(error), reqId: req.id, path: loggedPath(req.originalUrl) }, 'request failed');
     }
     sendError(res, httpError);
   };

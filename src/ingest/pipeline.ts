@@ -8,6 +8,7 @@ import express, { type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { HttpError, sendError, toHttpError } from '../http/errors.ts';
 import { MAX_JSON_DEPTH, tooDeep } from '../http/json-depth.ts';
+import { safeError } from '../logging/safe-error.ts';
 import type { IngestMetrics, WebhookOutcome } from '../metrics/ingest.ts';
 import type { Database } from '../storage/database.ts';
 import { type Delivery, sha256, storeRejectedDelivery } from '../storage/webhook-store.ts';
@@ -81,11 +82,7 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
       return { outcome: written.outcome, reply: adapter.reply?.(written, parsed) ?? { status: 200, body: { status: written.outcome } } };
     } catch (error) {
       const httpError = toHttpError(error);
-      if (httpError.status >= 500)
-        context.logger.error(
-          { err: { message: (error as Error)?.message, code: (error as { code?: unknown })?.code } },
-          'webhook could not be stored',
-        );
+      if (httpError.status >= 500) context.logger.error({ err: safeError(error), provider }, 'webhook could not be stored');
       return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
     }
   }
@@ -95,7 +92,7 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
     try {
       await storeRejectedDelivery(context.database, rejected, reason);
     } catch (error) {
-      context.logger.warn({ err: { message: (error as Error).message } }, 'could not keep the rejected webhook body');
+      context.logger.warn({ err: safeError(error) }, 'could not keep the rejected webhook body');
     }
   }
 

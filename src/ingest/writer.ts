@@ -110,7 +110,7 @@ function analyzeCustomerMessages(batch: Batch, categories: CategoryRules): Map<s
 
 async function writeGroup(tx: Queryable, items: Prepared[], options: WriterOptions, knownNumbers: KnownBusinessNumbers) {
   const now = new Date();
-  const deliveryIds = await insertDeliveries(
+  const { ids: deliveryIds, withheld } = await insertDeliveries(
     tx,
     items.flatMap((item) => (item.delivery ? [item.delivery] : [])),
   );
@@ -127,9 +127,10 @@ async function writeGroup(tx: Queryable, items: Prepared[], options: WriterOptio
     batches.flatMap((b) => b.businessNumbers),
     knownNumbers,
   );
+  // A body that repeats an anonymised (erased) message brings back no names or numbers.
   await upsertContacts(
     tx,
-    batches.flatMap((b) => b.contacts),
+    fresh.filter((f) => f.deliveryId === null || !withheld.has(f.deliveryId)).flatMap((f) => f.item.batch.contacts),
   );
   const messages = await insertMessages(
     tx,

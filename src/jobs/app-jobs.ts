@@ -8,9 +8,10 @@ import { sendDueSurveys } from '../csat/send-surveys.ts';
 import { advanceDueConversations } from './conversation-timers.ts';
 import type { Scheduler } from './scheduler.ts';
 import { settleDueFacts } from './settle-facts.ts';
+import { runRetention } from '../privacy/retention.ts';
 
-/** Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s. */
-export const DEFAULT_SCHEDULES = { conversationTimers: '*/30 * * * * *', csatSurveys: '*/15 * * * * *' };
+/** Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s; retention hourly. */
+export const DEFAULT_SCHEDULES = { conversationTimers: '*/30 * * * * *', csatSurveys: '*/15 * * * * *', retention: '0 0 * * * *' };
 
 /** Facts are settled every half SETTLE_AFTER, between every second and every 5 s. */
 export function settleSchedule(settleMs: number): string {
@@ -34,6 +35,11 @@ export function startAppJobs(scheduler: Scheduler, app: App, schedules = DEFAULT
       },
     });
   }
+  scheduler.start({
+    name: 'retention',
+    schedule: schedules.retention,
+    run: async () => (await runRetention(app.retention)) !== null,
+  });
   const surveys = app.surveys;
   if (surveys)
     scheduler.start({

@@ -5,6 +5,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { JobMetrics } from '../metrics/jobs.ts';
+import { safeError } from '../logging/safe-error.ts';
 
 export interface Job {
   name: string;
@@ -32,7 +33,7 @@ export class Scheduler {
         },
         (error: unknown) => {
           this.metrics.runs.inc({ task: job.name, outcome: 'error' });
-          this.logger.warn({ job: job.name, err: { message: (error as Error).message } }, 'job failed');
+          this.logger.warn({ job: job.name, err: safeError(error) }, 'job failed');
         },
       );
       this.running.add(run);

@@ -49,7 +49,8 @@ export function monotonic(last: number | undefined, computed: number): number {
   return last;
 }
 
-export function registerAgentGauges(collectors: ScrapeCollectors): void {
+/** `label` maps an agent id to its label value (AGENT_LABELS: as given, or a keyed hash). */
+export function registerAgentGauges(collectors: ScrapeCollectors, label: (agent: string) => string = (agent) => agent): void {
   const registers = [collectors.metricRegistry];
   const collect = collectors.collect;
   const online = new Gauge({
@@ -95,13 +96,14 @@ export function registerAgentGauges(collectors: ScrapeCollectors): void {
       }>(AGENTS_SQL);
       for (const metric of all) metric.reset();
       for (const r of rows) {
-        online.set({ agent: r.agent }, r.online ? 1 : 0);
-        openConversations.set({ agent: r.agent }, r.open_conversations);
+        const agent = label(r.agent);
+        online.set({ agent }, r.online ? 1 : 0);
+        openConversations.set({ agent }, r.open_conversations);
         const last = exported.get(r.agent);
         const values = { online: monotonic(last?.online, r.online_seconds), busy: monotonic(last?.busy, r.busy_seconds) };
         exported.set(r.agent, values);
-        onlineSeconds.inc({ agent: r.agent }, values.online);
-        busySeconds.inc({ agent: r.agent }, values.busy);
+        onlineSeconds.inc({ agent }, values.online);
+        busySeconds.inc({ agent }, values.busy);
       }
     },
     clear() {

@@ -8,6 +8,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Database } from '../storage/database.ts';
+import { safeError } from '../logging/safe-error.ts';
 import { NAMESPACE } from './registry.ts';
 
 export interface Collector {
@@ -28,17 +29,12 @@ export class ScrapeCollectors {
   private readonly success: Gauge<'collector'>;
   private readonly duration: Gauge<'collector'>;
 
-  private readonly timeoutMs: number;
-  private readonly beforeCollect: (() => Promise<void>) | undefined;
-
   constructor(
     private readonly registry: Registry,
     private readonly database: Database,
     private readonly logger: Logger,
-    options: { timeoutMs?: number; beforeCollect?: () => Promise<void> } = {},
+    private readonly timeoutMs = 5_000,
   ) {
-    this.timeoutMs = options.timeoutMs ?? 5_000;
-    this.beforeCollect = options.beforeCollect;
     const refresh = () => this.refresh();
     this.success = new Gauge({
       name: `${NAMESPACE}_scrape_collector_success`,
@@ -78,11 +74,6 @@ export class ScrapeCollectors {
   }
 
   private async runAll(): Promise<void> {
-    if (this.beforeCollect) {
-      await withTimeout(this.beforeCollect(), this.timeoutMs, `settling facts timed out after ${this.timeoutMs} ms`).catch(
-        (error: unknown) => this.logger.warn({ err: { message: (error as Error).message } }, 'settling facts before the scrape failed'),
-      );
-    }
     await Promise.all(
       this.collectors.map(async (collector) => {
         const started = performance.now();
@@ -96,7 +87,7 @@ export class ScrapeCollectors {
         } catch (error) {
           collector.clear();
           this.success.set({ collector: collector.name }, 0);
-          this.logger.warn({ collector: collector.name, err: { message: (error as Error).message } }, 'scrape collector failed');
+          this.logger.warn({ collector: collector.name, err: safeError(error) }, 'scrape collector failed');
         }
         this.duration.set({ collector: collector.name }, (performance.now() - started) / 1000);
       }),

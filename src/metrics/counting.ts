@@ -20,6 +20,8 @@ export interface CountingDependencies {
   calendar: BusinessCalendar;
   /** The `business_number` label of a phone_number_id (its configured short name, else the id). */
   businessNumber: (phoneNumberId: string) => string;
+  /** The `agent` label of an agent id (AGENT_LABELS: as given, or a keyed hash); as given when unset. */
+  agentLabel?: (agent: string) => string;
 }
 
 /** What one write transaction established. */
@@ -53,8 +55,10 @@ export class Counting {
   }
 
   countFacts(facts: readonly { fact: FactPayload; phoneNumberId: string }[]): void {
+    const { agentLabel } = this.deps;
     for (const { fact, phoneNumberId } of facts) {
-      this.deps.conversations.observe(fact, this.deps.businessNumber(phoneNumberId), this.deps.calendar);
+      const labelled = fact.kind === 'csat' && fact.agent && agentLabel ? { ...fact, agent: agentLabel(fact.agent) } : fact;
+      this.deps.conversations.observe(labelled, this.deps.businessNumber(phoneNumberId), this.deps.calendar);
     }
   }
 }

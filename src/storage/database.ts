@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { safeError } from '../logging/safe-error.ts';
 
 // PostgreSQL `bigint` (ids, counts) as JS numbers: our values stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -93,7 +94,7 @@ export function createPostgresDatabase(
     application_name: 'whatsapp-helpdesk-exporter',
   });
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would kill the process.
-  pool.on('error', (error) => logger.warn({ err: { message: error.message } }, 'idle database connection lost'));
+  pool.on('error', (error) => logger.warn({ err: safeError(error) }, 'idle database connection lost'));
 
   const database: Database = {
     kind,

@@ -1,5 +1,6 @@
 /** Storage of helpdesk events (idempotent on their ids) and agent presence (kept for agent time). */
 import type { AgentPresence, ProviderEvent } from '../domain/batch.ts';
+import { eventNotAnonymised } from './anonymised.ts';
 import type { Queryable } from './database.ts';
 
 /** Stores the events; returns the ids that were new (the rest were stored before). */
@@ -23,6 +24,7 @@ export async function insertHelpdeskEvents(tx: Queryable, provider: string, even
      SELECT id, provider, type, occurred_at, phone_number_id, contact_wa_id, agent, resolved_by, category, message_id, payload
        FROM jsonb_to_recordset($1::jsonb) AS r(id text, provider text, type text, occurred_at timestamptz, phone_number_id text,
             contact_wa_id text, agent text, resolved_by text, category text, message_id text, payload jsonb)
+      WHERE ${eventNotAnonymised('r.id')}
       ORDER BY id
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,

@@ -7,6 +7,8 @@ export const LOCKS = {
   migrations: 7_331_001,
   /** Transaction lock of the conversation timers job: one replica at a time. */
   conversationTimers: 7_331_002,
+  /** Transaction lock of each retention batch: one replica removes expired personal data at a time. */
+  retention: 7_331_003,
   /** Base of the thread locks: THREAD_LOCK_BUCKETS keys from here serialise writers of the same threads. */
   threadsBase: 7_340_000,
 } as const;

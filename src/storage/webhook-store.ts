@@ -19,6 +19,7 @@ import type {
   Status,
 } from '../domain/batch.ts';
 import type { ThreadKey } from '../domain/whatsapp.ts';
+import { messageNotAnonymised, storableBody } from './anonymised.ts';
 import type { Database, Queryable } from './database.ts';
 
 export interface Delivery {
@@ -33,26 +34,31 @@ export function sha256(data: Buffer | string): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
-/** Inserts the deliveries; the id of each new one (or one rejected before, now understood), null for a redelivery. */
-export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<(number | null)[]> {
-  if (deliveries.length === 0) return [];
+/**
+ * Inserts the deliveries: the id of each new one (or one rejected before, now understood), null
+ * for a redelivery; `withheld` names those stored without their body because it repeats an
+ * anonymised (erased) message, so their contacts are not stored again either.
+ */
+export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<{ ids: (number | null)[]; withheld: Set<number> }> {
+  if (deliveries.length === 0) return { ids: [], withheld: new Set() };
   // The same body twice in one statement would make ON CONFLICT DO UPDATE fail; keep the first.
   const firstOf = new Map<string, number>();
   deliveries.forEach((d, i) => {
     if (!firstOf.has(keyOf(d))) firstOf.set(keyOf(d), i);
   });
   const unique = [...firstOf.values()].map((i) => deliveries[i]!);
-  const tuples = unique.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, $${3 * j + 3}::jsonb, 'stored')`);
-  const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer }>(
+  const tuples = unique.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, ${storableBody(`$${3 * j + 3}::jsonb`)}, 'stored')`);
+  const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer; withheld: boolean }>(
     `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
      VALUES ${tuples.join(', ')}
      ON CONFLICT (provider, body_sha256) DO UPDATE SET outcome = 'stored', error = NULL
        WHERE webhook_deliveries.outcome = 'rejected'
-     RETURNING id, provider, body_sha256`,
+     RETURNING id, provider, body_sha256, payload IS NULL AS withheld`,
     unique.flatMap((d) => [d.provider, d.bodySha256, d.body]),
   );
   const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
-  return deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? (idOf.get(keyOf(d)) ?? null) : null));
+  const ids = deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? (idOf.get(keyOf(d)) ?? null) : null));
+  return { ids, withheld: new Set(rows.filter((r) => r.withheld).map((r) => Number(r.id))) };
 }
 
 function keyOf(d: Delivery): string {
@@ -66,7 +72,7 @@ function keyOf(d: Delivery): string {
 export async function storeRejectedDelivery(database: Database, delivery: Delivery, error: string): Promise<void> {
   await database.query(
     `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, error)
-     VALUES ($1, $2, $3::jsonb, 'rejected', $4)
+     VALUES ($1, $2, ${storableBody('$3::jsonb')}, 'rejected', $4)
      ON CONFLICT (provider, body_sha256) DO NOTHING`,
     [delivery.provider, delivery.bodySha256, delivery.body, error],
   );
@@ -249,6 +255,7 @@ export async function insertMessages(tx: Queryable, messages: MessageToStore[]):
             contact_wa_id text, direction text, sender text, agent_id text, type text, sent_at timestamptz,
             text_body text, context_wamid text, payload jsonb, delivery_id bigint, is_request boolean, category text,
             sentiment text, sentiment_score real, language text)
+      WHERE ${messageNotAnonymised('r.wamid')}
      ON CONFLICT (wamid) DO UPDATE SET
             source = excluded.source, sender = excluded.sender, agent_id = excluded.agent_id, type = excluded.type,
             text_body = excluded.text_body, context_wamid = excluded.context_wamid,
@@ -338,6 +345,7 @@ export async function insertStatuses(tx: Queryable, statuses: (Status & { delive
      SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, r.delivery_id
        FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
             error_codes integer[], payload jsonb, delivery_id bigint)
+      WHERE ${messageNotAnonymised('r.wamid')}
      ON CONFLICT (wamid, status) DO NOTHING
      RETURNING delivery_id, wamid, status, error_codes`,
     [json(rows)],

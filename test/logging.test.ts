@@ -1,0 +1,121 @@
+/**
+ * No personal data in logs: a database constraint error on the write path (whose `detail` holds
+ * the failing row) is logged through the safe serializer, and the captured log holds neither
+ * the customer's number, nor the name, nor the message text.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { createApp } from '../src/app.ts';
+import { createLogger, loggedPath } from '../src/logging/logger.ts';
+import { maskQuoted, safeError } from '../src/logging/safe-error.ts';
+import { EVENTS_TOKEN, testConfig } from './support/app.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { inbound, PHONE_NUMBER_ID, signed, textMessage } from './support/meta.ts';
+
+const PHONE = '4915199988877';
+const NAME = 'Hildegard Vertraulich';
+const TEXT = 'Meine IBAN ist DE89370400440532013000, Geheimnis';
+
+describe('safeError', () => {
+  it('drops detail, where, query and parameters, and masks quoted values of database errors', () => {
+    const pgError = Object.assign(new Error(`invalid input syntax for type integer: "${PHONE}"`), {
+      name: 'error',
+      code: '22P02',
+      severity: 'ERROR',
+      detail: `Failing row contains (${PHONE}, '${TEXT}').`,
+      where: `PL/pgSQL function f() line 3 at SQL statement, value ${PHONE}`,
+      table: 'messages',
+      constraint: 'messages_check',
+      query: `INSERT INTO messages VALUES ('${PHONE}')`,
+      parameters: [PHONE, TEXT],
+    });
+    const safe = safeError(pgError);
+    const text = JSON.stringify(safe);
+    assert.doesNotMatch(text, new RegExp(PHONE));
+    assert.doesNotMatch(text, /Geheimnis|IBAN/);
+    assert.equal(safe.code, '22P02');
+    assert.equal(safe.table, 'messages');
+    assert.equal(safe.constraint, 'messages_check');
+    assert.equal(safe.message, 'invalid input syntax for type integer: "…"');
+    assert.match(safe.stack ?? '', /^error: invalid input syntax for type integer: "…"\n\s+at /);
+    assert.deepEqual(safeError(safe), safe, 'idempotent');
+  });
+
+  it('follows causes, masks JSON parse errors, and says nothing about thrown non-errors', () => {
+    let parseError: unknown;
+    try {
+      JSON.parse(`{"from": "${PHONE}" oops`);
+    } catch (error) {
+      parseError = error;
+    }
+    const wrapped = new Error('database unavailable', { cause: parseError });
+    const safe = safeError(wrapped);
+    assert.doesNotMatch(JSON.stringify(safe), new RegExp(PHONE));
+    assert.equal(safe.cause?.type, 'SyntaxError');
+    assert.deepEqual(safeError(`customer ${PHONE}`), { type: 'string', message: 'non-error value thrown (string)' });
+    assert.equal(maskQuoted(`a "b\\"c" and 'd'`), `a "…" and '…'`);
+  });
+
+  it('logs paths without query strings or customer ids', () => {
+    assert.equal(loggedPath('/webhooks/whatsapp?hub.verify_token=secret'), '/webhooks/whatsapp');
+    assert.equal(loggedPath(`/api/v1/customers/%2B${PHONE}`), '/api/v1/customers/{wa_id}');
+  });
+});
+
+describe('a constraint violation on the write path', () => {
+  let db: TestDatabase;
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  let app: ReturnType<typeof createApp>;
+
+  before(async () => {
+    db = await createTestDatabase();
+    // A constraint the payload violates, so PostgreSQL reports the failing row in `detail`.
+    await db.database.query(`ALTER TABLE messages ADD CONSTRAINT no_secrets CHECK (text_body NOT LIKE '%Geheimnis%')`);
+    await db.database.query(`ALTER TABLE helpdesk_events ADD CONSTRAINT no_customer CHECK (contact_wa_id <> '${PHONE}')`);
+    app = createApp({ config: testConfig({ LOG_LEVEL: 'debug' }), database: db.database, logger: createLogger('debug', sink) });
+  });
+  after(() => db.drop());
+
+  it('answers 500 and logs the error without the number, the name or the text', async () => {
+    const { body, signature } = signed(inbound(PHONE, NAME, [textMessage(PHONE, TEXT)]));
+    const webhook = await request(app.express)
+      .post('/webhooks/whatsapp?hub.verify_token=x')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', signature)
+      .send(body);
+    assert.equal(webhook.status, 500, webhook.text);
+
+    const events = await request(app.express)
+      .post('/api/v1/events')
+      .set('Authorization', `Bearer ${EVENTS_TOKEN}`)
+      .send({
+        id: 'e-1',
+        type: 'assigned',
+        at: new Date().toISOString(),
+        customer: `+${PHONE}`,
+        phone_number_id: PHONE_NUMBER_ID,
+        agent: 'a',
+      });
+    assert.equal(events.status, 500, events.text);
+
+    const log = lines.join('');
+    const errors = lines.map((l) => JSON.parse(l)).filter((l) => l.err);
+    assert.ok(errors.length >= 2, `expected the two failures to be logged:\n${log}`);
+    assert.ok(
+      errors.some((l) => l.err.code === '23514' && l.err.constraint === 'no_secrets' && l.err.table === 'messages'),
+      'the log still says what failed',
+    );
+    assert.ok(errors.some((l) => l.err.constraint === 'no_customer'));
+    for (const secret of [PHONE, NAME, 'Hildegard', 'Geheimnis', 'DE89370400440532013000', 'Failing row', 'verify_token']) {
+      assert.ok(!log.includes(secret), `log contains ${secret}:\n${log}`);
+    }
+  });
+});
