@@ -99,7 +99,7 @@ export function createApp(deps: AppDependencies): App {
     counting,
   });
   const pipeline = { database, writer, metrics: ingest, logger: logger.child({ module: 'ingest' }), isReady: deps.isReady ?? (() => true) };
-  for (const adapter of enabledAdapters(config, { metrics: ingest })) app.use(adapterRouter(adapter, pipeline));
+  for (const adapter of enabledAdapters(config, { metrics: ingest, logger: pipeline.logger })) app.use(adapterRouter(adapter, pipeline));
   app.use(
     serviceRouter({
       registry,

@@ -3,6 +3,7 @@
  * entry builds its adapter from the validated settings, or returns undefined when the provider
  * is not configured (its endpoint is then off). app.ts mounts every adapter this map returns.
  */
+import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { IngestMetrics } from '../metrics/ingest.ts';
 import type { ProviderAdapter } from './adapter.ts';
@@ -10,7 +11,13 @@ import { helpdeskAdapter } from './helpdesk/adapter.ts';
 import { metaAdapter } from './meta/adapter.ts';
 import { splitSecrets } from './meta/signature.ts';
 
-type AdapterFactory = (config: Config, deps: { metrics: IngestMetrics }) => ProviderAdapter | undefined;
+/** What an adapter may use besides the settings: ingest metrics, and a logger (e.g. for a log-only signature mode). */
+export interface AdapterDependencies {
+  metrics: IngestMetrics;
+  logger: Logger;
+}
+
+type AdapterFactory = (config: Config, deps: AdapterDependencies) => ProviderAdapter | undefined;
 
 export const ADAPTERS = {
   meta: (config) => metaAdapter({ appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken }),
@@ -21,6 +28,6 @@ export const ADAPTERS = {
 export const PROVIDERS = Object.keys(ADAPTERS);
 
 /** The adapters the settings enable. */
-export function enabledAdapters(config: Config, deps: { metrics: IngestMetrics }): ProviderAdapter[] {
+export function enabledAdapters(config: Config, deps: AdapterDependencies): ProviderAdapter[] {
   return Object.values(ADAPTERS as Record<string, AdapterFactory>).flatMap((build) => build(config, deps) ?? []);
 }
