@@ -71,7 +71,14 @@ export function createApp(deps: AppDependencies): App {
   const agentLabel = agentLabeler(config.agentLabels, config.pseudonymKey);
   const businessNumber = (phoneNumberId: string) => config.businessNumberNames.get(phoneNumberId) ?? phoneNumberId;
   for (const name of config.businessNumberNames.values()) conversations.knowBusinessNumber(name);
-  const counting = new Counting({ ingest, conversations, csat, calendar: config.businessHours, businessNumber, agentLabel });
+  const counting = new Counting({
+    ingest,
+    conversations,
+    undeliveredSurveys: (count) => csat.surveys.inc({ outcome: 'undelivered' }, count),
+    calendar: config.businessHours,
+    businessNumber,
+    agentLabel,
+  });
 
   const fold: FoldSettings = {
     lifecycle: lifecycleSettings(config),

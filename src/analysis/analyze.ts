@@ -1,10 +1,9 @@
 /**
  * Request analysis of a customer message before it is stored: its category (keyword rules, or the
- * menu button / list row tapped), its sentiment (text messages, German or English) and whether it
- * reads as a CSAT answer.
+ * menu button / list row tapped) and its sentiment (text messages, German or English). Whether it
+ * answers a CSAT survey is the CSAT loop's question (csat/answer.ts).
  */
 import type { Message, MessageAnalysis } from '../domain/batch.ts';
-import { csatScore, scoreFromId } from '../csat/answer.ts';
 import type { CategoryRules } from './categories.ts';
 import { analyzeSentiment } from './sentiment.ts';
 
@@ -16,7 +15,5 @@ export function analyzeMessage(message: Pick<Message, 'type' | 'text' | 'replyId
     sentiment: sentiment?.polarity ?? null,
     sentimentScore: sentiment?.score ?? null,
     language: sentiment?.language ?? null,
-    csatScore: csatScore(ids, message.text),
-    csatReply: ids.some((id) => scoreFromId(id) !== null),
   };
 }

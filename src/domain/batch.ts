@@ -171,8 +171,4 @@ export interface MessageAnalysis {
   sentiment: Polarity | null;
   sentimentScore: number | null;
   language: string | null;
-  /** The 1–5 score the message would give as a CSAT answer, if it reads as one. */
-  csatScore: number | null;
-  /** The score came from a survey button, list row or quick reply (`csat_N`): a survey reply, never a request. */
-  csatReply: boolean;
 }

@@ -5,7 +5,7 @@
  */
 import { analyzeMessage } from '../analysis/analyze.ts';
 import type { CategoryRules } from '../analysis/categories.ts';
-import { surveyReply } from '../csat/answer.ts';
+import { scoreFromId, surveyReply } from '../csat/answer.ts';
 import {
   markSurveyReplies,
   markUndelivered,
@@ -274,7 +274,7 @@ async function recordSurveyReplies(tx: Queryable, stored: StoredMessage[], items
     if (verdict.reply) {
       replies.push(m.id);
       if (verdict.score !== null) answers.push({ surveyId: survey!.id, messageId: m.id, at: m.sentAt, score: verdict.score });
-    } else if (source.analysis?.csatReply) {
+    } else if (source.message.replyIds.some((id) => scoreFromId(id) !== null)) {
       replies.push(m.id);
     }
   }

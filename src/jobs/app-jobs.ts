@@ -3,12 +3,14 @@
  * faster. The conversation timers always run, settling facts when SETTLE_AFTER is above zero,
  * and CSAT surveys only when the app can send them.
  */
-import type { App } from '../app.ts';
 import { sendDueSurveys } from '../csat/send-surveys.ts';
 import { advanceDueConversations } from './conversation-timers.ts';
 import type { Scheduler } from './scheduler.ts';
 import { settleDueFacts } from './settle-facts.ts';
-import { runRetention } from '../privacy/retention.ts';
+import { type RetentionContext, runRetention } from '../privacy/retention.ts';
+import type { SurveyContext } from '../csat/send-surveys.ts';
+import type { TimersContext } from './conversation-timers.ts';
+import type { SettleContext } from './settle-facts.ts';
 
 /** Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s; retention hourly. */
 export const DEFAULT_SCHEDULES = { conversationTimers: '*/30 * * * * *', csatSurveys: '*/15 * * * * *', retention: '0 0 * * * *' };
@@ -19,7 +21,15 @@ export function settleSchedule(settleMs: number): string {
   return `*/${seconds} * * * * *`;
 }
 
-export function startAppJobs(scheduler: Scheduler, app: App, schedules = DEFAULT_SCHEDULES): void {
+/** What the jobs need from the app (createApp returns it). */
+export interface JobContexts {
+  timers: TimersContext;
+  settle: SettleContext;
+  surveys: SurveyContext | undefined;
+  retention: RetentionContext;
+}
+
+export function startAppJobs(scheduler: Scheduler, app: JobContexts, schedules = DEFAULT_SCHEDULES): void {
   scheduler.start({
     name: 'conversation_timers',
     schedule: schedules.conversationTimers,

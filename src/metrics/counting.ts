@@ -5,7 +5,6 @@
  */
 import type { BusinessCalendar } from '../config/business-hours.ts';
 import type { FoldOutcome } from '../conversations/threads.ts';
-import type { CsatMetrics } from '../csat/metrics.ts';
 import type { FactPayload } from '../domain/conversation.ts';
 import { threadId } from '../domain/whatsapp.ts';
 import type { StoredMessage, StoredStatus } from '../storage/webhook-store.ts';
@@ -16,7 +15,8 @@ import type { IngestMetrics } from './ingest.ts';
 export interface CountingDependencies {
   ingest: IngestMetrics;
   conversations: ConversationMetrics;
-  csat: CsatMetrics;
+  /** Counts CSAT surveys WhatsApp reported undelivered (the CSAT loop's own counter). */
+  undeliveredSurveys: (count: number) => void;
   calendar: BusinessCalendar;
   /** The `business_number` label of a phone_number_id (its configured short name, else the id). */
   businessNumber: (phoneNumberId: string) => string;
@@ -41,7 +41,7 @@ export class Counting {
   countWrite(counts: WriteCounts): void {
     this.deps.ingest.observeStored(counts.messages, counts.statuses);
     this.countFold(counts.fold, counts.inputsPerThread);
-    if (counts.undeliveredSurveys > 0) this.deps.csat.surveys.inc({ outcome: 'undelivered' }, counts.undeliveredSurveys);
+    if (counts.undeliveredSurveys > 0) this.deps.undeliveredSurveys(counts.undeliveredSurveys);
   }
 
   /** Counts a fold's settled facts and its corrections (`inputsPerThread`: how many inputs each thread received; none for the timers job). */
