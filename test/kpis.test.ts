@@ -4,6 +4,8 @@
  * Every KPI must come out exact, and unchanged by the replay and the restart.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
@@ -11,6 +13,45 @@ import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
 import { EVENTS_TOKEN, sample, scrape, openTestApp, testApp, total } from './support/app.ts';
 import type { TestDatabase } from './support/database.ts';
 import { envelope, inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
+import { skipUnless } from './support/tools.ts';
+
+/**
+ * The locked metric contract, the node_exporter way: what /metrics serves after the known
+ * timeline, with the families whose values depend on the clock or the machine left out.
+ * A renamed metric or label, a changed type or help text, or a different KPI fails the test.
+ */
+const GOLDEN_FILE = new URL('./golden/metrics.prom', import.meta.url);
+const VOLATILE = [
+  /^(process|nodejs)_/,
+  /^whatsapp_webhook_duration_seconds/,
+  /^whatsapp_scrape_collector_duration_seconds/,
+  /^whatsapp_exporter_build_info/,
+  /^whatsapp_job_/,
+  /^whatsapp_agent_(online|busy)_seconds_total/,
+];
+
+/** The families of a scrape that do not depend on the clock, in a stable order. */
+function stableMetrics(text: string): string {
+  const families = new Map<string, string[]>();
+  let current = '';
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const name = line.startsWith('# ') ? line.split(' ')[2]! : line.split(/[{ ]/)[0]!;
+    if (line.startsWith('# HELP')) current = name;
+    if (VOLATILE.some((pattern) => pattern.test(current))) continue;
+    const lines = families.get(current) ?? [];
+    lines.push(line);
+    families.set(current, lines);
+  }
+  return `${[...families.keys()]
+    .sort()
+    .map((name) => {
+      const lines = families.get(name)!;
+      const head = lines.filter((l) => l.startsWith('#'));
+      return [...head, ...lines.filter((l) => !l.startsWith('#')).sort()].join('\n');
+    })
+    .join('\n')}\n`;
+}
 
 let db: TestDatabase;
 let app: App;
@@ -223,6 +264,20 @@ describe('helpdesk KPIs on a known timeline', () => {
       sentiment: [3, 4, 0],
       customerMessages: [2, 2, 3], // Anna twice (billing), Bert twice (delivery), Clara, Dora, Emil
     });
+  });
+
+  it('serves exactly the golden /metrics (names, types, help, labels and values), which promtool accepts', async () => {
+    const text = (await request(app.express).get('/metrics').expect(200)).text;
+    const golden = stableMetrics(text);
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN_FILE, golden);
+    assert.equal(
+      golden,
+      readFileSync(GOLDEN_FILE, 'utf8'),
+      'run UPDATE_GOLDEN=1 node --import tsx --test test/kpis.test.ts if the change is meant',
+    );
+    if (skipUnless('promtool')) return;
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: golden, encoding: 'utf8' });
+    assert.equal(`${lint.stdout}${lint.stderr}`.trim(), '', 'promtool check metrics on the golden file');
   });
 
   it('computes the gauges and agent time from the database', async () => {
