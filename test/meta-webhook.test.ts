@@ -339,6 +339,20 @@ describe('storing webhooks', () => {
     );
   });
 
+  it('keeps the earliest status time and the attribution when one group carries several statuses of one send', async () => {
+    const { insertMessages, messageRowsOf } = await import('../src/storage/webhook-store.ts');
+    const { normalizeMetaWebhook } = await import('../src/ingest/meta/normalize.ts');
+    const id = wamid('group');
+    const rows = (payload: unknown) =>
+      messageRowsOf(normalizeMetaWebhook(payload)).map((m) => ({ ...m, provider: 'meta', deliveryId: null }));
+    const read = rows(statuses(status(id, 'read', new Date(Date.now() - 10_000))));
+    const sent = rows(statuses(status(id, 'sent', new Date(Date.now() - 60_000), { biz_opaque_callback_data: 'agent:alice' })));
+    await db.database.transaction((tx) => insertMessages(tx, [...read, ...sent]));
+    const stored = (await db.database.query('SELECT sent_at, sender, agent_id FROM messages WHERE wamid = $1', [id])).rows[0]!;
+    assert.equal(Math.round((Date.now() - stored.sent_at.getTime()) / 1000), 60);
+    assert.deepEqual([stored.sender, stored.agent_id], ['agent', 'alice']);
+  });
+
   it('does not count a send that only failed as an answer', async () => {
     const from = '4915133300011';
     await post(app, inbound(from, 'Failed', [textMessage(from, 'hello?', new Date(Date.now() - 60_000))])).expect(200);

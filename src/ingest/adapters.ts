@@ -21,7 +21,7 @@ type AdapterFactory = (config: Config, deps: AdapterDependencies) => ProviderAda
 
 export const ADAPTERS = {
   meta: (config) => metaAdapter({ appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken }),
-  helpdesk: (config, deps) => helpdeskAdapter({ token: config.eventsApiToken, metrics: deps.metrics }),
+  helpdesk: (config) => helpdeskAdapter({ token: config.eventsApiToken }),
 } satisfies Record<string, AdapterFactory>;
 
 /** Every `provider` label value an adapter may report. */

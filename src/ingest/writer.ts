@@ -216,10 +216,15 @@ async function writeGroup(tx: Queryable, items: Prepared[], options: WriterOptio
   const newMessages = new Map<number, string[]>();
   for (const m of messages)
     if (m.isNew) newMessages.set(ownerOf.get(m.id) ?? -1, [...(newMessages.get(ownerOf.get(m.id) ?? -1) ?? []), m.id]);
+  const eventClaimed = new Set<string>();
   const outcomes = items.map((item, index): WriteOutcome => {
     const deliveryId = ids[index];
     const isFresh = item.delivery === null || deliveryId !== null;
-    const eventIds = new Set(isFresh ? item.batch.events.filter((e) => newEventIds.has(e.id)).map((e) => e.id) : []);
+    // A new event id belongs to the first request of the group that carried it.
+    const eventIds = new Set(
+      isFresh ? item.batch.events.filter((e) => newEventIds.has(e.id) && !eventClaimed.has(e.id)).map((e) => e.id) : [],
+    );
+    for (const id of eventIds) eventClaimed.add(id);
     const messageIds = new Set(newMessages.get(index) ?? []);
     const own = (d: number | null) => deliveryId !== null && d === deliveryId;
     const newItems =
@@ -228,7 +233,16 @@ async function writeGroup(tx: Queryable, items: Prepared[], options: WriterOptio
     const duplicate = newItems === 0 && (!deliveryIsNew || batchSize(item.batch) > 0);
     return { outcome: duplicate ? 'duplicate' : 'accepted', newEventIds: eventIds, newMessageIds: messageIds, applied: fold.applied };
   });
-  const counts: WriteCounts = { messages: messages.filter((m) => m.isNew), statuses, fold, inputsPerThread, undeliveredSurveys };
+  // Only the first copy of a new event id was stored; any other copy is a duplicate.
+  const claimed = new Set<string>();
+  const events = items.flatMap((item, index) =>
+    item.batch.events.map((e) => {
+      const stored = outcomes[index]!.newEventIds.has(e.id) && !claimed.has(e.id);
+      if (stored) claimed.add(e.id);
+      return { type: e.type, stored };
+    }),
+  );
+  const counts: WriteCounts = { messages: messages.filter((m) => m.isNew), statuses, fold, inputsPerThread, undeliveredSurveys, events };
   return { outcomes, counts };
 }
 

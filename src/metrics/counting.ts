@@ -33,6 +33,8 @@ export interface WriteCounts {
   /** Per thread id, how many of the write's inputs reached it (each is late if it corrected a counted fact). */
   inputsPerThread: Map<string, number>;
   undeliveredSurveys: number;
+  /** Every event of the write's requests, and whether it was stored (the first copy of a new id) or a duplicate. */
+  events: { type: string; stored: boolean }[];
 }
 
 export class Counting {
@@ -40,6 +42,7 @@ export class Counting {
 
   countWrite(counts: WriteCounts): void {
     this.deps.ingest.observeStored(counts.messages, counts.statuses);
+    for (const e of counts.events) this.deps.ingest.helpdeskEvents.inc({ type: e.type, outcome: e.stored ? 'stored' : 'duplicate' });
     this.countFold(counts.fold, counts.inputsPerThread);
     if (counts.undeliveredSurveys > 0) this.deps.undeliveredSurveys(counts.undeliveredSurveys);
   }

@@ -205,7 +205,7 @@ export interface StoredMessage {
 }
 
 export async function insertMessages(tx: Queryable, messages: MessageToStore[]): Promise<StoredMessage[]> {
-  const rows = uniqueBy(messages, (m) => m.id)
+  const rows = [...mergeById(messages).values()]
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .map((m) => ({
       wamid: m.id,
@@ -257,7 +257,10 @@ export async function insertMessages(tx: Queryable, messages: MessageToStore[]):
             sentiment text, sentiment_score real, language text)
       WHERE ${messageNotAnonymised('r.wamid')}
      ON CONFLICT (wamid) DO UPDATE SET
-            source = excluded.source, sender = excluded.sender, agent_id = excluded.agent_id, type = excluded.type,
+            source = excluded.source,
+            -- A status without attribution data never erases what another status or source said.
+            sender = CASE WHEN excluded.sender = 'unknown' THEN messages.sender ELSE excluded.sender END,
+            agent_id = coalesce(excluded.agent_id, messages.agent_id), type = excluded.type,
             text_body = excluded.text_body, context_wamid = excluded.context_wamid,
             payload = coalesce(excluded.payload, messages.payload),
             sent_at = LEAST(messages.sent_at, excluded.sent_at)
@@ -387,6 +390,26 @@ export async function insertAccountEvents(
     [json(unique)],
   );
   return stored.map((r) => (r.delivery_id === null ? null : Number(r.delivery_id)));
+}
+
+/**
+ * One row per message id across the requests of a group, as the database would keep it: a
+ * message seen in full wins over its status-only twin, and a status-only row takes the earliest
+ * status time (two requests may carry `read` and `sent` of the same send).
+ */
+function mergeById(messages: MessageToStore[]): Map<string, MessageToStore> {
+  const byId = new Map<string, MessageToStore>();
+  for (const m of messages) {
+    const known = byId.get(m.id);
+    if (!known || (known.source === 'status' && m.source !== 'status')) {
+      byId.set(m.id, m);
+    } else if (known.source === 'status' && m.source === 'status') {
+      const earlier = m.sentAt < known.sentAt ? m : known;
+      const attributed = known.sender !== 'unknown' ? known : m;
+      byId.set(m.id, { ...earlier, sender: attributed.sender, agentId: attributed.agentId });
+    }
+  }
+  return byId;
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

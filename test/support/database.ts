@@ -25,6 +25,7 @@ export async function createTestDatabase(options: { embedded?: boolean } = {}): 
   if (options.embedded || !adminUrl) {
     const database = await openEmbeddedDatabase('memory', silentLogger);
     await migrate(database);
+    await withReadOnlyRole(database);
     return {
       database,
       url: undefined,
@@ -64,4 +65,12 @@ export async function createTestDatabase(options: { embedded?: boolean } = {}): 
       await client.end();
     },
   };
+}
+
+/** The embedded database's read-only role, created as the administrator's step would (see the PostgreSQL branch above). */
+async function withReadOnlyRole(database: Database): Promise<void> {
+  await database.query(
+    `DO $$ BEGIN CREATE ROLE ${READ_ONLY_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+  );
+  await grantReadOnlyRole(database);
 }

@@ -4,7 +4,6 @@
  * names every bad field and stores nothing; 503 while the database is away.
  */
 import { bearerCheck } from '../../http/auth.ts';
-import type { IngestMetrics } from '../../metrics/ingest.ts';
 import { type Batch, emptyBatch } from '../../domain/batch.ts';
 import { PayloadError, type ProviderAdapter } from '../adapter.ts';
 import type { WriteOutcome } from '../writer.ts';
@@ -19,7 +18,7 @@ export interface EventResult {
 
 const RECORDED = new Set(['agent_status', 'opt_in', 'opt_out']);
 
-export function helpdeskAdapter(settings: { token: string; metrics: IngestMetrics }): ProviderAdapter {
+export function helpdeskAdapter(settings: { token: string }): ProviderAdapter {
   return {
     provider: 'helpdesk',
     path: '/api/v1/events',
@@ -40,7 +39,6 @@ export function helpdeskAdapter(settings: { token: string; metrics: IngestMetric
       const results = parsed.batch.events.map((e): EventResult => {
         // Only the first copy of a new id was stored; any other copy is a duplicate.
         const isNew = outcome.newEventIds.has(e.id) && !claimed.has(e.id);
-        settings.metrics.helpdeskEvents.inc({ type: e.type, outcome: isNew ? 'stored' : 'duplicate' });
         if (!isNew) return { id: e.id, status: 'duplicate' };
         claimed.add(e.id);
         return { id: e.id, status: 'stored', effect: effectOf(e, outcome) };
