@@ -1,0 +1,91 @@
+/**
+ * Chatwoot and respond.io webhooks for tests: the constructed fixtures under test/fixtures/<provider>/
+ * with fields overridden, serialised, signed the way each provider signs, and posted.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { App } from '../../src/app.ts';
+import { signChatwoot } from '../../src/ingest/chatwoot/signature.ts';
+import { signRespondio } from '../../src/ingest/respondio/signature.ts';
+
+export const CHATWOOT_SECRET = 'test-chatwoot-secret-0123456789';
+export const RESPONDIO_KEYS = ['test-respondio-key-received-0123', 'test-respondio-key-sent-4567890'];
+
+type Json = Record<string, unknown>;
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+
+function read(provider: string, name: string): Json {
+  return JSON.parse(readFileSync(join(FIXTURES, provider, `${name}.json`), 'utf8')) as Json;
+}
+
+/** Deep merge: objects merge key by key, anything else (arrays included) replaces; `undefined` removes a key. */
+export function merge(base: unknown, override: unknown): unknown {
+  if (!isObject(base) || !isObject(override)) return override;
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) delete out[key];
+    else out[key] = merge(base[key], value);
+  }
+  return out;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A Chatwoot webhook: message fixtures get the conversation of conversation.json under
+ * `conversation`, conversation events are conversation.json itself plus the event's fields.
+ */
+export function chatwootFixture(name: string, overrides: Json = {}): Json {
+  const conversation = read('chatwoot', 'conversation');
+  const fixture = read('chatwoot', name);
+  const base = name.startsWith('message_')
+    ? { ...fixture, conversation: merge(conversation, fixture.conversation ?? {}) }
+    : merge(conversation, fixture);
+  return merge(base, overrides) as Json;
+}
+
+export function respondioFixture(name: string, overrides: Json = {}): Json {
+  return merge(read('respondio', name), overrides) as Json;
+}
+
+export interface ChatwootSigning {
+  secret?: string;
+  /** Unix seconds the signature claims; default now. */
+  timestamp?: number;
+  delivery?: string;
+  /** Send without X-Chatwoot-Signature and X-Chatwoot-Timestamp. */
+  unsigned?: boolean;
+  /** Replace the signature header. */
+  signature?: string;
+}
+
+/** Serialises like Rails' to_json (`<`, `>`, `&` escaped), signs over "<timestamp>.<body>" and posts. */
+export function postChatwoot(app: App, payload: unknown, signing: ChatwootSigning = {}) {
+  const body = chatwootJson(payload);
+  const timestamp = signing.timestamp ?? Math.floor(Date.now() / 1000);
+  let req = request(app.express).post('/webhooks/chatwoot').set('Content-Type', 'application/json');
+  if (!signing.unsigned) {
+    req = req
+      .set('X-Chatwoot-Timestamp', String(timestamp))
+      .set('X-Chatwoot-Signature', signing.signature ?? signChatwoot(signing.secret ?? CHATWOOT_SECRET, timestamp, body));
+  }
+  if (signing.delivery) req = req.set('X-Chatwoot-Delivery', signing.delivery);
+  return req.send(body);
+}
+
+/** JSON as Rails' to_json writes it: HTML-significant characters and U+2028/2029 escaped. */
+export function chatwootJson(payload: unknown): string {
+  return JSON.stringify(payload).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export function postRespondio(app: App, payload: unknown, options: { key?: string; signature?: string; raw?: string } = {}) {
+  const body = options.raw ?? JSON.stringify(payload);
+  return request(app.express)
+    .post('/webhooks/respondio')
+    .set('Content-Type', 'application/json')
+    .set('X-Webhook-Signature', options.signature ?? signRespondio(options.key ?? RESPONDIO_KEYS[0]!, body))
+    .send(body);
+}
