@@ -4,6 +4,7 @@
  * Meta's — HTTP in, rows in PostgreSQL, counts on /metrics.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -12,9 +13,28 @@ import type { App } from '../src/app.ts';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { signChatwoot, verifyChatwootSignature } from '../src/ingest/chatwoot/signature.ts';
-import { metricValue, openTestApp, testApp, testConfig } from './support/app.ts';
-import type { TestDatabase } from './support/database.ts';
+import type { GraphApiStub } from '../src/demo/graph-api.ts';
+import { metricValue, openTestApp, scrape, testApp, testConfig, total } from './support/app.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, textMessage, wamid } from './support/meta.ts';
+import {
+  answerSurveyOnMeta,
+  CSAT,
+  conversationRows,
+  graphApi,
+  kpiSeries,
+  LENA,
+  messageCounts,
+  NAMES,
+  presence,
+  runMeta,
+  surveyLoop,
+  surveySettings,
+  TIMELINE,
+  TOM,
+  timeAt,
+  wamidOf,
+} from './support/provider-timeline.ts';
 import { CHATWOOT_SECRET, chatwootFixture, postChatwoot } from './support/providers.ts';
 
 let db: TestDatabase;
@@ -554,5 +574,161 @@ describe('Chatwoot messages and conversations', () => {
       ])
     ).rows[0]!;
     assert.deepEqual(row, { category: 'other', resolved_by: 'bot', resolved_agent: null, assigned_agent: null });
+  });
+});
+
+describe('the same timeline through Chatwoot as through Meta and the events API', () => {
+  const NUMBER = '200000000000017';
+  let metaDb: TestDatabase;
+  let chatwootDb: TestDatabase;
+  let stub: GraphApiStub;
+  let meta: App;
+  let chatwoot: App;
+  before(async () => {
+    [metaDb, chatwootDb, stub] = await Promise.all([createTestDatabase(), createTestDatabase(), graphApi()]);
+    // The reference answers the exporter's own CSAT survey; Chatwoot collects the rating itself.
+    meta = testApp(metaDb.database, surveySettings(stub));
+    chatwoot = testApp(chatwootDb.database, { CHATWOOT_WEBHOOK_SECRET: CHATWOOT_SECRET, CHATWOOT_INBOXES: `17=${NUMBER}` });
+  });
+  after(async () => {
+    await stub.close();
+    await Promise.all([metaDb.drop(), chatwootDb.drop()]);
+  });
+
+  /** Chatwoot's conversation (display id and all) of a timeline customer. */
+  const conversationOf = (customer: string) => ({
+    id: 300 + Number(customer.slice(-2)),
+    inbox_id: 17,
+    contact_inbox: { source_id: customer },
+    meta: { sender: { id: 4400 + Number(customer.slice(-2)), name: NAMES[customer], phone_number: `+${customer}` } },
+  });
+  const user = (agent: string) => ({ id: Number(agent), name: `Agent ${agent}`, available_name: `Agent ${agent}`, type: 'user' });
+
+  async function runChatwoot(): Promise<void> {
+    const post = async (payload: Record<string, unknown>) => {
+      const res = await postChatwoot(chatwoot, payload, { delivery: `d-${randomUUID()}` });
+      if (res.status !== 200) throw new Error(`${payload.event}: ${res.status} ${res.text}`);
+    };
+    for (const step of TIMELINE) {
+      const created_at = timeAt(step.at).toISOString();
+      // Chatwoot's save time (a float of seconds; whole here, to name the reference's instants).
+      const updated_at = timeAt(step.at).getTime() / 1000;
+      const id = 20_000 + step.n;
+      if (step.kind === 'presence') {
+        await presence(chatwoot, step);
+        continue;
+      }
+      const conversation = conversationOf(step.customer);
+      switch (step.kind) {
+        case 'customer':
+          await post(
+            chatwootFixture('message_created.incoming', { id, source_id: wamidOf(step), content: step.text, created_at, conversation }),
+          );
+          break;
+        case 'bot':
+          await post(chatwootFixture('message_created.bot', { id, created_at, conversation }));
+          break;
+        case 'agent': {
+          const sender = { id: Number(step.agent), name: `Agent ${step.agent}`, email: `agent${step.agent}@example.com`, type: 'user' };
+          const created = () => post(chatwootFixture('message_created.agent', { id, created_at, sender, conversation }));
+          const messages = [
+            { id, status: step.failed ? 'failed' : 'delivered', updated_at: new Date(timeAt(step.at).getTime() + 2000).toISOString() },
+          ];
+          // Chatwoot's events come from separate jobs: a failure reported first, as in the reference.
+          if (!step.failed) await created();
+          await post(
+            chatwootFixture('message_updated.status', {
+              id,
+              created_at,
+              sender,
+              source_id: wamidOf(step),
+              content_attributes: step.failed ? { external_error: '131026: Message undeliverable' } : { external_error: undefined },
+              conversation: { ...conversation, messages },
+            }),
+          );
+          if (step.failed) await created();
+          break;
+        }
+        case 'handover':
+          await post(chatwootFixture('conversation_updated.handover', { ...conversation, updated_at }));
+          break;
+        case 'assigned':
+          await post(
+            chatwootFixture('conversation_updated.assignee', {
+              ...conversation,
+              updated_at,
+              changed_attributes: [{ assignee_id: { previous_value: null, current_value: Number(step.agent) } }],
+              meta: { ...conversation.meta, assignee: user(step.agent), assignee_type: 'User' },
+            }),
+          );
+          break;
+        case 'categorized':
+          await post(
+            chatwootFixture('conversation_updated.labels', {
+              ...conversation,
+              updated_at,
+              labels: ['vip', step.category],
+              changed_attributes: [{ label_list: { previous_value: [], current_value: ['vip', step.category] } }],
+            }),
+          );
+          break;
+        case 'resolved': {
+          const assignee =
+            step.by === 'bot'
+              ? { assignee: { id: 3, name: 'Triage bot', type: 'agent_bot' }, assignee_type: 'AgentBot' }
+              : { assignee: user(step.agent!), assignee_type: 'User' };
+          const resolved = { ...conversation, updated_at, status: 'resolved', meta: { ...conversation.meta, ...assignee } };
+          // One save, two events, the updated one first this time.
+          await post(
+            chatwootFixture('conversation_updated.assignee', {
+              ...resolved,
+              changed_attributes: [{ status: { previous_value: 'open', current_value: 'resolved' } }],
+            }),
+          );
+          await post(chatwootFixture('conversation_status_changed', resolved));
+          if (step.customer === CSAT.customer) {
+            const survey = { id: 29_000, created_at: new Date(timeAt(step.at).getTime() + 1000).toISOString(), conversation: resolved };
+            await post(chatwootFixture('message_created.csat_survey', survey));
+            await post(
+              chatwootFixture('message_updated.csat', {
+                ...survey,
+                content_attributes: {
+                  assigned_agent_id: Number(CSAT.agent),
+                  submitted_values: { csat_survey_response: { rating: CSAT.score, feedback_message: 'Danke' } },
+                },
+              }),
+            );
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  it('gives the same KPIs on /metrics and the same stored conversations', async () => {
+    await runMeta(meta);
+    await surveyLoop(meta, stub, (survey, at) => answerSurveyOnMeta(meta, survey, at));
+    await runChatwoot();
+
+    const expected = await kpiSeries(meta, PHONE_NUMBER_ID);
+    const actual = await kpiSeries(chatwoot, NUMBER);
+    assert.ok(expected.size > 100, `${expected.size} KPI series`);
+    assert.deepEqual(Object.fromEntries(actual), Object.fromEntries(expected));
+    // Non-zero where it matters, so that an equality of zeros cannot pass.
+    for (const [name, labels] of [
+      ['whatsapp_conversations_resolved_total', { resolved_by: 'bot' }],
+      ['whatsapp_conversations_resolved_total', { resolved_by: 'agent' }],
+      ['whatsapp_conversations_reopened_total', {}],
+      ['whatsapp_bot_handovers_total', {}],
+      ['whatsapp_csat_responses_total', { score: '4', agent: LENA, category: 'billing' }],
+      ['whatsapp_message_failures_total', { error_code: '131026' }],
+      ['whatsapp_agent_open_conversations', { agent: TOM }],
+    ] as const) {
+      assert.ok(total(await scrape(chatwoot), name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
+    }
+    assert.deepEqual(await conversationRows(chatwootDb.database), await conversationRows(metaDb.database));
+    // Messages alike, but for the survey answer: a message through Meta, a rating through Chatwoot.
+    const metaMessages = await messageCounts(meta);
+    assert.deepEqual(await messageCounts(chatwoot), { ...metaMessages, 'inbound/customer': metaMessages['inbound/customer']! - 1 });
   });
 });

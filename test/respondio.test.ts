@@ -8,9 +8,28 @@ import { after, before, describe, it } from 'node:test';
 import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { signRespondio, verifyRespondioSignature } from '../src/ingest/respondio/signature.ts';
-import { metricValue, openTestApp, testApp } from './support/app.ts';
-import type { TestDatabase } from './support/database.ts';
+import type { GraphApiStub } from '../src/demo/graph-api.ts';
+import { metricValue, openTestApp, scrape, testApp, total } from './support/app.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { PHONE_NUMBER_ID, wamid } from './support/meta.ts';
+import {
+  answerSurveyOnMeta,
+  CSAT,
+  conversationRows,
+  graphApi,
+  kpiSeries,
+  LENA,
+  messageCounts,
+  NAMES,
+  presence,
+  runMeta,
+  surveyLoop,
+  surveySettings,
+  TIMELINE,
+  TOM,
+  timeAt,
+  wamidOf,
+} from './support/provider-timeline.ts';
 import { postRespondio, RESPONDIO_KEYS, respondioFixture } from './support/providers.ts';
 
 let db: TestDatabase;
@@ -317,5 +336,192 @@ describe('respond.io messages and conversations', () => {
     const row = (await db.database.query(`SELECT first_response_at FROM conversations WHERE contact_wa_id = $1`, [c.waId])).rows[0]!;
     assert.equal(row.first_response_at, null);
     assert.equal(await metricValue(app, 'whatsapp_message_failures_total', { error_code: '131026' }), failures + 1);
+  });
+});
+
+describe('the same timeline through respond.io as through Meta and the events API', () => {
+  const NUMBER = '300000000000123';
+  let metaDb: TestDatabase;
+  let respondioDb: TestDatabase;
+  let metaStub: GraphApiStub;
+  let respondioStub: GraphApiStub;
+  let meta: App;
+  let respondio: App;
+  before(async () => {
+    [metaDb, respondioDb, metaStub, respondioStub] = await Promise.all([
+      createTestDatabase(),
+      createTestDatabase(),
+      graphApi(),
+      graphApi(),
+    ]);
+    // respond.io reports no CSAT: both runs answer the exporter's own survey.
+    meta = testApp(metaDb.database, surveySettings(metaStub));
+    respondio = testApp(respondioDb.database, {
+      ...surveySettings(respondioStub),
+      RESPONDIO_SIGNING_KEYS: RESPONDIO_KEYS.join(','),
+      RESPONDIO_CHANNELS: `${CHANNEL}=${NUMBER}`,
+    });
+  });
+  after(async () => {
+    await Promise.all([metaStub.close(), respondioStub.close()]);
+    await Promise.all([metaDb.drop(), respondioDb.drop()]);
+  });
+
+  const contactOf = (customer: string, assignee: string | null = null) => ({
+    id: 6000 + Number(customer.slice(-2)),
+    firstName: NAMES[customer],
+    lastName: 'Test',
+    phone: `+${customer}`,
+    status: 'open',
+    assignee: assignee ? { id: Number(assignee), firstName: 'Agent', lastName: assignee, email: `agent${assignee}@example.com` } : null,
+  });
+  const seconds = (at: number) => timeAt(at).getTime() / 1000;
+  const channel = { id: CHANNEL, name: 'WhatsApp DE', source: 'whatsapp_cloud' };
+
+  async function post(payload: Record<string, unknown>, key = RESPONDIO_KEYS[0]!): Promise<void> {
+    const res = await postRespondio(respondio, payload, { key });
+    if (res.status !== 200) throw new Error(`${payload.event_type}: ${res.status} ${res.text}`);
+  }
+
+  async function runRespondio(): Promise<void> {
+    const assignees = new Map<string, string>();
+    const categories = new Map<string, string>();
+    for (const step of TIMELINE) {
+      const event_id = uuid(10_000 + step.n);
+      if (step.kind === 'presence') {
+        await presence(respondio, step);
+        continue;
+      }
+      const contact = contactOf(step.customer, assignees.get(step.customer) ?? null);
+      const timestamp = seconds(step.at);
+      switch (step.kind) {
+        case 'customer':
+          await post(
+            respondioFixture('message.received', {
+              event_id,
+              contact,
+              channel,
+              message: {
+                messageId: 90_000 + step.n,
+                channelMessageId: wamidOf(step),
+                channelId: CHANNEL,
+                timestamp,
+                message: { type: 'text', text: step.text },
+                status: undefined,
+              },
+            }),
+          );
+          break;
+        case 'bot':
+          await post(
+            respondioFixture('message.sent.workflow', {
+              event_id,
+              contact,
+              channel,
+              message: {
+                messageId: 90_000 + step.n,
+                channelMessageId: wamidOf(step),
+                timestamp,
+                status: [
+                  { value: 'sent', timestamp },
+                  { value: 'delivered', timestamp: timestamp + 2 },
+                ],
+              },
+            }),
+            RESPONDIO_KEYS[1],
+          );
+          break;
+        case 'agent':
+          await post(
+            respondioFixture('message.sent.agent', {
+              event_id,
+              contact,
+              channel,
+              channelMessageId: wamidOf(step),
+              timestamp,
+              user: { id: Number(step.agent), name: `Agent ${step.agent}`, email: `agent${step.agent}@example.com` },
+              status: [
+                { value: 'sent', timestamp },
+                step.failed
+                  ? { value: 'failed', timestamp: timestamp + 2, message: '131026: Message undeliverable' }
+                  : { value: 'delivered', timestamp: timestamp + 2 },
+              ],
+            }),
+            RESPONDIO_KEYS[1],
+          );
+          break;
+        case 'handover':
+          // respond.io has no handover event: the assignment that follows is the handover.
+          break;
+        case 'assigned':
+          assignees.set(step.customer, step.agent);
+          await post(
+            respondioFixture('contact.assignee.updated', { event_id, timestamp, channel, contact: contactOf(step.customer, step.agent) }),
+          );
+          break;
+        case 'categorized':
+          // The category is respond.io's closing note.
+          categories.set(step.customer, step.category);
+          break;
+        case 'resolved':
+          await post(
+            respondioFixture('conversation.closed', {
+              event_id,
+              contact: { ...contact, status: 'closed' },
+              conversation: {
+                category: categories.get(step.customer) ?? '',
+                closedTime: timestamp,
+                closedBy:
+                  step.by === 'agent'
+                    ? { id: Number(step.agent), name: `Agent ${step.agent}`, email: `agent${step.agent}@example.com` }
+                    : null,
+                closedBySource: step.by === 'agent' ? 'user' : 'workflow',
+              },
+            }),
+          );
+          break;
+      }
+    }
+  }
+
+  it('gives the same KPIs on /metrics and the same stored conversations', async () => {
+    await runMeta(meta);
+    await surveyLoop(meta, metaStub, (survey, at) => answerSurveyOnMeta(meta, survey, at));
+    await runRespondio();
+    await surveyLoop(respondio, respondioStub, (survey, at) =>
+      post(
+        respondioFixture('message.received', {
+          event_id: uuid(19_999),
+          contact: contactOf(survey.to),
+          channel,
+          message: {
+            messageId: 99_999,
+            channelMessageId: `wamid.TIMELINEcsat${survey.to}`,
+            channelId: CHANNEL,
+            timestamp: at.getTime() / 1000,
+            message: { type: 'text', text: String(CSAT.score) },
+            status: undefined,
+          },
+        }),
+      ),
+    );
+
+    const expected = await kpiSeries(meta, PHONE_NUMBER_ID);
+    const actual = await kpiSeries(respondio, NUMBER);
+    assert.ok(expected.size > 100, `${expected.size} KPI series`);
+    assert.deepEqual(Object.fromEntries(actual), Object.fromEntries(expected));
+    for (const [name, labels] of [
+      ['whatsapp_conversations_resolved_total', { resolved_by: 'bot' }],
+      ['whatsapp_conversations_resolved_total', { resolved_by: 'agent' }],
+      ['whatsapp_conversations_reopened_total', {}],
+      ['whatsapp_bot_handovers_total', {}],
+      ['whatsapp_csat_responses_total', { score: '4', agent: LENA, category: 'billing' }],
+      ['whatsapp_message_failures_total', { error_code: '131026' }],
+      ['whatsapp_agent_open_conversations', { agent: TOM }],
+    ] as const) {
+      assert.ok(total(await scrape(respondio), name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
+    }
+    assert.deepEqual(await messageCounts(respondio), await messageCounts(meta));
+    assert.deepEqual(await conversationRows(respondioDb.database), await conversationRows(metaDb.database));
   });
 });

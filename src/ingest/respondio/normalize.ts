@@ -191,9 +191,11 @@ function onConversation({ webhook, type, eventId, batch, mapping, received }: Co
     events.push(assigneeId ? { suffix: '', type: 'assigned', agent: assigneeId } : { suffix: '', type: 'unassigned' });
   }
   const stem = base ?? `respondio:${type}:${customer}:${at.getTime()}`;
+  // A fanned-out event names no business number of its own: it registers none.
+  if (fanOut) batch.contacts.push({ waId: customer, profileName: nameOf(contact) });
   for (const phoneNumberId of numbers) {
     const thread = { phoneNumberId, customer };
-    addThread(batch, thread, nameOf(contact));
+    if (!fanOut) addThread(batch, thread, nameOf(contact));
     for (const e of events) {
       batch.events.push({
         id: `${stem}${e.suffix}${fanOut ? `@${phoneNumberId}` : ''}`,
