@@ -35,7 +35,7 @@ import {
   timeAt,
   wamidOf,
 } from './support/provider-timeline.ts';
-import { CHATWOOT_SECRET, chatwootFixture, postChatwoot } from './support/providers.ts';
+import { CHATWOOT_SECRET, chatwootFixture, postChatwoot, simulate } from './support/providers.ts';
 
 let db: TestDatabase;
 let app: App;
@@ -730,5 +730,32 @@ describe('the same timeline through Chatwoot as through Meta and the events API'
     // Messages alike, but for the survey answer: a message through Meta, a rating through Chatwoot.
     const metaMessages = await messageCounts(meta);
     assert.deepEqual(await messageCounts(chatwoot), { ...metaMessages, 'inbound/customer': metaMessages['inbound/customer']! - 1 });
+  });
+});
+
+describe('the simulator speaks Chatwoot', () => {
+  it('sends signed Chatwoot webhooks that the exporter accepts and turns into KPIs', async () => {
+    const simDb = await createTestDatabase();
+    try {
+      const settings = { CHATWOOT_WEBHOOK_SECRET: CHATWOOT_SECRET, CHATWOOT_INBOXES: `1=${PHONE_NUMBER_ID}` };
+      const target = testApp(simDb.database, settings);
+      const stats = await simulate(target, 'chatwoot', settings);
+      assert.ok(stats.conversations >= 10, `${stats.conversations} conversations`);
+      assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
+      const series = await scrape(target);
+      assert.equal(total(series, 'whatsapp_webhook_requests_total', { provider: 'meta' }), 0, 'nothing went to the Meta endpoint');
+      assert.ok(total(series, 'whatsapp_webhook_requests_total', { provider: 'chatwoot', outcome: 'accepted' }) > 50);
+      for (const [name, labels] of [
+        ['whatsapp_conversations_opened_total', { business_number: PHONE_NUMBER_ID }],
+        ['whatsapp_first_response_seconds_count', { responder: 'bot' }],
+        ['whatsapp_first_response_seconds_count', { responder: 'agent' }],
+        ['whatsapp_messages_total', { direction: 'outbound', sender: 'agent' }],
+        ['whatsapp_agent_online', {}],
+      ] as const) {
+        assert.ok(total(series, name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
+      }
+    } finally {
+      await simDb.drop();
+    }
   });
 });

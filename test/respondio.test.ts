@@ -30,7 +30,7 @@ import {
   timeAt,
   wamidOf,
 } from './support/provider-timeline.ts';
-import { postRespondio, RESPONDIO_KEYS, respondioFixture } from './support/providers.ts';
+import { postRespondio, RESPONDIO_KEYS, respondioFixture, simulate } from './support/providers.ts';
 
 let db: TestDatabase;
 let app: App;
@@ -523,5 +523,32 @@ describe('the same timeline through respond.io as through Meta and the events AP
     }
     assert.deepEqual(await messageCounts(respondio), await messageCounts(meta));
     assert.deepEqual(await conversationRows(respondioDb.database), await conversationRows(metaDb.database));
+  });
+});
+
+describe('the simulator speaks respond.io', () => {
+  it('sends signed respond.io webhooks that the exporter accepts and turns into KPIs', async () => {
+    const simDb = await createTestDatabase();
+    try {
+      const settings = { RESPONDIO_SIGNING_KEYS: RESPONDIO_KEYS.join(','), RESPONDIO_CHANNELS: `1=${PHONE_NUMBER_ID}` };
+      const target = testApp(simDb.database, settings);
+      const stats = await simulate(target, 'respondio', settings);
+      assert.ok(stats.conversations >= 10, `${stats.conversations} conversations`);
+      assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
+      const series = await scrape(target);
+      assert.equal(total(series, 'whatsapp_webhook_requests_total', { provider: 'meta' }), 0, 'nothing went to the Meta endpoint');
+      assert.ok(total(series, 'whatsapp_webhook_requests_total', { provider: 'respondio', outcome: 'accepted' }) > 30);
+      for (const [name, labels] of [
+        ['whatsapp_conversations_opened_total', { business_number: PHONE_NUMBER_ID }],
+        ['whatsapp_first_response_seconds_count', { responder: 'bot' }],
+        ['whatsapp_first_response_seconds_count', { responder: 'agent' }],
+        ['whatsapp_messages_total', { direction: 'outbound', sender: 'agent' }],
+        ['whatsapp_agent_online', {}],
+      ] as const) {
+        assert.ok(total(series, name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
+      }
+    } finally {
+      await simDb.drop();
+    }
   });
 });

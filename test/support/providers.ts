@@ -3,11 +3,15 @@
  * with fields overridden, serialised, signed the way each provider signs, and posted.
  */
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from '../../src/app.ts';
+import { Simulator } from '../../src/demo/simulator.ts';
 import { signChatwoot } from '../../src/ingest/chatwoot/signature.ts';
 import { signRespondio } from '../../src/ingest/respondio/signature.ts';
+import { EVENTS_TOKEN } from './app.ts';
+import { APP_SECRET } from './meta.ts';
 
 export const CHATWOOT_SECRET = 'test-chatwoot-secret-0123456789';
 export const RESPONDIO_KEYS = ['test-respondio-key-received-0123', 'test-respondio-key-sent-4567890'];
@@ -88,4 +92,35 @@ export function postRespondio(app: App, payload: unknown, options: { key?: strin
     .set('Content-Type', 'application/json')
     .set('X-Webhook-Signature', options.signature ?? signRespondio(options.key ?? RESPONDIO_KEYS[0]!, body))
     .send(body);
+}
+
+/**
+ * Drives an app with the demo simulator speaking `provider` for a few seconds (a calendar morning
+ * with agents on shift, conversations at 30× pace); returns the simulator's statistics.
+ */
+export async function simulate(app: App, provider: string, secrets: Record<string, string>, durationMs = 8_000) {
+  const server = app.express.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const simulator = new Simulator({
+      seed: 7,
+      start: new Date(),
+      calendarStart: new Date('2026-11-23T08:30:00Z'),
+      speed: 720,
+      pace: 30,
+      peakPerHour: 600,
+      target: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      appSecret: APP_SECRET,
+      eventsToken: EVENTS_TOKEN,
+      provider,
+      providerSecrets: secrets,
+      durationMs,
+      lookaheadMs: 4_000,
+      log: (line) => console.log(`simulator: ${line}`),
+    });
+    return await simulator.run();
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
