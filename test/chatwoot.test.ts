@@ -13,29 +13,23 @@ import type { App } from '../src/app.ts';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { signChatwoot, verifyChatwootSignature } from '../src/ingest/chatwoot/signature.ts';
-import type { GraphApiStub } from '../src/demo/graph-api.ts';
-import { metricValue, openTestApp, scrape, testApp, testConfig, total } from './support/app.ts';
+import { metricValue, openTestApp, testApp, testConfig } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, textMessage, wamid } from './support/meta.ts';
 import {
   answerSurveyOnMeta,
+  openRuns,
+  assertSameAsReference,
   CSAT,
-  conversationRows,
-  graphApi,
-  kpiSeries,
-  LENA,
-  messageCounts,
   NAMES,
   presence,
   runMeta,
   surveyLoop,
-  surveySettings,
   TIMELINE,
-  TOM,
   timeAt,
   wamidOf,
 } from './support/provider-timeline.ts';
-import { CHATWOOT_SECRET, chatwootFixture, postChatwoot, simulate } from './support/providers.ts';
+import { CHATWOOT_SECRET, chatwootFixture, postChatwoot, assertSimulatorSpeaks } from './support/providers.ts';
 
 let db: TestDatabase;
 let app: App;
@@ -579,21 +573,12 @@ describe('Chatwoot messages and conversations', () => {
 
 describe('the same timeline through Chatwoot as through Meta and the events API', () => {
   const NUMBER = '200000000000017';
-  let metaDb: TestDatabase;
-  let chatwootDb: TestDatabase;
-  let stub: GraphApiStub;
-  let meta: App;
-  let chatwoot: App;
-  before(async () => {
-    [metaDb, chatwootDb, stub] = await Promise.all([createTestDatabase(), createTestDatabase(), graphApi()]);
-    // The reference answers the exporter's own CSAT survey; Chatwoot collects the rating itself.
-    meta = testApp(metaDb.database, surveySettings(stub));
-    chatwoot = testApp(chatwootDb.database, { CHATWOOT_WEBHOOK_SECRET: CHATWOOT_SECRET, CHATWOOT_INBOXES: `17=${NUMBER}` });
-  });
-  after(async () => {
-    await stub.close();
-    await Promise.all([metaDb.drop(), chatwootDb.drop()]);
-  });
+  let runs: Awaited<ReturnType<typeof openRuns>>;
+  // The reference answers the exporter's own CSAT survey; Chatwoot collects the rating itself.
+  before(
+    async () => (runs = await openRuns(NUMBER, { CHATWOOT_WEBHOOK_SECRET: CHATWOOT_SECRET, CHATWOOT_INBOXES: `17=${NUMBER}` }, false)),
+  );
+  after(() => runs.close());
 
   /** Chatwoot's conversation (display id and all) of a timeline customer. */
   const conversationOf = (customer: string) => ({
@@ -606,7 +591,7 @@ describe('the same timeline through Chatwoot as through Meta and the events API'
 
   async function runChatwoot(): Promise<void> {
     const post = async (payload: Record<string, unknown>) => {
-      const res = await postChatwoot(chatwoot, payload, { delivery: `d-${randomUUID()}` });
+      const res = await postChatwoot(runs.provider.app, payload, { delivery: `d-${randomUUID()}` });
       if (res.status !== 200) throw new Error(`${payload.event}: ${res.status} ${res.text}`);
     };
     for (const step of TIMELINE) {
@@ -615,7 +600,7 @@ describe('the same timeline through Chatwoot as through Meta and the events API'
       const updated_at = timeAt(step.at).getTime() / 1000;
       const id = 20_000 + step.n;
       if (step.kind === 'presence') {
-        await presence(chatwoot, step);
+        await presence(runs.provider.app, step);
         continue;
       }
       const conversation = conversationOf(step.customer);
@@ -706,30 +691,13 @@ describe('the same timeline through Chatwoot as through Meta and the events API'
   }
 
   it('gives the same KPIs on /metrics and the same stored conversations', async () => {
-    await runMeta(meta);
-    await surveyLoop(meta, stub, (survey, at) => answerSurveyOnMeta(meta, survey, at));
+    const { reference } = runs;
+    await runMeta(reference.app);
+    await surveyLoop(reference.app, reference.stub, (survey, at) => answerSurveyOnMeta(reference.app, survey, at));
     await runChatwoot();
 
-    const expected = await kpiSeries(meta, PHONE_NUMBER_ID);
-    const actual = await kpiSeries(chatwoot, NUMBER);
-    assert.ok(expected.size > 100, `${expected.size} KPI series`);
-    assert.deepEqual(Object.fromEntries(actual), Object.fromEntries(expected));
-    // Non-zero where it matters, so that an equality of zeros cannot pass.
-    for (const [name, labels] of [
-      ['whatsapp_conversations_resolved_total', { resolved_by: 'bot' }],
-      ['whatsapp_conversations_resolved_total', { resolved_by: 'agent' }],
-      ['whatsapp_conversations_reopened_total', {}],
-      ['whatsapp_bot_handovers_total', {}],
-      ['whatsapp_csat_responses_total', { score: '4', agent: LENA, category: 'billing' }],
-      ['whatsapp_message_failures_total', { error_code: '131026' }],
-      ['whatsapp_agent_open_conversations', { agent: TOM }],
-    ] as const) {
-      assert.ok(total(await scrape(chatwoot), name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
-    }
-    assert.deepEqual(await conversationRows(chatwootDb.database), await conversationRows(metaDb.database));
     // Messages alike, but for the survey answer: a message through Meta, a rating through Chatwoot.
-    const metaMessages = await messageCounts(meta);
-    assert.deepEqual(await messageCounts(chatwoot), { ...metaMessages, 'inbound/customer': metaMessages['inbound/customer']! - 1 });
+    await assertSameAsReference(reference, runs.provider, 1);
   });
 });
 
@@ -738,22 +706,7 @@ describe('the simulator speaks Chatwoot', () => {
     const simDb = await createTestDatabase();
     try {
       const settings = { CHATWOOT_WEBHOOK_SECRET: CHATWOOT_SECRET, CHATWOOT_INBOXES: `1=${PHONE_NUMBER_ID}` };
-      const target = testApp(simDb.database, settings);
-      const stats = await simulate(target, 'chatwoot', settings);
-      assert.ok(stats.conversations >= 10, `${stats.conversations} conversations`);
-      assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
-      const series = await scrape(target);
-      assert.equal(total(series, 'whatsapp_webhook_requests_total', { provider: 'meta' }), 0, 'nothing went to the Meta endpoint');
-      assert.ok(total(series, 'whatsapp_webhook_requests_total', { provider: 'chatwoot', outcome: 'accepted' }) > 50);
-      for (const [name, labels] of [
-        ['whatsapp_conversations_opened_total', { business_number: PHONE_NUMBER_ID }],
-        ['whatsapp_first_response_seconds_count', { responder: 'bot' }],
-        ['whatsapp_first_response_seconds_count', { responder: 'agent' }],
-        ['whatsapp_messages_total', { direction: 'outbound', sender: 'agent' }],
-        ['whatsapp_agent_online', {}],
-      ] as const) {
-        assert.ok(total(series, name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
-      }
+      await assertSimulatorSpeaks(testApp(simDb.database, settings), 'chatwoot', settings);
     } finally {
       await simDb.drop();
     }

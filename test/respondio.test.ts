@@ -8,29 +8,23 @@ import { after, before, describe, it } from 'node:test';
 import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { signRespondio, verifyRespondioSignature } from '../src/ingest/respondio/signature.ts';
-import type { GraphApiStub } from '../src/demo/graph-api.ts';
-import { metricValue, openTestApp, scrape, testApp, total } from './support/app.ts';
+import { metricValue, openTestApp, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { PHONE_NUMBER_ID, wamid } from './support/meta.ts';
 import {
   answerSurveyOnMeta,
+  openRuns,
+  assertSameAsReference,
   CSAT,
-  conversationRows,
-  graphApi,
-  kpiSeries,
-  LENA,
-  messageCounts,
   NAMES,
   presence,
   runMeta,
   surveyLoop,
-  surveySettings,
   TIMELINE,
-  TOM,
   timeAt,
   wamidOf,
 } from './support/provider-timeline.ts';
-import { postRespondio, RESPONDIO_KEYS, respondioFixture, simulate } from './support/providers.ts';
+import { postRespondio, RESPONDIO_KEYS, respondioFixture, assertSimulatorSpeaks } from './support/providers.ts';
 
 let db: TestDatabase;
 let app: App;
@@ -341,31 +335,17 @@ describe('respond.io messages and conversations', () => {
 
 describe('the same timeline through respond.io as through Meta and the events API', () => {
   const NUMBER = '300000000000123';
-  let metaDb: TestDatabase;
-  let respondioDb: TestDatabase;
-  let metaStub: GraphApiStub;
-  let respondioStub: GraphApiStub;
-  let meta: App;
-  let respondio: App;
-  before(async () => {
-    [metaDb, respondioDb, metaStub, respondioStub] = await Promise.all([
-      createTestDatabase(),
-      createTestDatabase(),
-      graphApi(),
-      graphApi(),
-    ]);
-    // respond.io reports no CSAT: both runs answer the exporter's own survey.
-    meta = testApp(metaDb.database, surveySettings(metaStub));
-    respondio = testApp(respondioDb.database, {
-      ...surveySettings(respondioStub),
-      RESPONDIO_SIGNING_KEYS: RESPONDIO_KEYS.join(','),
-      RESPONDIO_CHANNELS: `${CHANNEL}=${NUMBER}`,
-    });
-  });
-  after(async () => {
-    await Promise.all([metaStub.close(), respondioStub.close()]);
-    await Promise.all([metaDb.drop(), respondioDb.drop()]);
-  });
+  let runs: Awaited<ReturnType<typeof openRuns>>;
+  // respond.io reports no CSAT: both runs answer the exporter's own survey.
+  before(
+    async () =>
+      (runs = await openRuns(
+        NUMBER,
+        { RESPONDIO_SIGNING_KEYS: RESPONDIO_KEYS.join(','), RESPONDIO_CHANNELS: `${CHANNEL}=${NUMBER}` },
+        true,
+      )),
+  );
+  after(() => runs.close());
 
   const contactOf = (customer: string, assignee: string | null = null) => ({
     id: 6000 + Number(customer.slice(-2)),
@@ -379,7 +359,7 @@ describe('the same timeline through respond.io as through Meta and the events AP
   const channel = { id: CHANNEL, name: 'WhatsApp DE', source: 'whatsapp_cloud' };
 
   async function post(payload: Record<string, unknown>, key = RESPONDIO_KEYS[0]!): Promise<void> {
-    const res = await postRespondio(respondio, payload, { key });
+    const res = await postRespondio(runs.provider.app, payload, { key });
     if (res.status !== 200) throw new Error(`${payload.event_type}: ${res.status} ${res.text}`);
   }
 
@@ -389,7 +369,7 @@ describe('the same timeline through respond.io as through Meta and the events AP
     for (const step of TIMELINE) {
       const event_id = uuid(10_000 + step.n);
       if (step.kind === 'presence') {
-        await presence(respondio, step);
+        await presence(runs.provider.app, step);
         continue;
       }
       const contact = contactOf(step.customer, assignees.get(step.customer) ?? null);
@@ -485,10 +465,11 @@ describe('the same timeline through respond.io as through Meta and the events AP
   }
 
   it('gives the same KPIs on /metrics and the same stored conversations', async () => {
-    await runMeta(meta);
-    await surveyLoop(meta, metaStub, (survey, at) => answerSurveyOnMeta(meta, survey, at));
+    const { reference, provider } = runs;
+    await runMeta(reference.app);
+    await surveyLoop(reference.app, reference.stub, (survey, at) => answerSurveyOnMeta(reference.app, survey, at));
     await runRespondio();
-    await surveyLoop(respondio, respondioStub, (survey, at) =>
+    await surveyLoop(provider.app, provider.stub!, (survey, at) =>
       post(
         respondioFixture('message.received', {
           event_id: uuid(19_999),
@@ -506,23 +487,7 @@ describe('the same timeline through respond.io as through Meta and the events AP
       ),
     );
 
-    const expected = await kpiSeries(meta, PHONE_NUMBER_ID);
-    const actual = await kpiSeries(respondio, NUMBER);
-    assert.ok(expected.size > 100, `${expected.size} KPI series`);
-    assert.deepEqual(Object.fromEntries(actual), Object.fromEntries(expected));
-    for (const [name, labels] of [
-      ['whatsapp_conversations_resolved_total', { resolved_by: 'bot' }],
-      ['whatsapp_conversations_resolved_total', { resolved_by: 'agent' }],
-      ['whatsapp_conversations_reopened_total', {}],
-      ['whatsapp_bot_handovers_total', {}],
-      ['whatsapp_csat_responses_total', { score: '4', agent: LENA, category: 'billing' }],
-      ['whatsapp_message_failures_total', { error_code: '131026' }],
-      ['whatsapp_agent_open_conversations', { agent: TOM }],
-    ] as const) {
-      assert.ok(total(await scrape(respondio), name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
-    }
-    assert.deepEqual(await messageCounts(respondio), await messageCounts(meta));
-    assert.deepEqual(await conversationRows(respondioDb.database), await conversationRows(metaDb.database));
+    await assertSameAsReference(reference, provider);
   });
 });
 
@@ -531,22 +496,7 @@ describe('the simulator speaks respond.io', () => {
     const simDb = await createTestDatabase();
     try {
       const settings = { RESPONDIO_SIGNING_KEYS: RESPONDIO_KEYS.join(','), RESPONDIO_CHANNELS: `1=${PHONE_NUMBER_ID}` };
-      const target = testApp(simDb.database, settings);
-      const stats = await simulate(target, 'respondio', settings);
-      assert.ok(stats.conversations >= 10, `${stats.conversations} conversations`);
-      assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
-      const series = await scrape(target);
-      assert.equal(total(series, 'whatsapp_webhook_requests_total', { provider: 'meta' }), 0, 'nothing went to the Meta endpoint');
-      assert.ok(total(series, 'whatsapp_webhook_requests_total', { provider: 'respondio', outcome: 'accepted' }) > 30);
-      for (const [name, labels] of [
-        ['whatsapp_conversations_opened_total', { business_number: PHONE_NUMBER_ID }],
-        ['whatsapp_first_response_seconds_count', { responder: 'bot' }],
-        ['whatsapp_first_response_seconds_count', { responder: 'agent' }],
-        ['whatsapp_messages_total', { direction: 'outbound', sender: 'agent' }],
-        ['whatsapp_agent_online', {}],
-      ] as const) {
-        assert.ok(total(series, name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
-      }
+      await assertSimulatorSpeaks(testApp(simDb.database, settings), 'respondio', settings);
     } finally {
       await simDb.drop();
     }

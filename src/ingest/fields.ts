@@ -5,7 +5,7 @@
  * authentication and about the few fields they cannot do without, and lenient about the rest.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Batch } from '../domain/batch.ts';
+import type { Batch, ProviderEvent } from '../domain/batch.ts';
 import type { ThreadKey } from '../domain/whatsapp.ts';
 
 export type Json = Record<string, unknown>;
@@ -90,4 +90,26 @@ export function addThread(batch: Batch, thread: ThreadKey, name: string | null):
   if (!batch.businessNumbers.some((b) => b.phoneNumberId === thread.phoneNumberId))
     batch.businessNumbers.push({ phoneNumberId: thread.phoneNumberId, displayPhoneNumber: null, accountId: null });
   batch.contacts.push({ waId: thread.customer, profileName: name });
+}
+
+/** A conversation event a provider reports about a thread (no WhatsApp message of its own). */
+export function threadEvent(
+  id: string,
+  type: string,
+  at: Date,
+  thread: ThreadKey,
+  fields: { agent?: string; by?: 'agent' | 'bot'; category?: string },
+  payload: unknown,
+): ProviderEvent {
+  return {
+    id,
+    type,
+    at,
+    thread,
+    agent: fields.agent ?? null,
+    by: fields.by ?? null,
+    category: fields.category ?? null,
+    messageId: null,
+    payload,
+  };
 }

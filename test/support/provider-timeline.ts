@@ -4,12 +4,14 @@
  * test maps the steps onto its own payloads; `runMeta` is the reference. Each run gets its own
  * database and business number; `kpiSeries` and `conversationRows` put them side by side.
  */
+import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { App } from '../../src/app.ts';
 import { sendDueSurveys } from '../../src/csat/send-surveys.ts';
 import { startGraphApiStub, type GraphApiStub, type SentMessage } from '../../src/demo/graph-api.ts';
 import type { Database } from '../../src/storage/database.ts';
-import { EVENTS_TOKEN, scrape } from './app.ts';
+import { EVENTS_TOKEN, scrape, testApp, total } from './app.ts';
+import { createTestDatabase } from './database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage } from './meta.ts';
 
 /** The timeline starts 3 hours ago; `at` is seconds after its start. */
@@ -189,12 +191,12 @@ export async function surveyLoop(app: App, stub: GraphApiStub, answer: (survey: 
   await answer(survey, new Date(Date.now() + 1000));
 }
 
-export async function graphApi(): Promise<GraphApiStub> {
+async function graphApi(): Promise<GraphApiStub> {
   return startGraphApiStub({ onSend: () => undefined });
 }
 
 /** The settings of an app that sends CSAT surveys to the stand-in. */
-export const surveySettings = (stub: GraphApiStub) => ({
+const surveySettings = (stub: GraphApiStub) => ({
   WHATSAPP_ACCESS_TOKEN: 'graph-token',
   WHATSAPP_API_URL: stub.url,
   CSAT_DELAY: '1s',
@@ -227,7 +229,7 @@ const KPI_FAMILIES = [
 ];
 
 /** The KPI series of an app's /metrics, its business number written as `B`. */
-export async function kpiSeries(app: App, phoneNumberId: string): Promise<Map<string, number>> {
+async function kpiSeries(app: App, phoneNumberId: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [key, value] of await scrape(app)) {
     const name = key.slice(0, key.indexOf('{'));
@@ -239,7 +241,7 @@ export async function kpiSeries(app: App, phoneNumberId: string): Promise<Map<st
 }
 
 /** whatsapp_messages_total by direction and sender (the type of an answer is unknown to Meta's statuses). */
-export async function messageCounts(app: App): Promise<Record<string, number>> {
+async function messageCounts(app: App): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const [key, value] of await scrape(app)) {
     if (!key.startsWith('whatsapp_messages_total{') || value === 0) continue;
@@ -251,7 +253,7 @@ export async function messageCounts(app: App): Promise<Record<string, number>> {
 }
 
 /** The stored conversations, by customer and opening, without ids, message ids and bookkeeping columns. */
-export async function conversationRows(database: Database): Promise<Record<string, unknown>[]> {
+async function conversationRows(database: Database): Promise<Record<string, unknown>[]> {
   const { rows } = await database.query(
     `SELECT contact_wa_id, status, state, category, sentiment, opened_at, cycle_started_at, handler, assigned_agent, bot_engaged, handed_over,
             first_response_at, first_responder, first_response_agent, waiting_since, last_customer_message_at, last_business_message_at,
@@ -259,4 +261,78 @@ export async function conversationRows(database: Database): Promise<Record<strin
        FROM conversations ORDER BY contact_wa_id, opened_at`,
   );
   return rows;
+}
+
+/** A run of the timeline: its app, database, business number, and the Graph API stand-in its surveys go to (if it sends any). */
+export interface Run {
+  app: App;
+  database: Database;
+  phoneNumberId: string;
+  stub?: GraphApiStub;
+}
+
+/**
+ * Two runs on their own databases: the reference (Meta and the events API on PHONE_NUMBER_ID,
+ * sending CSAT surveys) and a provider's (on `phoneNumberId`, with `settings`; sending surveys too
+ * when `surveys`).
+ */
+export async function openRuns(
+  phoneNumberId: string,
+  settings: Record<string, string>,
+  surveys: boolean,
+): Promise<{ reference: Run & { stub: GraphApiStub }; provider: Run; close: () => Promise<void> }> {
+  const [referenceDb, providerDb, referenceStub, providerStub] = await Promise.all([
+    createTestDatabase(),
+    createTestDatabase(),
+    graphApi(),
+    surveys ? graphApi() : undefined,
+  ]);
+  return {
+    reference: {
+      app: testApp(referenceDb.database, surveySettings(referenceStub)),
+      database: referenceDb.database,
+      phoneNumberId: PHONE_NUMBER_ID,
+      stub: referenceStub,
+    },
+    provider: {
+      app: testApp(providerDb.database, { ...(providerStub ? surveySettings(providerStub) : {}), ...settings }),
+      database: providerDb.database,
+      phoneNumberId,
+      stub: providerStub,
+    },
+    async close() {
+      await Promise.all([referenceStub.close(), providerStub?.close()]);
+      await Promise.all([referenceDb.drop(), providerDb.drop()]);
+    },
+  };
+}
+
+/**
+ * The provider's run has the reference's KPI series (its business number written like the
+ * reference's), non-zero where the timeline makes them so (an equality of zeros proves nothing),
+ * the same stored conversations, and the same messages but for `fewerCustomerMessages` (a CSAT
+ * rating the provider reports instead of the customer's answer as a message).
+ */
+export async function assertSameAsReference(reference: Run, provider: Run, fewerCustomerMessages = 0): Promise<void> {
+  const expected = await kpiSeries(reference.app, reference.phoneNumberId);
+  assert.ok(expected.size > 100, `${expected.size} KPI series`);
+  assert.deepEqual(Object.fromEntries(await kpiSeries(provider.app, provider.phoneNumberId)), Object.fromEntries(expected));
+  const series = await scrape(provider.app);
+  for (const [name, labels] of [
+    ['whatsapp_conversations_resolved_total', { resolved_by: 'bot' }],
+    ['whatsapp_conversations_resolved_total', { resolved_by: 'agent' }],
+    ['whatsapp_conversations_reopened_total', {}],
+    ['whatsapp_bot_handovers_total', {}],
+    ['whatsapp_csat_responses_total', { score: String(CSAT.score), agent: CSAT.agent, category: 'billing' }],
+    ['whatsapp_message_failures_total', { error_code: '131026' }],
+    ['whatsapp_agent_open_conversations', { agent: TOM }],
+  ] as const) {
+    assert.ok(total(series, name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
+  }
+  assert.deepEqual(await conversationRows(provider.database), await conversationRows(reference.database));
+  const messages = await messageCounts(reference.app);
+  assert.deepEqual(await messageCounts(provider.app), {
+    ...messages,
+    'inbound/customer': messages['inbound/customer']! - fewerCustomerMessages,
+  });
 }

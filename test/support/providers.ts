@@ -2,6 +2,7 @@
  * Chatwoot and respond.io webhooks for tests: the constructed fixtures under test/fixtures/<provider>/
  * with fields overridden, serialised, signed the way each provider signs, and posted.
  */
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,8 +11,8 @@ import type { App } from '../../src/app.ts';
 import { Simulator } from '../../src/demo/simulator.ts';
 import { signChatwoot } from '../../src/ingest/chatwoot/signature.ts';
 import { signRespondio } from '../../src/ingest/respondio/signature.ts';
-import { EVENTS_TOKEN } from './app.ts';
-import { APP_SECRET } from './meta.ts';
+import { EVENTS_TOKEN, scrape, total } from './app.ts';
+import { APP_SECRET, PHONE_NUMBER_ID } from './meta.ts';
 
 export const CHATWOOT_SECRET = 'test-chatwoot-secret-0123456789';
 export const RESPONDIO_KEYS = ['test-respondio-key-received-0123', 'test-respondio-key-sent-4567890'];
@@ -98,7 +99,7 @@ export function postRespondio(app: App, payload: unknown, options: { key?: strin
  * Drives an app with the demo simulator speaking `provider` for a few seconds (a calendar morning
  * with agents on shift, conversations at 30× pace); returns the simulator's statistics.
  */
-export async function simulate(app: App, provider: string, secrets: Record<string, string>, durationMs = 8_000) {
+async function simulate(app: App, provider: string, secrets: Record<string, string>, durationMs: number) {
   const server = app.express.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   try {
@@ -122,5 +123,24 @@ export async function simulate(app: App, provider: string, secrets: Record<strin
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** The simulator speaking `provider` feeds an app on PHONE_NUMBER_ID: every request accepted, none at Meta's endpoint, and KPIs of bots, agents and presence. */
+export async function assertSimulatorSpeaks(app: App, provider: string, secrets: Record<string, string>): Promise<void> {
+  const stats = await simulate(app, provider, secrets, 8_000);
+  assert.ok(stats.conversations >= 10, `${stats.conversations} conversations`);
+  assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
+  const series = await scrape(app);
+  assert.equal(total(series, 'whatsapp_webhook_requests_total', { provider: 'meta' }), 0, 'nothing went to the Meta endpoint');
+  assert.ok(total(series, 'whatsapp_webhook_requests_total', { provider, outcome: 'accepted' }) > 30);
+  for (const [name, labels] of [
+    ['whatsapp_conversations_opened_total', { business_number: PHONE_NUMBER_ID }],
+    ['whatsapp_first_response_seconds_count', { responder: 'bot' }],
+    ['whatsapp_first_response_seconds_count', { responder: 'agent' }],
+    ['whatsapp_messages_total', { direction: 'outbound', sender: 'agent' }],
+    ['whatsapp_agent_online', {}],
+  ] as const) {
+    assert.ok(total(series, name, labels) > 0, `${name} ${JSON.stringify(labels)}`);
   }
 }

@@ -17,7 +17,7 @@
 import { type Batch, emptyBatch, type Sender, type Status } from '../../domain/batch.ts';
 import { normalizeWaId, type ThreadKey } from '../../domain/whatsapp.ts';
 import { PayloadError } from '../adapter.ts';
-import { addThread, idOf, type Json, objectOf, phoneDigitsOf, textOf, timeOf } from '../fields.ts';
+import { addThread, idOf, type Json, objectOf, phoneDigitsOf, textOf, threadEvent, timeOf } from '../fields.ts';
 
 export interface ChatwootMapping {
   /** Chatwoot inbox id → the Meta phone_number_id of its WhatsApp number (CHATWOOT_INBOXES). */
@@ -272,18 +272,11 @@ function onConversation(c: Json, event: string, { batch, mapping, times }: Conte
   const assignee = objectOf(meta.assignee);
   const assigneeIsBot = textOf(assignee?.type)?.toLowerCase() === 'agent_bot' || textOf(meta.assignee_type) === 'AgentBot';
   const agent = assigneeIsBot ? undefined : userIdOf(assignee);
-  const record = (type: string, fields: { agent?: string; by?: 'agent' | 'bot'; category?: string }) =>
-    batch.events.push({
-      id: id(type === 'categorized' ? `categorized:${fields.category}` : type === 'assigned' ? `assigned:${fields.agent}` : type),
-      type,
-      at,
-      thread,
-      agent: fields.agent ?? null,
-      by: fields.by ?? null,
-      category: fields.category ?? null,
-      messageId: null,
-      payload: { event, status: status ?? null, changed_attributes: c.changed_attributes ?? null, conversation: idOf(c.id) ?? null },
-    });
+  const payload = { event, status: status ?? null, changed_attributes: c.changed_attributes ?? null, conversation: idOf(c.id) ?? null };
+  const record = (type: string, fields: { agent?: string; by?: 'agent' | 'bot'; category?: string }) => {
+    const what = type === 'categorized' ? `categorized:${fields.category}` : type === 'assigned' ? `assigned:${fields.agent}` : type;
+    batch.events.push(threadEvent(id(what), type, at, thread, fields, payload));
+  };
   addThread(batch, thread, nameOf(objectOf(meta.sender)));
 
   if (status === 'resolved') record('resolved', { by: assigneeIsBot ? 'bot' : 'agent', agent });

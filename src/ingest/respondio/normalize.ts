@@ -16,7 +16,7 @@
 import { type Batch, emptyBatch, type Sender } from '../../domain/batch.ts';
 import type { ThreadKey } from '../../domain/whatsapp.ts';
 import { PayloadError } from '../adapter.ts';
-import { addThread, idOf, type Json, objectOf, phoneDigitsOf, textOf, timeOf } from '../fields.ts';
+import { addThread, idOf, type Json, objectOf, phoneDigitsOf, textOf, threadEvent, timeOf } from '../fields.ts';
 
 export interface RespondioMapping {
   /** respond.io channel id → the Meta phone_number_id of its WhatsApp number (RESPONDIO_CHANNELS). */
@@ -191,23 +191,15 @@ function onConversation({ webhook, type, eventId, batch, mapping, received }: Co
     events.push(assigneeId ? { suffix: '', type: 'assigned', agent: assigneeId } : { suffix: '', type: 'unassigned' });
   }
   const stem = base ?? `respondio:${type}:${customer}:${at.getTime()}`;
+  const payload = { event_type: type, event_id: eventId ?? null, conversation: webhook.conversation ?? null, assignee: assignee ?? null };
   // A fanned-out event names no business number of its own: it registers none.
   if (fanOut) batch.contacts.push({ waId: customer, profileName: nameOf(contact) });
   for (const phoneNumberId of numbers) {
     const thread = { phoneNumberId, customer };
     if (!fanOut) addThread(batch, thread, nameOf(contact));
     for (const e of events) {
-      batch.events.push({
-        id: `${stem}${e.suffix}${fanOut ? `@${phoneNumberId}` : ''}`,
-        type: e.type,
-        at,
-        thread,
-        agent: e.agent ?? null,
-        by: e.by ?? null,
-        category: e.category ?? null,
-        messageId: null,
-        payload: { event_type: type, event_id: eventId ?? null, conversation: webhook.conversation ?? null, assignee: assignee ?? null },
-      });
+      const id = `${stem}${e.suffix}${fanOut ? `@${phoneNumberId}` : ''}`;
+      batch.events.push(threadEvent(id, e.type, at, thread, e, payload));
     }
   }
 }
