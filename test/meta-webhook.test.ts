@@ -345,11 +345,12 @@ describe('storing webhooks', () => {
     const id = wamid('group');
     const rows = (payload: unknown) =>
       messageRowsOf(normalizeMetaWebhook(payload)).map((m) => ({ ...m, provider: 'meta', deliveryId: null }));
-    const read = rows(statuses(status(id, 'read', new Date(Date.now() - 10_000))));
-    const sent = rows(statuses(status(id, 'sent', new Date(Date.now() - 60_000), { biz_opaque_callback_data: 'agent:alice' })));
+    const sentAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    const read = rows(statuses(status(id, 'read', new Date(sentAt.getTime() + 50_000))));
+    const sent = rows(statuses(status(id, 'sent', sentAt, { biz_opaque_callback_data: 'agent:alice' })));
     await db.database.transaction((tx) => insertMessages(tx, [...read, ...sent]));
     const stored = (await db.database.query('SELECT sent_at, sender, agent_id FROM messages WHERE wamid = $1', [id])).rows[0]!;
-    assert.equal(Math.round((Date.now() - stored.sent_at.getTime()) / 1000), 60);
+    assert.equal(stored.sent_at.getTime(), sentAt.getTime());
     assert.deepEqual([stored.sender, stored.agent_id], ['agent', 'alice']);
   });
 

@@ -66,25 +66,44 @@ function httpUrl(name: string) {
   });
 }
 
-/** BUSINESS_NUMBER_NAMES: `phone_number_id=name,…`, short names for the `business_number` label. */
-const businessNumberNames = optionalText.transform((value, ctx) => {
-  const names = new Map<string, string>();
-  for (const part of (value ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const match = /^([^=\s]+)\s*=\s*([a-z0-9][a-z0-9_.-]{0,39})$/i.exec(part);
-    if (!match) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `BUSINESS_NUMBER_NAMES: "${part}" is not phone_number_id=name — a name is 1–40 letters, digits, _ . or -, e.g. 106540352242922=support-de`,
-      });
-      return z.NEVER;
+/**
+ * A comma-separated list of `key=value` pairs (BUSINESS_NUMBER_NAMES, CHATWOOT_INBOXES,
+ * RESPONDIO_CHANNELS): each pair must match `pair` (key and value as groups), else one line says
+ * what was expected; a key given twice is refused.
+ */
+function pairs(name: string, pair: RegExp, expected: string) {
+  return optionalText.transform((value, ctx) => {
+    const map = new Map<string, string>();
+    for (const part of (value ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const match = pair.exec(part);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `${name}: "${part}" is not ${expected}` });
+        return z.NEVER;
+      }
+      if (map.has(match[1]!) && map.get(match[1]!) !== match[2]) {
+        ctx.addIssue({ code: 'custom', message: `${name}: ${match[1]} is given twice, with different values` });
+        return z.NEVER;
+      }
+      map.set(match[1]!, match[2]!);
     }
-    names.set(match[1]!, match[2]!);
-  }
-  return names;
-});
+    return map;
+  });
+}
+
+/** BUSINESS_NUMBER_NAMES: `phone_number_id=name,…`, short names for the `business_number` label. */
+const businessNumberNames = pairs(
+  'BUSINESS_NUMBER_NAMES',
+  /^([^=\s]+)\s*=\s*([a-z0-9][a-z0-9_.-]{0,39})$/i,
+  'phone_number_id=name — a name is 1–40 letters, digits, _ . or -, e.g. 106540352242922=support-de',
+);
+
+/** CHATWOOT_INBOXES and RESPONDIO_CHANNELS: a provider's inbox or channel id → the Meta phone_number_id of its WhatsApp number. */
+function providerNumbers(name: string, what: string, example: string) {
+  return pairs(name, /^([\w-]{1,64})\s*=\s*([^\s=,]{1,64})$/, `${what}=phone_number_id — e.g. ${example}`);
+}
 
 /** BUSINESS_HOURS is a path to a JSON file or the JSON itself (see business-hours.ts). */
 const businessHours = optionalText.transform((value, ctx) => {
@@ -148,6 +167,10 @@ function isAddressOrRange(item: string): boolean {
   return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
+/** How Chatwoot webhooks are verified (see src/ingest/chatwoot/adapter.ts). */
+export const CHATWOOT_SIGNATURE_MODES = ['enforce', 'log-only', 'unsigned'] as const;
+export type ChatwootSignatureMode = (typeof CHATWOOT_SIGNATURE_MODES)[number];
+
 export const AGENT_LABEL_MODES = ['as_is', 'hashed'] as const;
 export type AgentLabelMode = (typeof AGENT_LABEL_MODES)[number];
 
@@ -185,6 +208,12 @@ const envShape = z.object({
   TWILIO_AUTH_TOKEN: optionalText,
   PUBLIC_URL: httpUrl('PUBLIC_URL'),
   CHATWOOT_WEBHOOK_SECRET: optionalText,
+  CHATWOOT_SIGNATURE: optionalText.refine((v) => v === undefined || (CHATWOOT_SIGNATURE_MODES as readonly string[]).includes(v), {
+    message: `CHATWOOT_SIGNATURE: expected ${CHATWOOT_SIGNATURE_MODES.join(', ')}`,
+  }),
+  CHATWOOT_INBOXES: providerNumbers('CHATWOOT_INBOXES', 'inbox_id', '17=106540352242922'),
+  RESPONDIO_SIGNING_KEYS: optionalText,
+  RESPONDIO_CHANNELS: providerNumbers('RESPONDIO_CHANNELS', 'channel_id', '123456=106540352242922'),
   TRUST_PROXY: trustProxy,
   PSEUDONYM_KEY: optionalText,
   AGENT_LABELS: optionalText
@@ -228,6 +257,36 @@ const envSchema = envShape
         message: 'PUBLIC_URL: required when TWILIO_AUTH_TOKEN is set — Twilio signs the public URL it calls',
       });
     }
+    const chatwootMode = env.CHATWOOT_SIGNATURE;
+    if (chatwootMode === 'unsigned' && env.CHATWOOT_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHATWOOT_SIGNATURE'],
+        message: 'CHATWOOT_SIGNATURE: unsigned contradicts CHATWOOT_WEBHOOK_SECRET — with a secret use enforce (the default) or log-only',
+      });
+    }
+    if ((chatwootMode === 'enforce' || chatwootMode === 'log-only') && !env.CHATWOOT_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHATWOOT_SIGNATURE'],
+        message: `CHATWOOT_SIGNATURE: ${chatwootMode} needs CHATWOOT_WEBHOOK_SECRET — or set unsigned for a Chatwoot older than 4.11.2, which signs nothing`,
+      });
+    }
+    if (env.CHATWOOT_INBOXES.size > 0 && !env.CHATWOOT_WEBHOOK_SECRET && chatwootMode !== 'unsigned') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHATWOOT_INBOXES'],
+        message:
+          "CHATWOOT_INBOXES: the Chatwoot endpoint is off — set CHATWOOT_WEBHOOK_SECRET (the webhook's secret), or CHATWOOT_SIGNATURE=unsigned for a Chatwoot that signs nothing",
+      });
+    }
+    if (env.RESPONDIO_CHANNELS.size > 0 && !env.RESPONDIO_SIGNING_KEYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RESPONDIO_CHANNELS'],
+        message: "RESPONDIO_CHANNELS: the respond.io endpoint is off — set RESPONDIO_SIGNING_KEYS (each webhook's signing key)",
+      });
+    }
     if (env.CSAT_TEMPLATE_NAME && !env.CSAT_TEMPLATE_LANGUAGE) {
       ctx.addIssue({
         code: 'custom',
@@ -268,7 +327,16 @@ export interface Config {
   readonly retentionDays: number;
   readonly twilioAuthToken: string | undefined;
   readonly publicUrl: string | undefined;
+  /** Chatwoot webhook secrets (comma-separated, one per webhook); undefined: none. */
   readonly chatwootWebhookSecret: string | undefined;
+  /** How Chatwoot webhooks are verified; undefined: the endpoint is off (no secret, no opt-in to unsigned). */
+  readonly chatwootSignature: ChatwootSignatureMode | undefined;
+  /** Chatwoot inbox id → the Meta phone_number_id of its WhatsApp number (CHATWOOT_INBOXES). */
+  readonly chatwootInboxes: ReadonlyMap<string, string>;
+  /** respond.io signing keys, comma-separated (one per webhook); undefined: the endpoint is off. */
+  readonly respondioSigningKeys: string | undefined;
+  /** respond.io channel id → the Meta phone_number_id of its WhatsApp number (RESPONDIO_CHANNELS). */
+  readonly respondioChannels: ReadonlyMap<string, string>;
   /** Express `trust proxy`: false, a hop count, or the proxies' addresses. */
   readonly trustProxy: number | string | false;
   /** Key of the keyed hashes (agent labels, stable customer pseudonyms); undefined: none configured. */
@@ -377,6 +445,11 @@ function toConfig(env: Env): Config {
     twilioAuthToken: env.TWILIO_AUTH_TOKEN,
     publicUrl: env.PUBLIC_URL,
     chatwootWebhookSecret: env.CHATWOOT_WEBHOOK_SECRET,
+    chatwootSignature:
+      (env.CHATWOOT_SIGNATURE as ChatwootSignatureMode | undefined) ?? (env.CHATWOOT_WEBHOOK_SECRET ? 'enforce' : undefined),
+    chatwootInboxes: env.CHATWOOT_INBOXES,
+    respondioSigningKeys: env.RESPONDIO_SIGNING_KEYS,
+    respondioChannels: env.RESPONDIO_CHANNELS,
     trustProxy: env.TRUST_PROXY,
     pseudonymKey: env.PSEUDONYM_KEY,
     agentLabels: env.AGENT_LABELS,

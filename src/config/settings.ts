@@ -55,7 +55,34 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'RETENTION_DAYS', meaning: 'personal data of older conversations is removed', default: '90' },
   { name: 'TWILIO_AUTH_TOKEN', meaning: 'verifies Twilio signatures (needs PUBLIC_URL)', default: 'unset', secret: true },
   { name: 'PUBLIC_URL', meaning: "the exporter's public base URL", default: 'unset' },
-  { name: 'CHATWOOT_WEBHOOK_SECRET', meaning: 'verifies Chatwoot signatures', default: 'unset', secret: true },
+  {
+    name: 'CHATWOOT_WEBHOOK_SECRET',
+    meaning:
+      "the Chatwoot webhook's secret: verifies X-Chatwoot-Signature (comma-separated for several webhooks); turns /webhooks/chatwoot on",
+    default: 'unset: Chatwoot endpoint off',
+    secret: true,
+  },
+  {
+    name: 'CHATWOOT_SIGNATURE',
+    meaning: 'enforce: refuse unsigned, stale or wrong signatures; log-only: log them and accept; unsigned: no secret, accept and log',
+    default: 'enforce with a secret, else off',
+  },
+  {
+    name: 'CHATWOOT_INBOXES',
+    meaning: "Chatwoot inbox id=the phone_number_id of its WhatsApp number, comma-separated, so its threads are Meta's",
+    default: 'unset: chatwoot-inbox-<id>',
+  },
+  {
+    name: 'RESPONDIO_SIGNING_KEYS',
+    meaning: "respond.io webhooks' signing keys, comma-separated (one per webhook); turns /webhooks/respondio on",
+    default: 'unset: respond.io endpoint off',
+    secret: true,
+  },
+  {
+    name: 'RESPONDIO_CHANNELS',
+    meaning: "respond.io channel id=the phone_number_id of its WhatsApp number, comma-separated, so its threads are Meta's",
+    default: 'unset: respondio',
+  },
   { name: 'CATEGORIES_FILE', meaning: 'JSON rules for request categories', default: 'config/categories.json' },
   {
     name: 'PSEUDONYM_KEY',

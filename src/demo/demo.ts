@@ -10,6 +10,7 @@ import { start } from '../main.ts';
 import { parseCli, simulatorFromOptions, USAGE } from './cli.ts';
 import { startGraphApiStub } from './graph-api.ts';
 import { describeStats, type Simulator } from './simulator.ts';
+import { DEMO_SETTINGS } from './wire/index.ts';
 
 const parsed = parseCli(process.argv.slice(2), process.env);
 if (!parsed.ok || parsed.options.target) {
@@ -40,6 +41,8 @@ const env: Record<string, string> = {
   CSAT_RESPONSE_WINDOW: process.env.CSAT_RESPONSE_WINDOW ?? '30m',
 };
 if (process.env.BUSINESS_HOURS) env.BUSINESS_HOURS = process.env.BUSINESS_HOURS;
+// The provider the simulator speaks gets its secrets and its business number mapping.
+Object.assign(env, DEMO_SETTINGS[options.provider]?.(options.phoneNumberId, secret));
 
 const exporter = await start(env);
 const base = `http://127.0.0.1:${options.port}`;

@@ -16,7 +16,9 @@ const appSecret = (process.env.WHATSAPP_APP_SECRET ?? '')
   .find((s) => s.length > 0);
 const eventsToken = process.env.EVENTS_API_TOKEN?.trim();
 if (parsed.ok && !parsed.options.target) problems.push('--target: required — the exporter base URL, e.g. http://127.0.0.1:8080');
-if (!appSecret) problems.push("WHATSAPP_APP_SECRET: required — the exporter's Meta app secret, to sign webhooks");
+// Other providers sign with their own secrets (CHATWOOT_WEBHOOK_SECRET, RESPONDIO_SIGNING_KEYS …), read by their wire format.
+if (!appSecret && (!parsed.ok || parsed.options.provider === 'meta'))
+  problems.push("WHATSAPP_APP_SECRET: required — the exporter's Meta app secret, to sign webhooks");
 if (!eventsToken) problems.push("EVENTS_API_TOKEN: required — the exporter's bearer token for /api/v1/events");
 if (!parsed.ok || problems.length > 0) {
   for (const line of problems) process.stderr.write(`simulate: ${line}\n`);
@@ -27,7 +29,7 @@ const options = parsed.options;
 
 const simulator = simulatorFromOptions(options, {
   url: options.target!,
-  appSecret: appSecret!,
+  appSecret: appSecret ?? '',
   eventsToken: eventsToken!,
   logPrefix: 'simulate',
   env: process.env,

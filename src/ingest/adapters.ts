@@ -7,9 +7,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { IngestMetrics } from '../metrics/ingest.ts';
 import type { ProviderAdapter } from './adapter.ts';
+import { chatwootAdapter } from './chatwoot/adapter.ts';
 import { helpdeskAdapter } from './helpdesk/adapter.ts';
 import { metaAdapter } from './meta/adapter.ts';
 import { splitSecrets } from './meta/signature.ts';
+import { respondioAdapter } from './respondio/adapter.ts';
 
 /** What an adapter may use besides the settings: ingest metrics, and a logger (e.g. for a log-only signature mode). */
 export interface AdapterDependencies {
@@ -22,6 +24,24 @@ type AdapterFactory = (config: Config, deps: AdapterDependencies) => ProviderAda
 export const ADAPTERS = {
   meta: (config) => metaAdapter({ appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken }),
   helpdesk: (config) => helpdeskAdapter({ token: config.eventsApiToken }),
+  chatwoot: (config, deps) =>
+    config.chatwootSignature
+      ? chatwootAdapter({
+          secrets: splitSecrets(config.chatwootWebhookSecret ?? ''),
+          mode: config.chatwootSignature,
+          inboxes: config.chatwootInboxes,
+          categories: config.categories.labels,
+          logger: deps.logger,
+        })
+      : undefined,
+  respondio: (config, deps) =>
+    config.respondioSigningKeys
+      ? respondioAdapter({
+          signingKeys: splitSecrets(config.respondioSigningKeys),
+          channels: config.respondioChannels,
+          logger: deps.logger,
+        })
+      : undefined,
 } satisfies Record<string, AdapterFactory>;
 
 /** Every `provider` label value an adapter may report. */

@@ -58,7 +58,7 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
     const request = rawRequest(req, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     const unauthorized = adapter.verify(request);
     if (unauthorized) {
-      context.logger.warn({ provider }, 'webhook authentication rejected');
+      context.logger.warn({ provider, reason: unauthorized }, 'webhook authentication rejected');
       return refused('rejected_signature', new HttpError('unauthorized', unauthorized));
     }
     if (!context.isReady()) return refused('error', new HttpError('unavailable', 'database not ready yet, retry later'));
