@@ -18,7 +18,11 @@ export interface RawRequest {
   body: Buffer;
 }
 
-/** How the pipeline decodes the body before `parse`: JSON, or form-encoded parameters (name → value). */
+/**
+ * How the pipeline decodes the body before `parse`: JSON, or form-encoded parameters (name →
+ * value). A form adapter still gets decoded JSON when the request's Content-Type is JSON (Twilio
+ * sends some webhooks as JSON, signed with bodySHA256 in the URL).
+ */
 export type BodyFormat = 'json' | 'form';
 
 export interface Parsed {
