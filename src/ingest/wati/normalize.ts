@@ -56,10 +56,12 @@ export function normalizeWati(body: unknown, receivedAt: Date, channelNumber: st
       return;
     }
     const event = check(raw, where);
-    keys.push(`${event.eventType}:${event.id ?? event.whatsappMessageId ?? event.localMessageId ?? ''}`);
+    const id = event.id ?? event.whatsappMessageId ?? event.localMessageId;
+    keys.push(id ? `${event.eventType}:${id}` : '');
     addEvent(batch, event, raw, { receivedAt, channelNumber, where: where ? `${where}.` : '' });
   });
-  return { batch, deliveryKey: keys.length === 1 && list.length === 1 ? keys[0] : undefined };
+  // An event without any id (a template status update …) is recognised by its body instead.
+  return { batch, deliveryKey: keys.length === 1 && list.length === 1 && keys[0] ? keys[0] : undefined };
 }
 
 interface Context {
