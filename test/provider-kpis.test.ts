@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
-import type request from 'supertest';
 import type { App } from '../src/app.ts';
 import { inboundParams, statusParams, twilioSid } from '../src/demo/wire/twilio.ts';
-import { localMessageId, messageReceived, sessionMessageSent, statusEvent } from '../src/demo/wire/wati.ts';
+import { messageReceived, sessionMessageSent, statusEvent } from '../src/demo/wire/wati.ts';
 import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
 import { scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -213,10 +212,8 @@ async function run(delivery: Delivery): Promise<Run> {
   if (delivery === twilio) mock.timers.enable({ apis: ['Date'], now: at(TIMELINE[0]!.s).getTime() });
   try {
     for (const step of TIMELINE) {
-      for (const res of await delivery.deliver(app, step)) {
-        const result = res as request.Response;
-        assert.equal(result.status, 200, `${delivery.provider} ${step.kind} ${step.id}: ${result.text}`);
-      }
+      for (const res of await delivery.deliver(app, step))
+        assert.equal(res.status, 200, `${delivery.provider} ${step.kind} ${step.id}: ${res.text}`);
     }
   } finally {
     if (delivery === twilio) mock.timers.reset();
