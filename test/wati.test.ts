@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
+import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/logging/logger.ts';
 import { baseEventType, normalizeWati } from '../src/ingest/wati/normalize.ts';
-import { metricValue, sample, scrape, testApp } from './support/app.ts';
+import { metricValue, sample, scrape, testApp, testConfig } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { fixture, fixtureText, postWati, WATI_CHANNEL, WATI_SETTINGS, WATI_TOKEN } from './support/wati.ts';
 
@@ -77,6 +79,19 @@ describe('the token in the WATI webhook URL', () => {
       assert.equal((await postWati(rotating, fixture('template-status-update'), { token })).status, 200);
     const off = testApp(db.database);
     assert.equal((await postWati(off, fixture('template-status-update'))).status, 404);
+  });
+
+  it('never logs the token, in whatever case the path is written or wherever the token is', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
+    const logged = createApp({ config: testConfig(WATI_SETTINGS), database: db.database, logger });
+    const event = fixture('template-status-update', { status: 'LOGGED' });
+    for (const path of [`/webhooks/WATI/${WATI_TOKEN}`, `/webhooks/wati?token=${WATI_TOKEN}`, `/webhooks/wati/${WATI_TOKEN}x`]) {
+      await request(logged.express).post(path).set('Content-Type', 'application/json').send(event);
+    }
+    assert.ok(lines.length >= 3, 'each request was logged');
+    assert.ok(!lines.join('\n').includes(WATI_TOKEN), lines.join('\n'));
+    assert.ok(lines.some((line) => line.includes('/webhooks/wati/{token}')));
   });
 
   it('validates WATI_WEBHOOK_TOKEN and WATI_CHANNEL_NUMBER with one line each', () => {
