@@ -295,6 +295,12 @@ describe('POST /webhooks/twilio', () => {
     });
     assert.equal(noCustomer.status, 400);
     assert.match(noCustomer.body.error.message, /From is not the customer's whatsapp/);
+    const hugeSid = await postTwilio(app, {
+      ...Object.fromEntries(new URLSearchParams(fixture('status-read.form'))),
+      MessageSid: `SM${'f'.repeat(3000)}`,
+    });
+    assert.equal(hugeSid.status, 400);
+    assert.equal(hugeSid.body.error.message, 'not a Twilio messaging webhook: MessageSid: at most 200 characters');
     const badJson = await request(app.express)
       .post(`/webhooks/twilio?bodySHA256=${bodySha256('{nope')}`)
       .set('Content-Type', 'application/json')
@@ -305,8 +311,8 @@ describe('POST /webhooks/twilio', () => {
     const kept = await query<{ n: number }>(
       `SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'twilio' AND outcome = 'rejected'`,
     );
-    assert.equal(kept[0]!.n, 3, 'the three signed form bodies are kept for replay');
-    assert.deepEqual(delta(before, await outcomes()), { rejected_payload: 4 });
+    assert.equal(kept[0]!.n, 4, 'the signed form bodies are kept for replay');
+    assert.deepEqual(delta(before, await outcomes()), { rejected_payload: 5 });
   });
 
   it('makes a customer one person whichever provider reports them', async () => {

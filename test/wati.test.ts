@@ -309,6 +309,11 @@ describe('WATI events', () => {
         'not a WATI webhook: id: a status needs localMessageId, whatsappMessageId or id',
       ],
       [[fixture('template-status-update'), 'x'], 'not a WATI webhook: [1] expected a JSON object with an eventType'],
+      // Identifiers are keys of indexed columns: a huge one is refused, not a database error.
+      [
+        fixture('message-bsuid', { whatsappMessageId: `wamid.${'Q'.repeat(3000)}` }),
+        'not a WATI webhook: whatsappMessageId: at most 200 characters',
+      ],
     ];
     for (const [body, message] of cases) {
       const res = await postWati(app, body);

@@ -69,6 +69,7 @@ export function normalizeTwilio(body: unknown, query: Record<string, unknown>, r
     const where = items.length > 1 ? `[${i}] ` : '';
     const sid = params.get('MessageSid') ?? params.get('SmsMessageSid') ?? params.get('SmsSid');
     if (!sid) throw new PayloadError(`not a Twilio messaging webhook: ${where}MessageSid is missing`);
+    if (sid.length > 200) throw new PayloadError(`not a Twilio messaging webhook: ${where}MessageSid: at most 200 characters`);
     const status = (params.get('MessageStatus') ?? params.get('SmsStatus') ?? statusFromType(params.get('type')) ?? '').toLowerCase();
     const inbound = INBOUND.has(status) || (status === '' && isInboundMessage(params));
     if (status === '' && !inbound)
@@ -117,12 +118,14 @@ function isWhatsApp(params: Params): boolean {
   );
 }
 
-/** A WhatsApp address (`whatsapp:+4915…`, `+4915…`) as a customer or business key; null when absent or masked (`+54351528XXXX`). */
+/** A WhatsApp address (`whatsapp:+4915…`, `+4915…`) as a customer or business key; null when absent, masked (`+54351528XXXX`) or no address at all. */
 export function addressKey(address: string | undefined): string | null {
   if (!address) return null;
   const bare = address.trim().replace(/^whatsapp:/i, '');
   if (/^\+?[\d\s\-().]*[xX*]+$/.test(bare)) return null;
-  return normalizeWaId(bare) || null;
+  const key = normalizeWaId(bare);
+  // E.164 has at most 15 digits; a business-scoped id is short too.
+  return key && key.length <= 64 ? key : null;
 }
 
 function addInbound(batch: Batch, params: Params, sid: string, at: Date, where: string): void {

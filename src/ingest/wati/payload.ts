@@ -21,6 +21,15 @@ const flag = z
   .nullish()
   .catch(null);
 
+/**
+ * An identifier (an id, a number): text or a number, trimmed; of another type, null. At most 200
+ * characters, like event ids: identifiers are keys of indexed columns.
+ */
+const key = z.preprocess(
+  (v) => (typeof v === 'string' || typeof v === 'number' ? String(v).trim() || null : null),
+  z.string().max(200, 'at most 200 characters').nullable(),
+);
+
 const reply = z.looseObject({ id: text, title: text, text, payload: text }).nullish().catch(null);
 
 export const watiEvent = z.looseObject({
@@ -29,13 +38,13 @@ export const watiEvent = z.looseObject({
     .trim()
     .min(1, 'must not be empty'),
   /** WATI's id of the message (or of this event). */
-  id: text,
+  id: key,
   /** Meta's wamid, when WATI passes it on. */
-  whatsappMessageId: text,
+  whatsappMessageId: key,
   /** The sender's correlation id of an outbound message; every status event of it repeats it. */
-  localMessageId: text,
-  conversationId: text,
-  ticketId: text,
+  localMessageId: key,
+  conversationId: key,
+  ticketId: key,
   text,
   type: text,
   /** Unix seconds, as text (sometimes malformed in WATI's samples). */
@@ -45,13 +54,13 @@ export const watiEvent = z.looseObject({
   /** false: the customer sent it; true: the business did. */
   owner: flag,
   statusString: text,
-  waId: text,
-  bsuid: text,
+  waId: key,
+  bsuid: key,
   senderName: text,
-  channelPhoneNumber: text,
+  channelPhoneNumber: key,
   /** The agent the conversation is assigned to: `assignedId` on received messages, `assigneeId` elsewhere. */
-  assignedId: text,
-  assigneeId: text,
+  assignedId: key,
+  assigneeId: key,
   /** The operator who sent an outbound message (on received messages: the conversation's operator). */
   operatorEmail: text,
   operatorName: text,
