@@ -13,7 +13,7 @@ import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
 import { scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, PHONE_NUMBER_ID, signed, statuses, status as statusItem, textMessage } from './support/meta.ts';
-import { agentOf, at, type Delivery, NOW, postEvent, type Step, TIMELINE } from './support/provider-timeline.ts';
+import { agentOf, at, type Delivery, NOW, postEvent, type Step, TIMELINE, type Who } from './support/provider-timeline.ts';
 import { postTwilio, TWILIO_SETTINGS } from './support/twilio.ts';
 import { postWati, WATI_SETTINGS } from './support/wati.ts';
 import supertest from 'supertest';
@@ -46,16 +46,11 @@ const meta: Delivery = {
         return [
           await webhook(inbound(step.customer, step.name, [textMessage(step.customer, step.text, at(step.s), wamid('meta', step.id))])),
         ];
-      case 'send': {
-        if (!step.reported) return [];
-        const agent = agentOf(step.by);
-        const type = agent ? 'agent_message' : 'bot_message';
-        return [await postEvent(target, 'meta', PHONE_NUMBER_ID, event(step, type, agent, wamid('meta', step.id), PHONE_NUMBER_ID))];
-      }
+      case 'send':
+        return reportedSend(target, PHONE_NUMBER_ID, step, wamid('meta', step.id));
       case 'status': {
-        const agent = agentOf(step.by);
         const extra: Record<string, unknown> = { recipient_id: step.customer };
-        if (step.by) extra.biz_opaque_callback_data = agent ? `agent:${agent}` : 'bot';
+        if (step.by) extra.biz_opaque_callback_data = attribution(step.by);
         if (step.errorCode) extra.errors = [{ code: step.errorCode, title: 'Message undeliverable' }];
         return [await webhook(statuses(statusItem(wamid('meta', step.id), step.status, at(step.s), extra)))];
       }
@@ -80,15 +75,10 @@ const twilio: Delivery = {
             inboundParams(twilioSid(step.id), TWILIO_BUSINESS, step.customer, step.name, { type: 'text', text: step.text }),
           ),
         ];
-      case 'send': {
-        if (!step.reported) return [];
-        const agent = agentOf(step.by);
-        const type = agent ? 'agent_message' : 'bot_message';
-        return [await postEvent(target, 'twilio', TWILIO_BUSINESS, event(step, type, agent, twilioSid(step.id), TWILIO_BUSINESS))];
-      }
+      case 'send':
+        return reportedSend(target, TWILIO_BUSINESS, step, twilioSid(step.id));
       case 'status': {
-        const agent = agentOf(step.by);
-        const path = step.by ? `/webhooks/twilio?attribution=${encodeURIComponent(agent ? `agent:${agent}` : 'bot')}` : '/webhooks/twilio';
+        const path = step.by ? `/webhooks/twilio?attribution=${encodeURIComponent(attribution(step.by))}` : '/webhooks/twilio';
         const status = step.status === 'failed' ? 'undelivered' : step.status;
         // Twilio reports failures with its own codes (63016 …), not Meta's.
         return [
@@ -149,16 +139,27 @@ const wati: Delivery = {
   },
 };
 
-function event(step: Extract<Step, { kind: 'send' }>, type: string, agent: string | null, messageId: string, businessNumber: string) {
-  return {
-    id: `${businessNumber}:${step.id}`,
-    type,
-    at: at(step.s).toISOString(),
-    customer: step.customer,
-    phone_number_id: businessNumber,
-    message_id: messageId,
-    ...(agent ? { agent } : {}),
-  };
+/** Meta's and Twilio's way of naming a send's sender: `agent:<id>` or `bot` (biz_opaque_callback_data, the StatusCallback URL). */
+const attribution = (who: Who) => {
+  const agent = agentOf(who);
+  return agent ? `agent:${agent}` : 'bot';
+};
+
+/** A send the helpdesk reported through the events API (`agent_message`/`bot_message` with the message's id); none otherwise. */
+async function reportedSend(target: App, businessNumber: string, step: Extract<Step, { kind: 'send' }>, messageId: string) {
+  if (!step.reported) return [];
+  const agent = agentOf(step.by);
+  return [
+    await postEvent(target, businessNumber, businessNumber, {
+      id: `${businessNumber}:${step.id}`,
+      type: agent ? 'agent_message' : 'bot_message',
+      at: at(step.s).toISOString(),
+      customer: step.customer,
+      phone_number_id: businessNumber,
+      message_id: messageId,
+      ...(agent ? { agent } : {}),
+    }),
+  ];
 }
 
 /** The KPI series a run may move, with its business number written as `B`; label sets that differ by nature merged. */

@@ -11,7 +11,7 @@ import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { EMPTY_TWIML } from '../src/ingest/twilio/adapter.ts';
 import { bodySha256, formParams, signedText, twilioSignature, urlVariants, verifyTwilioRequest } from '../src/ingest/twilio/signature.ts';
-import { metricValue, testApp } from './support/app.ts';
+import { changes, metricValue, testApp, webhookOutcomes } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { inbound, signed, textMessage } from './support/meta.ts';
 import { fixture, PUBLIC_URL, postTwilio, postTwilioJson, TWILIO_NUMBER, TWILIO_SETTINGS, TWILIO_TOKEN } from './support/twilio.ts';
@@ -26,16 +26,7 @@ after(() => db.drop());
 
 const query = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
   (await db.database.query<T & object>(sql, params)).rows;
-const outcomes = async () =>
-  Object.fromEntries(
-    await Promise.all(
-      ['accepted', 'duplicate', 'rejected_signature', 'rejected_payload', 'error'].map(
-        async (outcome) => [outcome, await metricValue(app, 'whatsapp_webhook_requests_total', { provider: 'twilio', outcome })] as const,
-      ),
-    ),
-  );
-const delta = (before: Record<string, number>, after: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v - before[k]! === 0 ? [] : [[k, v - before[k]!]])));
+const outcomes = (target = app) => webhookOutcomes(target, 'twilio');
 
 describe("Twilio's signature", () => {
   // Twilio's published vectors (twilio-php and twilio-csharp RequestValidatorTest).
@@ -151,7 +142,7 @@ describe('POST /webhooks/twilio', () => {
       TWILIO_NUMBER,
     ]);
     assert.equal(conversation?.status, 'open');
-    assert.deepEqual(delta(before, await outcomes()), { accepted: 1 });
+    assert.deepEqual(changes(before, await outcomes()), { accepted: 1 });
   });
 
   it('reads media, button and location messages as Meta names their types', async () => {
@@ -207,7 +198,7 @@ describe('POST /webhooks/twilio', () => {
     assert.equal(again.text, EMPTY_TWIML);
     // A redelivery with another parameter added (Twilio adds parameters without notice) is recognised by its MessageSid and status.
     assert.equal((await postTwilio(app, `${fixture('status-read.form')}&NewParameter=1`)).status, 200);
-    assert.deepEqual(delta(before, await outcomes()), { accepted: 4, duplicate: 2 });
+    assert.deepEqual(changes(before, await outcomes()), { accepted: 4, duplicate: 2 });
     assert.equal((await query(`SELECT count(*)::int AS n FROM message_statuses WHERE wamid = $1`, [sid]))[0]!.n, 3);
   });
 
@@ -275,7 +266,7 @@ describe('POST /webhooks/twilio', () => {
     const signedOther = twilioSignature(TWILIO_TOKEN, `${PUBLIC_URL}/webhooks/twilio`, formParams(fixture('inbound-text.form')));
     assert.equal((await postTwilio(app, body, { signature: signedOther })).status, 401, 'a signature of another body');
     assert.deepEqual(await query(`SELECT wamid FROM messages WHERE wamid = 'SMforged00000000000000000000000001'`), []);
-    assert.deepEqual(delta(before, await outcomes()), { rejected_signature: 4 });
+    assert.deepEqual(changes(before, await outcomes()), { rejected_signature: 4 });
   });
 
   it('answers 400 naming the problem for a signed body that is not a Twilio message, and keeps it for replay', async () => {
@@ -312,7 +303,7 @@ describe('POST /webhooks/twilio', () => {
       `SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'twilio' AND outcome = 'rejected'`,
     );
     assert.equal(kept[0]!.n, 4, 'the signed form bodies are kept for replay');
-    assert.deepEqual(delta(before, await outcomes()), { rejected_payload: 5 });
+    assert.deepEqual(changes(before, await outcomes()), { rejected_payload: 5 });
   });
 
   it('makes a customer one person whichever provider reports them', async () => {

@@ -13,7 +13,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { baseEventType, normalizeWati } from '../src/ingest/wati/normalize.ts';
-import { metricValue, sample, scrape, testApp, testConfig } from './support/app.ts';
+import { changes, metricValue, sample, scrape, testApp, testConfig, webhookOutcomes } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { fixture, fixtureText, postWati, WATI_CHANNEL, WATI_SETTINGS, WATI_TOKEN } from './support/wati.ts';
 
@@ -27,16 +27,7 @@ after(() => db.drop());
 
 const query = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
   (await db.database.query<T & object>(sql, params)).rows;
-const outcomes = async (target = app) =>
-  Object.fromEntries(
-    await Promise.all(
-      ['accepted', 'duplicate', 'rejected_signature', 'rejected_payload', 'error'].map(
-        async (outcome) => [outcome, await metricValue(target, 'whatsapp_webhook_requests_total', { provider: 'wati', outcome })] as const,
-      ),
-    ),
-  );
-const delta = (before: Record<string, number>, after: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v - before[k]! === 0 ? [] : [[k, v - before[k]!]])));
+const outcomes = (target = app) => webhookOutcomes(target, 'wati');
 const post = async (body: unknown) => {
   const res = await postWati(app, body);
   assert.equal(res.status, 200, res.text);
@@ -70,7 +61,7 @@ describe('the token in the WATI webhook URL', () => {
     assert.equal((await postWati(app, event, { token: WATI_TOKEN.toUpperCase() })).status, 401, 'compared exactly');
     // A deeper path is no webhook URL at all.
     assert.equal((await request(app.express).post(`/webhooks/wati/${WATI_TOKEN}/more`).send(event)).status, 404);
-    assert.deepEqual(delta(before, await outcomes()), { accepted: 3, rejected_signature: 4 });
+    assert.deepEqual(changes(before, await outcomes()), { accepted: 3, rejected_signature: 4 });
   });
 
   it('accepts every token of a comma-separated WATI_WEBHOOK_TOKEN (rotation), and is off (404) without one', async () => {
@@ -286,7 +277,7 @@ describe('WATI events', () => {
     // The same message under another event id (WATI documents no universal event id) is still one message.
     assert.deepEqual((await post({ ...event, id: '6650f0c2a1b2c3d4e5f6eeee' })).body, { status: 'duplicate' });
     assert.equal((await query(`SELECT count(*)::int AS n FROM messages WHERE wamid = 'wamid.DUPLICATE0001'`))[0]!.n, 1);
-    assert.deepEqual(delta(before, await outcomes()), { accepted: 1, duplicate: 3 });
+    assert.deepEqual(changes(before, await outcomes()), { accepted: 1, duplicate: 3 });
   });
 
   it('answers 400 naming the problem for a body that is not a WATI event, and keeps it for replay', async () => {
@@ -324,7 +315,7 @@ describe('WATI events', () => {
       `SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'wati' AND outcome = 'rejected'`,
     );
     assert.equal(kept[0]!.n, cases.length - 1, 'every body but the one that is not JSON');
-    assert.deepEqual(delta(before, await outcomes()), { rejected_payload: cases.length });
+    assert.deepEqual(changes(before, await outcomes()), { rejected_payload: cases.length });
   });
 });
 

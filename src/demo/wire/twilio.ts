@@ -67,16 +67,17 @@ export function inboundParams(
       params.Body = content.title;
       params.ListId = content.id;
       params.ListTitle = content.title;
-      params.OriginalRepliedMessageSid = twilioSid(content.contextWamid);
-      params.OriginalRepliedMessageSender = `whatsapp:+${business}`;
       break;
     case 'button':
       params.Body = content.text;
       params.ButtonText = content.text;
       params.ButtonPayload = content.payload;
-      params.OriginalRepliedMessageSid = twilioSid(content.contextWamid);
-      params.OriginalRepliedMessageSender = `whatsapp:+${business}`;
       break;
+  }
+  if ('contextWamid' in content) {
+    // A reply to one of the business's messages (a tapped button or list row).
+    params.OriginalRepliedMessageSid = twilioSid(content.contextWamid);
+    params.OriginalRepliedMessageSender = `whatsapp:+${business}`;
   }
   return params;
 }

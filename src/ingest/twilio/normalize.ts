@@ -16,9 +16,9 @@
  * Streams' CloudEvents `time`, when present, is used instead).
  * Requests of other channels (SMS, RCS, Messenger) on the same URL are acknowledged and ignored.
  */
-import { type Batch, emptyBatch, type Message, type Status } from '../../domain/batch.ts';
+import { type Batch, emptyBatch, type Status } from '../../domain/batch.ts';
 import { normalizeWaId } from '../../domain/whatsapp.ts';
-import { PayloadError } from '../adapter.ts';
+import { customerMessage, PayloadError } from '../adapter.ts';
 import { parseAttribution } from '../meta/normalize.ts';
 
 /** Twilio's MessageStatus values that are WhatsApp statuses, as the domain names them (`undelivered` is a failure). */
@@ -136,14 +136,10 @@ function addInbound(batch: Batch, params: Params, sid: string, at: Date, where: 
   addBusinessNumber(batch, business, params);
   batch.contacts.push({ waId: customer, profileName: params.get('ProfileName') ?? null });
   const type = messageType(params);
-  const message: Message = {
+  const message = customerMessage({
     id: sid,
-    source: 'webhook',
     phoneNumberId: business,
     customer,
-    direction: 'inbound',
-    sender: 'customer',
-    agentId: null,
     type,
     sentAt: at,
     text: firstOf(params, 'Body', 'ButtonText', 'ListTitle', 'Label', 'Address'),
@@ -151,7 +147,7 @@ function addInbound(batch: Batch, params: Params, sid: string, at: Date, where: 
     replyIds: ['ButtonPayload', 'ListId'].flatMap((name) => params.get(name) ?? []),
     isRequest: type !== 'reaction',
     payload: params.raw,
-  };
+  });
   batch.messages.push(message);
 }
 

@@ -22,7 +22,7 @@
  */
 import { type Batch, emptyBatch, type Message, type Sender } from '../../domain/batch.ts';
 import { normalizeWaId } from '../../domain/whatsapp.ts';
-import { PayloadError } from '../adapter.ts';
+import { customerMessage, PayloadError } from '../adapter.ts';
 import { AGENT_ID } from '../helpdesk/events.ts';
 import { type WatiEvent, watiEvent } from './payload.ts';
 
@@ -119,24 +119,22 @@ function addInbound(batch: Batch, e: WatiEvent, raw: Record<string, unknown>, co
   const type = messageType(e);
   batch.contacts.push({ waId: customer, profileName: e.senderName ?? null });
   const replies = [e.listReply, e.interactiveButtonReply, e.buttonReply];
-  batch.messages.push({
-    id,
-    source: 'webhook',
-    phoneNumberId: business,
-    customer,
-    direction: 'inbound',
-    sender: 'customer',
-    agentId: null,
-    type,
-    sentAt: at,
-    text: e.text ?? replies.map((r) => r?.title ?? r?.text ?? null).find((t) => t !== null) ?? null,
-    contextId: e.replyContextId ?? null,
-    replyIds: [e.listReply?.id ?? e.listReply?.title, e.interactiveButtonReply?.id, e.buttonReply?.payload ?? e.buttonReply?.id].filter(
-      (r): r is string => typeof r === 'string',
-    ),
-    isRequest: type !== 'reaction',
-    payload: raw,
-  });
+  batch.messages.push(
+    customerMessage({
+      id,
+      phoneNumberId: business,
+      customer,
+      type,
+      sentAt: at,
+      text: e.text ?? replies.map((r) => r?.title ?? r?.text ?? null).find((t) => t !== null) ?? null,
+      contextId: e.replyContextId ?? null,
+      replyIds: [e.listReply?.id ?? e.listReply?.title, e.interactiveButtonReply?.id, e.buttonReply?.payload ?? e.buttonReply?.id].filter(
+        (r): r is string => typeof r === 'string',
+      ),
+      isRequest: type !== 'reaction',
+      payload: raw,
+    }),
+  );
   // WATI has no assignment webhook: the assignee a received message names assigns the conversation.
   const assignee = e.assignedId ?? e.assigneeId;
   const agent = assignee ? agentOf(e.operatorEmail, assignee) : null;
