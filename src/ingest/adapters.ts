@@ -10,8 +10,8 @@ import type { ProviderAdapter } from './adapter.ts';
 import { helpdeskAdapter } from './helpdesk/adapter.ts';
 import { metaAdapter } from './meta/adapter.ts';
 import { splitSecrets } from './meta/signature.ts';
-import { twilioAdapter } from './twilio/adapter.ts';
-import { watiAdapter } from './wati/adapter.ts';
+import { twilioFromSettings } from './twilio/adapter.ts';
+import { watiFromSettings } from './wati/adapter.ts';
 
 /** What an adapter may use besides the settings: ingest metrics, and a logger (e.g. for a log-only signature mode). */
 export interface AdapterDependencies {
@@ -24,18 +24,8 @@ type AdapterFactory = (config: Config, deps: AdapterDependencies) => ProviderAda
 export const ADAPTERS = {
   meta: (config) => metaAdapter({ appSecrets: splitSecrets(config.whatsappAppSecret), verifyToken: config.whatsappVerifyToken }),
   helpdesk: (config, deps) => helpdeskAdapter({ token: config.eventsApiToken, metrics: deps.metrics }),
-  twilio: (config) =>
-    config.twilioAuthToken && config.publicUrl
-      ? twilioAdapter({
-          authTokens: splitSecrets(config.twilioAuthToken),
-          sharedKeys: splitSecrets(config.twilioWebhookSharedKeys ?? ''),
-          publicUrl: config.publicUrl,
-        })
-      : undefined,
-  wati: (config) =>
-    config.watiWebhookToken
-      ? watiAdapter({ tokens: splitSecrets(config.watiWebhookToken), channelNumber: config.watiChannelNumber })
-      : undefined,
+  twilio: twilioFromSettings,
+  wati: watiFromSettings,
 } satisfies Record<string, AdapterFactory>;
 
 /** Every `provider` label value an adapter may report. */

@@ -4,6 +4,8 @@
  * `X-Twilio-Signature` over PUBLIC_URL + the path and query Twilio called, and answered with an
  * empty TwiML document, so that Twilio sends no reply of its own.
  */
+import type { Config } from '../../config/config.ts';
+import { splitSecrets } from '../meta/signature.ts';
 import type { ProviderAdapter, RawRequest } from '../adapter.ts';
 import { normalizeTwilio } from './normalize.ts';
 import { type TwilioSecrets, verifyTwilioRequest } from './signature.ts';
@@ -19,6 +21,13 @@ export interface TwilioSettings extends TwilioSecrets {
   publicUrl: string;
   /** When a request was received: Twilio's webhooks carry no time of their own. */
   now?: () => Date;
+}
+
+/** The adapter TWILIO_AUTH_TOKEN and PUBLIC_URL configure; none (the endpoint is off) without them. */
+export function twilioFromSettings(config: Config): ProviderAdapter | undefined {
+  if (!config.twilioAuthToken || !config.publicUrl) return undefined;
+  const sharedKeys = splitSecrets(config.twilioWebhookSharedKeys ?? '');
+  return twilioAdapter({ authTokens: splitSecrets(config.twilioAuthToken), sharedKeys, publicUrl: config.publicUrl });
 }
 
 export function twilioAdapter(settings: TwilioSettings): ProviderAdapter {

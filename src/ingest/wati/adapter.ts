@@ -4,7 +4,9 @@
  * webhooks; the unguessable token in the URL authenticates them (token.ts). WATI retries anything
  * but a 200 for about a day, so every request that was understood is answered 200.
  */
+import type { Config } from '../../config/config.ts';
 import type { ProviderAdapter } from '../adapter.ts';
+import { splitSecrets } from '../meta/signature.ts';
 import { normalizeWati, UNNAMED_CHANNEL } from './normalize.ts';
 import { checkWatiToken } from './token.ts';
 
@@ -17,6 +19,12 @@ export interface WatiSettings {
   /** WATI_CHANNEL_NUMBER: the business number of events that name no channelPhoneNumber. */
   channelNumber?: string;
   now?: () => Date;
+}
+
+/** The adapter WATI_WEBHOOK_TOKEN configures; none (the endpoint is off) without it. */
+export function watiFromSettings(config: Config): ProviderAdapter | undefined {
+  if (!config.watiWebhookToken) return undefined;
+  return watiAdapter({ tokens: splitSecrets(config.watiWebhookToken), channelNumber: config.watiChannelNumber });
 }
 
 export function watiAdapter(settings: WatiSettings): ProviderAdapter {
