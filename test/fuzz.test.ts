@@ -1,17 +1,20 @@
 /**
- * Property-based fuzzing (fast-check) of every webhook and events endpoint, over real HTTP into a
+ * Property-based fuzzing (fast-check) of every webhook and events endpoint (Meta, Twilio, WATI,
+ * the events API), over real HTTP into a
  * real database: valid requests mutated (values replaced by other JSON, keys dropped, types
  * swapped, huge strings, deep nesting, broken Unicode), truncated bodies, random bytes, wrong
  * content types and encodings, hostile query strings and paths. Whatever arrives, the answer is
  * never a 5xx and the process stays up. Set FUZZ_RUNS to fuzz longer, FUZZ_SEED to replay.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createApp } from '../src/app.ts';
 import { createHttpServer, listen } from '../src/http/server.ts';
 import { signBody } from '../src/ingest/meta/signature.ts';
+import { bodySha256, formParams, twilioSignature } from '../src/ingest/twilio/signature.ts';
 import { EVENTS_TOKEN, testConfig } from './support/app.ts';
 import { createTestDatabase, silentLogger, type TestDatabase } from './support/database.ts';
 import {
@@ -26,6 +29,8 @@ import {
   textMessage,
   VERIFY_TOKEN,
 } from './support/meta.ts';
+import { PUBLIC_URL, TWILIO_SETTINGS, TWILIO_TOKEN } from './support/twilio.ts';
+import { WATI_SETTINGS, WATI_TOKEN } from './support/wati.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -40,7 +45,7 @@ before(async () => {
   // Fuzzing sends many requests without credentials on purpose: the auth limiter is raised here
   // (http-hardening.test.ts tests it), so that the signed requests are not refused with 429.
   const app = createApp({
-    config: testConfig({ RETENTION_DAYS: '1' }),
+    config: testConfig({ RETENTION_DAYS: '1', ...TWILIO_SETTINGS, ...WATI_SETTINGS }),
     database: db.database,
     logger: silentLogger,
     authLimit: { maxFailures: 1_000_000, windowMs: 60_000, maxSources: 10 },
@@ -127,6 +132,18 @@ const eventSeeds = (): unknown[] => {
   ];
 };
 
+/** The constructed Twilio and WATI fixtures (test/fixtures/<provider>/): form bodies, JSON events. */
+function fixtureTexts(provider: string): string[] {
+  const dir = new URL(`fixtures/${provider}/`, import.meta.url);
+  return readdirSync(dir)
+    .filter((name) => !name.endsWith('.md'))
+    .sort()
+    .map((name) => readFileSync(new URL(name, dir), 'utf8'));
+}
+const twilioForms = fixtureTexts('twilio').filter((text) => !text.startsWith('['));
+const twilioJson = (): unknown[] => fixtureTexts('twilio').flatMap((text) => (text.startsWith('[') ? [JSON.parse(text)] : []));
+const watiSeeds = (): unknown[] => fixtureTexts('wati').map((text) => JSON.parse(text));
+
 /** Strings that break naive code: huge, NUL, lone surrogates, RTL, emoji, SQL and JSON look-alikes. */
 const nastyString = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -147,6 +164,9 @@ const nastyString = fc.oneof(
   fc.integer({ min: 1, max: 20_000 }).map((n) => '\ud83d'.repeat(n)),
 );
 
+/** Long and incompressible: too long for an index entry, should it become a key (an id). */
+const hugeKey = fc.uint8Array({ minLength: 2_500, maxLength: 6_000 }).map((bytes) => Buffer.from(bytes).toString('base64'));
+
 /** Any JSON value, with nasty strings and extreme numbers. */
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   { depthSize: 'small' },
@@ -164,11 +184,9 @@ function nested(depth: number): unknown {
 }
 
 type Mutation = { at: number; kind: 'replace' | 'delete' | 'stringify' | 'wrap' | 'duplicate'; value: unknown };
-const mutation: fc.Arbitrary<Mutation> = fc.record({
-  at: fc.nat(),
-  kind: fc.constantFrom('replace', 'delete', 'stringify', 'wrap', 'duplicate'),
-  value: anyValue,
-});
+const mutationWith = (value: fc.Arbitrary<unknown>): fc.Arbitrary<Mutation> =>
+  fc.record({ at: fc.nat(), kind: fc.constantFrom('replace', 'delete', 'stringify', 'wrap', 'duplicate'), value });
+const mutation = mutationWith(anyValue);
 
 /** Every [parent, key] in a document, depth first. */
 function slots(doc: unknown): [Record<string, unknown> | unknown[], string | number][] {
@@ -206,9 +224,9 @@ function mutate(seed: unknown, mutations: Mutation[]): unknown {
 }
 
 /** A body: a mutated seed as JSON, cut somewhere, or random bytes. */
-function bodies(seeds: () => unknown[]): fc.Arbitrary<Uint8Array> {
+function bodies(seeds: () => unknown[], mutations = mutation): fc.Arbitrary<Uint8Array> {
   const mutated = fc
-    .tuple(fc.nat(), fc.array(mutation, { minLength: 0, maxLength: 4 }))
+    .tuple(fc.nat(), fc.array(mutations, { minLength: 0, maxLength: 4 }))
     .map(([i, ms]) => JSON.stringify(mutate(seeds()[i % seeds().length], ms)) ?? 'null');
   return fc.oneof(
     { weight: 5, arbitrary: mutated.map((text) => new TextEncoder().encode(text)) },
@@ -381,6 +399,68 @@ describe('fuzzing never yields a 5xx', () => {
       }),
       settings,
     );
+  });
+
+  it('POST /webhooks/twilio with signed, mutated form parameters and JSON bodies', async () => {
+    const seen = statusesSeen();
+    const change = fc.tuple(fc.nat(), fc.constantFrom('replace', 'delete', 'add', 'duplicate'), fc.oneof(nastyString, hugeKey));
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), fc.array(change, { maxLength: 4 }), async (i, changes) => {
+        const params = [...new URLSearchParams(twilioForms[i % twilioForms.length]!)];
+        for (const [at, kind, value] of changes) {
+          const index = at % Math.max(1, params.length);
+          if (kind === 'replace' && params[index]) params[index] = [params[index]![0], value];
+          else if (kind === 'delete') params.splice(index, 1);
+          else if (kind === 'add') params.push([value.slice(0, 100), value]);
+          else if (params[index]) params.push(params[index]!);
+        }
+        const body = new URLSearchParams(params).toString();
+        const signature = twilioSignature(TWILIO_TOKEN, `${PUBLIC_URL}/webhooks/twilio`, formParams(body));
+        const type = 'application/x-www-form-urlencoded';
+        seen.add(
+          await mustNotFail({ path: '/webhooks/twilio', body, headers: headers(type, undefined, { 'X-Twilio-Signature': signature }) }),
+        );
+      }),
+      settings,
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies(twilioJson, mutationWith(fc.oneof(anyValue, hugeKey))), async (body) => {
+        // The JSON variant: the signature covers the URL, which carries the body's hash.
+        const path = `/webhooks/twilio?bodySHA256=${bodySha256(Buffer.from(body))}`;
+        const signature = twilioSignature(TWILIO_TOKEN, PUBLIC_URL + path, {});
+        seen.add(await mustNotFail({ path, body, headers: headers('application/json', undefined, { 'X-Twilio-Signature': signature }) }));
+      }),
+      { ...settings, numRuns: Math.ceil(RUNS / 2) },
+    );
+    seen.assertIncludes(200, 400);
+  });
+
+  it('POST /webhooks/wati/<token> with mutated, truncated and random bodies, and hostile tokens', async () => {
+    const seen = statusesSeen();
+    const token = fc.oneof(
+      { weight: 4, arbitrary: fc.constant(`/${WATI_TOKEN}`) },
+      { weight: 1, arbitrary: fc.constant(`?token=${WATI_TOKEN}`) },
+      { weight: 1, arbitrary: nastyString.map((s) => `/${encodeURIComponent(s.slice(0, 3_000).toWellFormed())}`) },
+      { weight: 1, arbitrary: fc.constant('') },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        bodies(watiSeeds, mutationWith(fc.oneof(anyValue, hugeKey))),
+        contentType,
+        encoding,
+        token,
+        async (body, type, enc, where) => {
+          seen.add(await mustNotFail({ path: `/webhooks/wati${where}`, body, headers: headers(type, enc, {}) }));
+        },
+      ),
+      {
+        ...settings,
+        examples: watiSeeds().map(
+          (seed) => [utf8(seed), 'application/json', undefined, `/${WATI_TOKEN}`] as [Uint8Array, string, undefined, string],
+        ),
+      },
+    );
+    seen.assertIncludes(200, 400, 401);
   });
 
   it('left the server up and the database answering', async () => {

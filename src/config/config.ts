@@ -105,6 +105,35 @@ function providerNumbers(name: string, what: string, example: string) {
   return pairs(name, /^([\w-]{1,64})\s*=\s*([^\s=,]{1,64})$/, `${what}=phone_number_id — e.g. ${example}`);
 }
 
+/**
+ * WATI_WEBHOOK_TOKEN: the secret in WATI's webhook URL, the only thing that authenticates WATI's
+ * requests. Comma-separated while rotating; each at least 16 URL-safe characters.
+ */
+const watiWebhookToken = optionalText.superRefine((value, ctx) => {
+  if (value === undefined) return;
+  const tokens = value.split(',').map((t) => t.trim());
+  const problem = tokens.some((t) => !/^[A-Za-z0-9._~-]*$/.test(t))
+    ? 'only letters, digits and . _ ~ - may appear (it is part of the webhook URL), e.g. from openssl rand -hex 24'
+    : tokens.some((t) => t.length < 16)
+      ? 'too short — expected at least 16 characters, e.g. from openssl rand -hex 24; it alone authenticates WATI'
+      : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: `WATI_WEBHOOK_TOKEN: ${problem}` });
+});
+
+/** WATI_CHANNEL_NUMBER: a phone number with country code, kept as its digits. */
+const watiChannelNumber = optionalText.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const digits = value.replace(/[\s\-().]/g, '').replace(/^\+/, '');
+  if (!/^\d{6,15}$/.test(digits)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `WATI_CHANNEL_NUMBER: "${value}" is not a phone number — expected the WATI channel's number with country code, e.g. 4930123456`,
+    });
+    return z.NEVER;
+  }
+  return digits;
+});
+
 /** BUSINESS_HOURS is a path to a JSON file or the JSON itself (see business-hours.ts). */
 const businessHours = optionalText.transform((value, ctx) => {
   if (value === undefined) return undefined;
@@ -206,7 +235,10 @@ const envShape = z.object({
   CSAT_TEMPLATE_LANGUAGE: optionalText,
   RETENTION_DAYS: positiveInteger('RETENTION_DAYS', 90, 'a whole number of days, at least 1'),
   TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_WEBHOOK_SHARED_KEYS: optionalText,
   PUBLIC_URL: httpUrl('PUBLIC_URL'),
+  WATI_WEBHOOK_TOKEN: watiWebhookToken,
+  WATI_CHANNEL_NUMBER: watiChannelNumber,
   CHATWOOT_WEBHOOK_SECRET: optionalText,
   CHATWOOT_SIGNATURE: optionalText.refine((v) => v === undefined || (CHATWOOT_SIGNATURE_MODES as readonly string[]).includes(v), {
     message: `CHATWOOT_SIGNATURE: expected ${CHATWOOT_SIGNATURE_MODES.join(', ')}`,
@@ -287,6 +319,13 @@ const envSchema = envShape
         message: "RESPONDIO_CHANNELS: the respond.io endpoint is off — set RESPONDIO_SIGNING_KEYS (each webhook's signing key)",
       });
     }
+    if (env.TWILIO_WEBHOOK_SHARED_KEYS && !env.TWILIO_AUTH_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TWILIO_WEBHOOK_SHARED_KEYS'],
+        message: 'TWILIO_WEBHOOK_SHARED_KEYS: needs TWILIO_AUTH_TOKEN — the Twilio endpoint is on only with the auth token',
+      });
+    }
     if (env.CSAT_TEMPLATE_NAME && !env.CSAT_TEMPLATE_LANGUAGE) {
       ctx.addIssue({
         code: 'custom',
@@ -326,7 +365,13 @@ export interface Config {
   readonly csatTemplateLanguage: string | undefined;
   readonly retentionDays: number;
   readonly twilioAuthToken: string | undefined;
+  /** Secrets of Twilio Webhooks Rule shared keys (X-Twilio-Webhooks-Signature-Settings), comma-separated. */
+  readonly twilioWebhookSharedKeys: string | undefined;
   readonly publicUrl: string | undefined;
+  /** The token in WATI's webhook URL, comma-separated while rotating; undefined: the WATI endpoint is off. */
+  readonly watiWebhookToken: string | undefined;
+  /** Digits of the WATI channel number, for events that name no channelPhoneNumber. */
+  readonly watiChannelNumber: string | undefined;
   /** Chatwoot webhook secrets (comma-separated, one per webhook); undefined: none. */
   readonly chatwootWebhookSecret: string | undefined;
   /** How Chatwoot webhooks are verified; undefined: the endpoint is off (no secret, no opt-in to unsigned). */
@@ -443,7 +488,10 @@ function toConfig(env: Env): Config {
     csatTemplateLanguage: env.CSAT_TEMPLATE_LANGUAGE,
     retentionDays: env.RETENTION_DAYS,
     twilioAuthToken: env.TWILIO_AUTH_TOKEN,
+    twilioWebhookSharedKeys: env.TWILIO_WEBHOOK_SHARED_KEYS,
     publicUrl: env.PUBLIC_URL,
+    watiWebhookToken: env.WATI_WEBHOOK_TOKEN,
+    watiChannelNumber: env.WATI_CHANNEL_NUMBER,
     chatwootWebhookSecret: env.CHATWOOT_WEBHOOK_SECRET,
     chatwootSignature:
       (env.CHATWOOT_SIGNATURE as ChatwootSignatureMode | undefined) ?? (env.CHATWOOT_WEBHOOK_SECRET ? 'enforce' : undefined),

@@ -53,8 +53,30 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'CSAT_TEMPLATE_NAME', meaning: 'approved UTILITY template for surveys outside the 24-hour window', default: 'unset' },
   { name: 'CSAT_TEMPLATE_LANGUAGE', meaning: 'language of that template, e.g. en_US or de', default: 'unset' },
   { name: 'RETENTION_DAYS', meaning: 'personal data of older conversations is removed', default: '90' },
-  { name: 'TWILIO_AUTH_TOKEN', meaning: 'verifies Twilio signatures (needs PUBLIC_URL)', default: 'unset', secret: true },
-  { name: 'PUBLIC_URL', meaning: "the exporter's public base URL", default: 'unset' },
+  {
+    name: 'TWILIO_AUTH_TOKEN',
+    meaning: 'Twilio auth token: verifies X-Twilio-Signature on POST /webhooks/twilio (needs PUBLIC_URL; comma-separated while rotating)',
+    default: 'unset: Twilio endpoint off',
+    secret: true,
+  },
+  {
+    name: 'TWILIO_WEBHOOK_SHARED_KEYS',
+    meaning: 'secrets of Twilio Webhooks Rule shared keys, for requests signed with one (comma-separated)',
+    default: 'unset',
+    secret: true,
+  },
+  { name: 'PUBLIC_URL', meaning: "the exporter's public base URL, as Twilio calls it (Twilio signs it)", default: 'unset' },
+  {
+    name: 'WATI_WEBHOOK_TOKEN',
+    meaning: 'the secret in the WATI webhook URL, /webhooks/wati/<token> (WATI signs nothing); at least 16 URL-safe characters',
+    default: 'unset: WATI endpoint off',
+    secret: true,
+  },
+  {
+    name: 'WATI_CHANNEL_NUMBER',
+    meaning: 'the WATI channel number (with country code), for WATI events that name no channelPhoneNumber',
+    default: 'unset: such events go to business number "wati"',
+  },
   {
     name: 'CHATWOOT_WEBHOOK_SECRET',
     meaning:

@@ -38,7 +38,8 @@ export const USAGE = `Options:
   --port N                exporter port (demo only; default $PORT or 8080)
   --provider P            webhook format to send: ${Object.keys(WIRE_FORMATS).join(', ')} (default meta); the provider's
                           secrets come from the same environment variables as the exporter's
-Environment: WHATSAPP_APP_SECRET and EVENTS_API_TOKEN must match the exporter's (simulate only).`;
+Environment (simulate only), matching the exporter's settings: EVENTS_API_TOKEN, and WHATSAPP_APP_SECRET (meta),
+TWILIO_AUTH_TOKEN and PUBLIC_URL when the exporter's is not --target (twilio), or WATI_WEBHOOK_TOKEN (wati).`;
 
 export function parseCli(
   argv: readonly string[],

@@ -25,6 +25,10 @@ const secret = () => randomBytes(24).toString('base64url');
 let simulator: Simulator | undefined;
 const stub = await startGraphApiStub({ onSend: (message) => simulator?.handleSentMessage(message) });
 
+const base = `http://127.0.0.1:${options.port}`;
+// Surveys go out through Meta's Graph API, which only serves Cloud API numbers: with another
+// provider's numbers the exporter's own CSAT survey is off, as it would be in production.
+const surveys = options.provider === 'meta';
 const env: Record<string, string> = {
   PORT: String(options.port),
   DATA_DIR: process.env.DATA_DIR ?? './data/demo',
@@ -32,7 +36,11 @@ const env: Record<string, string> = {
   WHATSAPP_APP_SECRET: secret(),
   WHATSAPP_VERIFY_TOKEN: secret(),
   EVENTS_API_TOKEN: secret(),
-  WHATSAPP_ACCESS_TOKEN: secret(),
+  // Every provider's endpoint is on, whichever one the simulator speaks.
+  TWILIO_AUTH_TOKEN: secret(),
+  PUBLIC_URL: base,
+  WATI_WEBHOOK_TOKEN: secret(),
+  ...(surveys ? { WHATSAPP_ACCESS_TOKEN: secret() } : {}),
   WHATSAPP_API_URL: stub.url,
   // Production defaults are 24 h, 72 h, 5 min and 24 h; the demo compresses them.
   AUTO_RESOLVE_AFTER: process.env.AUTO_RESOLVE_AFTER ?? '20m',
@@ -45,7 +53,6 @@ if (process.env.BUSINESS_HOURS) env.BUSINESS_HOURS = process.env.BUSINESS_HOURS;
 Object.assign(env, DEMO_SETTINGS[options.provider]?.(options.phoneNumberId, secret));
 
 const exporter = await start(env);
-const base = `http://127.0.0.1:${options.port}`;
 simulator = simulatorFromOptions(options, {
   url: base,
   appSecret: env.WHATSAPP_APP_SECRET!,
@@ -59,6 +66,7 @@ WhatsApp helpdesk exporter — demo (simulated traffic, embedded database in ${e
 
   exporter   ${base}/            metrics: ${base}/metrics
   seed ${options.seed}, calendar ×${options.speed} (a day every ${Math.round((24 * 60) / options.speed)} min), conversations ×${options.pace}, up to ${options.peakPerHour}/hour
+  provider ${options.provider}${surveys ? '' : " (CSAT surveys off: the exporter sends them through Meta's Graph API, for Cloud API numbers only)"}
 
 Point a Prometheus at ${base}/metrics, or run the whole stack with Grafana:
   cp .env.example .env && docker compose --profile demo up

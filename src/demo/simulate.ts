@@ -1,12 +1,23 @@
 /**
  * `npm run simulate -- --target URL`: drives any running exporter with demo traffic. The
- * exporter's WHATSAPP_APP_SECRET and EVENTS_API_TOKEN come from the environment. With
+ * exporter's EVENTS_API_TOKEN and the secrets of the provider spoken (`--provider`:
+ * WHATSAPP_APP_SECRET for meta, TWILIO_AUTH_TOKEN and PUBLIC_URL for twilio, WATI_WEBHOOK_TOKEN
+ * for wati) come from the environment. With
  * --graph-api-port the simulator also stands in for the Graph API, so that the exporter's CSAT
  * surveys (WHATSAPP_API_URL pointed here) are answered.
  */
 import { parseCli, simulatorFromOptions, USAGE } from './cli.ts';
 import { startGraphApiStub, type GraphApiStub } from './graph-api.ts';
 import { describeStats } from './simulator.ts';
+
+/** The exporter's settings each provider's requests need, besides EVENTS_API_TOKEN. */
+const PROVIDER_SECRETS: Record<string, [string, string][]> = {
+  meta: [['WHATSAPP_APP_SECRET', "the exporter's Meta app secret, to sign webhooks"]],
+  twilio: [['TWILIO_AUTH_TOKEN', "the exporter's Twilio auth token, to sign webhooks (PUBLIC_URL too, if it is not --target)"]],
+  wati: [['WATI_WEBHOOK_TOKEN', "the exporter's WATI webhook token, for the webhook URL"]],
+  chatwoot: [['CHATWOOT_WEBHOOK_SECRET', "the exporter's Chatwoot webhook secret, to sign webhooks"]],
+  respondio: [['RESPONDIO_SIGNING_KEYS', "the exporter's respond.io signing key, to sign webhooks"]],
+};
 
 const parsed = parseCli(process.argv.slice(2), process.env);
 const problems = parsed.ok ? [] : parsed.errors;
@@ -16,9 +27,9 @@ const appSecret = (process.env.WHATSAPP_APP_SECRET ?? '')
   .find((s) => s.length > 0);
 const eventsToken = process.env.EVENTS_API_TOKEN?.trim();
 if (parsed.ok && !parsed.options.target) problems.push('--target: required — the exporter base URL, e.g. http://127.0.0.1:8080');
-// Other providers sign with their own secrets (CHATWOOT_WEBHOOK_SECRET, RESPONDIO_SIGNING_KEYS …), read by their wire format.
-if (!appSecret && (!parsed.ok || parsed.options.provider === 'meta'))
-  problems.push("WHATSAPP_APP_SECRET: required — the exporter's Meta app secret, to sign webhooks");
+const provider = parsed.ok ? parsed.options.provider : 'meta';
+for (const [name, purpose] of PROVIDER_SECRETS[provider] ?? [])
+  if (!process.env[name]?.trim()) problems.push(`${name}: required — ${purpose}`);
 if (!eventsToken) problems.push("EVENTS_API_TOKEN: required — the exporter's bearer token for /api/v1/events");
 if (!parsed.ok || problems.length > 0) {
   for (const line of problems) process.stderr.write(`simulate: ${line}\n`);

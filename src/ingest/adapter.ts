@@ -5,7 +5,7 @@
  * body limits, JSON decoding and depth checks, keeping rejected bodies, writing, and error mapping.
  * Adding a provider is a new folder with an adapter and one line in adapters.ts.
  */
-import type { Batch } from '../domain/batch.ts';
+import type { Batch, Message } from '../domain/batch.ts';
 import type { WriteOutcome } from './writer.ts';
 
 /** A request as an adapter sees it: headers, query, the raw body (signatures are over these bytes). */
@@ -18,7 +18,11 @@ export interface RawRequest {
   body: Buffer;
 }
 
-/** How the pipeline decodes the body before `parse`: JSON, or form-encoded parameters (name → value). */
+/**
+ * How the pipeline decodes the body before `parse`: JSON, or form-encoded parameters (name →
+ * value). A form adapter still gets decoded JSON when the request's Content-Type is JSON (Twilio
+ * sends some webhooks as JSON, signed with bodySHA256 in the URL).
+ */
 export type BodyFormat = 'json' | 'form';
 
 export interface Parsed {
@@ -62,3 +66,13 @@ export interface ProviderAdapter {
 
 /** A body that is not what the provider sends: answered 400 with this message, kept for replay if signed. */
 export class PayloadError extends Error {}
+
+/** A customer's message from a provider's webhook; what every such message shares is filled in. */
+export function customerMessage(
+  message: Pick<
+    Message,
+    'id' | 'phoneNumberId' | 'customer' | 'type' | 'sentAt' | 'text' | 'contextId' | 'replyIds' | 'isRequest' | 'payload'
+  >,
+): Message {
+  return { ...message, source: 'webhook', direction: 'inbound', sender: 'customer', agentId: null };
+}

@@ -12,6 +12,8 @@ import { helpdeskAdapter } from './helpdesk/adapter.ts';
 import { metaAdapter } from './meta/adapter.ts';
 import { splitSecrets } from './meta/signature.ts';
 import { respondioAdapter } from './respondio/adapter.ts';
+import { twilioFromSettings } from './twilio/adapter.ts';
+import { watiFromSettings } from './wati/adapter.ts';
 
 /** What an adapter may use besides the settings: ingest metrics, and a logger (e.g. for a log-only signature mode). */
 export interface AdapterDependencies {
@@ -42,6 +44,8 @@ export const ADAPTERS = {
           logger: deps.logger,
         })
       : undefined,
+  twilio: twilioFromSettings,
+  wati: watiFromSettings,
 } satisfies Record<string, AdapterFactory>;
 
 /** Every `provider` label value an adapter may report. */

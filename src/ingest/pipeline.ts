@@ -63,7 +63,7 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
     }
     if (!context.isReady()) return refused('error', new HttpError('unavailable', 'database not ready yet, retry later'));
 
-    const decoded = decode(adapter, request.body);
+    const decoded = decode(adapter, request);
     if (!decoded.ok) return refused('rejected_payload', new HttpError('bad_request', decoded.message));
     let parsed: Parsed;
     try {
@@ -119,8 +119,10 @@ function delivery(provider: string, text: string, deliveryKey: string | undefine
 
 type Decoded = { ok: true; value: unknown; text: string } | { ok: false; message: string };
 
-function decode(adapter: ProviderAdapter, raw: Buffer): Decoded {
-  if (adapter.format === 'form') {
+/** JSON, or form parameters for a form adapter — unless the request says it is JSON (Twilio's bodySHA256 variant). */
+function decode(adapter: ProviderAdapter, request: RawRequest): Decoded {
+  const raw = request.body;
+  if (adapter.format === 'form' && !isJson(request.headers['content-type'])) {
     const params: Record<string, string> = {};
     for (const [name, value] of new URLSearchParams(raw.toString('utf8'))) params[name] = clean(value);
     return { ok: true, value: params, text: JSON.stringify(params) };
@@ -134,6 +136,11 @@ function decode(adapter: ProviderAdapter, raw: Buffer): Decoded {
   if (tooDeep(parsed)) return { ok: false, message: `body is nested deeper than ${MAX_JSON_DEPTH} levels` };
   const { value, text } = storable(parsed, raw);
   return { ok: true, value, text };
+}
+
+function isJson(contentType: string | string[] | undefined): boolean {
+  const type = Array.isArray(contentType) ? contentType[0] : contentType;
+  return /^application\/(?:[\w.+-]+\+)?json\b/i.test(type?.trim() ?? '');
 }
 
 // PostgreSQL text and jsonb cannot hold NUL characters or unpaired surrogates; JSON can.

@@ -68,8 +68,9 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Paths whose segments carry personal data or secrets, and what is logged instead. */
 const MASKED_PATHS: [RegExp, string][] = [
-  [/^\/api\/v1\/customers\/.*/, '/api/v1/customers/{wa_id}'],
-  [/^\/webhooks\/wati\/.*/, '/webhooks/wati/{token}'],
+  // Express matches paths in any case: so do the masks.
+  [/^\/api\/v1\/customers\/.*/i, '/api/v1/customers/{wa_id}'],
+  [/^\/webhooks\/wati\/.*/i, '/webhooks/wati/{token}'],
 ];
 
 /** The request path as logged: no query string (the verify token travels in one), no customer ids. */

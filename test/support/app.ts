@@ -79,3 +79,15 @@ export function total(series: Map<string, number>, name: string, labels: Record<
   }
   return sum;
 }
+
+/** `whatsapp_webhook_requests_total` of one provider, by outcome. */
+export async function webhookOutcomes(app: App, provider: string): Promise<Record<string, number>> {
+  const outcomes = ['accepted', 'duplicate', 'rejected_signature', 'rejected_payload', 'error'];
+  const values = await Promise.all(outcomes.map((outcome) => metricValue(app, 'whatsapp_webhook_requests_total', { provider, outcome })));
+  return Object.fromEntries(outcomes.map((outcome, i) => [outcome, values[i]!]));
+}
+
+/** What changed between two readings of the same counters (unchanged ones left out). */
+export function changes(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v === (before[k] ?? 0) ? [] : [[k, v - (before[k] ?? 0)]])));
+}

@@ -2,12 +2,16 @@
 import { CHATWOOT_DEMO_INBOX, chatwootWire } from './chatwoot.ts';
 import { metaWire } from './meta.ts';
 import { RESPONDIO_DEMO_CHANNEL, respondioWire } from './respondio.ts';
+import { twilioWire } from './twilio.ts';
+import { watiWire } from './wati.ts';
 import type { WireFormat } from './wire.ts';
 
 export const WIRE_FORMATS: Record<string, WireFormat> = {
   meta: metaWire,
   chatwoot: chatwootWire,
   respondio: respondioWire,
+  twilio: twilioWire,
+  wati: watiWire,
 };
 
 /** The settings `npm run demo` gives its exporter for a provider: fresh secrets, and the business number's mapping. */

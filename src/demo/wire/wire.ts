@@ -22,6 +22,16 @@ export interface WireRequest {
 
 export type WireFormat = (action: Action, context: WireContext) => WireRequest | null;
 
+/** The first of a setting's comma-separated secrets (the one a provider signs with while several are accepted). */
+export function firstSecret(context: WireContext, name: string): string {
+  return (
+    (context.secrets[name] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .find((s) => s.length > 0) ?? ''
+  );
+}
+
 /** The helpdesk event for POST /api/v1/events: what every provider's helpdesk reports beside its webhooks. */
 export function eventsRequest(event: PlannedEvent, context: WireContext, stampMs: number): WireRequest {
   const body: Record<string, unknown> = { id: event.id, type: event.type, at: new Date(stampMs).toISOString() };
