@@ -392,6 +392,13 @@ describe('storing webhooks', () => {
 });
 
 describe('bad bodies', () => {
+  it('answers 400, not 500, for an id too long to index (a real wamid is about 60 characters)', async () => {
+    const id = `wamid.${'x'.repeat(4_000)}`;
+    const res = await post(app, inbound('4915100099999', 'X', [textMessage('4915100099999', 'hi', new Date(), id)]));
+    assert.equal(res.status, 400);
+    assert.match(res.body.error.message, /messages\[0\]\.id: is longer than 512 characters/);
+  });
+
   const send = (body: string | Buffer, contentType = 'application/json') =>
     request(app.express)
       .post('/webhooks/whatsapp')

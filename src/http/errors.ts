@@ -47,6 +47,9 @@ export function toHttpError(error: unknown): HttpError {
     return new HttpError('unsupported_media_type', e.message ?? 'unsupported encoding');
   if (e?.type === 'request.aborted') return new HttpError('bad_request', 'request aborted by the client');
   // A body too deep or too large to process (stack overflow, PostgreSQL 54001 "statement too complex").
+  // A value longer than an index entry may be (PostgreSQL 54000) is the request's, not ours.
+  if (e?.code === '54000')
+    return new HttpError('bad_request', 'a value in the request is too long to store (an id or key over the size an index allows)');
   if (error instanceof RangeError || e?.code === '54001')
     return new HttpError('bad_request', 'request body is too deeply nested or too complex to process');
   if (isUnavailable(error)) return new HttpError('unavailable', 'database unavailable, retry later');

@@ -12,7 +12,8 @@ const unixSeconds = z
   .refine((s) => s <= 253_402_300_799, 'timestamp is beyond the year 9999')
   .transform((s) => new Date(s * 1000));
 
-const id = z.string().min(1, 'must not be empty');
+/** Ids are keys of indexed columns: wamids are about 60 characters; far longer ones are not Meta's. */
+const id = z.string().min(1, 'must not be empty').max(512, 'is longer than 512 characters');
 
 const errorItem = z.looseObject({ code: z.number().int() });
 
