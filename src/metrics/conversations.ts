@@ -57,6 +57,7 @@ export class ConversationMetrics {
   readonly factCorrections: Counter<'fact'>;
   private readonly categories: readonly string[];
   private readonly businessNumbers = new Set<string>();
+  private readonly csatPairs = new Set<string>();
 
   /** `categories`: every category label value (the configured set, `other` and `unknown`). */
   constructor(registry: Registry, categories: readonly string[]) {
@@ -155,6 +156,7 @@ export class ConversationMetrics {
       this.botHandovers.inc({ category }, 0);
       this.serviceWindowsExpired.inc({ category }, 0);
       for (const result of ['resolved', 'reopened']) this.firstContactResolutions.inc({ category, result }, 0);
+      this.knowCsatPair(category, 'none');
     }
     this.lateInputs.inc(0);
   }
@@ -167,6 +169,18 @@ export class ConversationMetrics {
       this.opened.inc({ category, business_number }, 0);
       for (const resolved_by of ['agent', 'bot', 'auto']) this.resolved.inc({ category, resolved_by, business_number }, 0);
     }
+  }
+
+  /**
+   * Starts every score of a (category, agent) pair at 0 (once), so that rate() and increase() see
+   * every later answer of the pair, whatever its score. Bot resolutions (`none`) start at once;
+   * an agent's pairs with their first answer.
+   */
+  private knowCsatPair(category: string, agent: string): void {
+    const pair = `${category}\u0000${agent}`;
+    if (this.csatPairs.has(pair)) return;
+    this.csatPairs.add(pair);
+    for (const score of ['1', '2', '3', '4', '5']) this.csatResponses.inc({ score, category, agent }, 0);
   }
 
   /** Counts one settled fact of a conversation on `business_number`. */
@@ -213,9 +227,12 @@ export class ConversationMetrics {
         this.customerMessages.inc({ category });
         if (fact.polarity) this.inboundSentiment.inc({ polarity: fact.polarity, category });
         break;
-      case 'csat':
-        this.csatResponses.inc({ score: String(fact.score), category, agent: fact.agent ?? 'none' });
+      case 'csat': {
+        const agent = fact.agent ?? 'none';
+        this.knowCsatPair(category, agent);
+        this.csatResponses.inc({ score: String(fact.score), category, agent });
         break;
+      }
     }
   }
 }

@@ -39,6 +39,9 @@ export const KNOWN_ERROR_CODES = new Set([
   132068, 132069, 133010, 135000,
 ]);
 
+/** Every value of the `error_code` label: the known codes, `other` and `unknown`. */
+export const ERROR_CODE_LABELS: readonly string[] = [...[...KNOWN_ERROR_CODES].map(String), 'other', 'unknown'];
+
 export function messageTypeLabel(type: string): string {
   return (MESSAGE_TYPES as readonly string[]).includes(type) ? type : 'other';
 }
@@ -107,6 +110,9 @@ export class IngestMetrics {
     for (const type of ['text', 'image', 'audio', 'interactive', 'button'])
       this.messages.inc({ direction: 'inbound', type, sender: 'customer' }, 0);
     for (const sender of ['agent', 'bot', 'unknown']) this.messages.inc({ direction: 'outbound', type: 'text', sender }, 0);
+    // Every error_code the label can take (a bounded set): a healthy system shows 0 failures, and
+    // the first failure of any code is seen by rate().
+    for (const error_code of ERROR_CODE_LABELS) this.failures.inc({ error_code }, 0);
   }
 
   /** Counts what a committed transaction newly stored. */

@@ -8,7 +8,7 @@ import type { IngestMetrics } from '../../metrics/ingest.ts';
 import { type Batch, emptyBatch } from '../../domain/batch.ts';
 import { PayloadError, type ProviderAdapter } from '../adapter.ts';
 import type { WriteOutcome } from '../writer.ts';
-import { type HelpdeskEvent, parseEvents } from './events.ts';
+import { EVENT_TYPES, type HelpdeskEvent, parseEvents } from './events.ts';
 
 export interface EventResult {
   id: string;
@@ -20,6 +20,8 @@ export interface EventResult {
 const RECORDED = new Set(['agent_status', 'opt_in', 'opt_out']);
 
 export function helpdeskAdapter(settings: { token: string; metrics: IngestMetrics }): ProviderAdapter {
+  // Every event type and outcome starts at 0: a helpdesk that sends none shows 0, not "No data".
+  for (const type of EVENT_TYPES) for (const outcome of ['stored', 'duplicate']) settings.metrics.helpdeskEvents.inc({ type, outcome }, 0);
   return {
     provider: 'helpdesk',
     path: '/api/v1/events',
