@@ -14,6 +14,13 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { dashboardOutputs } from '../grafana/build.ts';
 import { renderDashboardFiles } from '../grafana/dashboards.ts';
+import { BUSINESS_NUMBER_FAMILIES } from '../grafana/render.ts';
+import { TARGETS } from '../prometheus/thresholds.ts';
+import { ScrapeCollectors } from '../src/metrics/collectors.ts';
+import { registerConversationGauges } from '../src/metrics/conversation-gauges.ts';
+import { ConversationMetrics, RESOLUTION_BUCKETS, RESPONSE_BUCKETS } from '../src/metrics/conversations.ts';
+import { createRegistry } from '../src/metrics/registry.ts';
+import type { Database } from '../src/storage/database.ts';
 import { startAppJobs } from '../src/jobs/app-jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
 import { startGraphApiStub } from '../src/demo/graph-api.ts';
@@ -77,7 +84,7 @@ describe('dashboards as code', () => {
         }
         assert.equal(new Set(p.targets.map((t: Json) => t.refId)).size, p.targets.length, `${where}: unique refIds`);
         for (const t of p.targets) {
-          for (const name of String(t.expr ?? t.rawSql).matchAll(/\$\{?([a-z]+)\b/g)) {
+          for (const name of String(t.expr ?? t.rawSql).matchAll(/\$\{?([a-z][a-z_]*)\b/g)) {
             assert.ok(variables.includes(name[1]!), `${where}: variable $${name[1]} is defined`);
           }
         }
@@ -124,17 +131,88 @@ describe('dashboards as code', () => {
         .find((p) => p.title.startsWith(title))!
         .fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value);
     assert.deepEqual(steps('First response p90'), [null, 60, 300]);
-    assert.deepEqual(steps('CSAT'), [null, 0.85]);
-    assert.deepEqual(steps('First-contact resolution'), [null, 0.8]);
     assert.deepEqual(steps('Delivery failures'), [null, 0.05]);
     assert.deepEqual(steps('Waiting > 5 min'), [null, 1]);
     const agents = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-agents')!;
     assert.deepEqual(
       panelsOf(agents)
         .find((p) => p.title === 'Utilization')!
-        .fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value),
-      [null, 0.85, 0.9],
+        .fieldConfig.defaults.thresholds.steps.map((s: Json) => [s.color, s.value]),
+      [
+        ['orange', null],
+        ['green', 0.85],
+        ['red', 0.9],
+      ],
+      'the utilization band: too low flagged as well as too high',
     );
+  });
+
+  it("draw each of the white paper's KPIs on the Overview against its target (TARGETS), named in the title", () => {
+    const overview = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-overview')!;
+    const colours = (title: RegExp) => {
+      const panel = panelsOf(overview).find((p) => title.test(p.title));
+      assert.ok(panel, `a panel titled ${title}`);
+      assert.ok(panel.description.includes('target'), `${panel.title}: the description names the target`);
+      return panel.fieldConfig.defaults.thresholds.steps.map((s: Json) => [s.color, s.value]);
+    };
+    const { firstResponse, resolvedWithin, resolvedWithinShare, csat, fcr, utilization } = TARGETS;
+    assert.deepEqual(colours(/^First response p50 · target ≤ 1 min$/), [
+      ['green', null],
+      ['orange', firstResponse.value],
+      ['red', 300],
+    ]);
+    assert.deepEqual(colours(/^Resolved within 5 min · target ≥ 70 %$/), [
+      ['red', null],
+      ['green', resolvedWithinShare.value],
+    ]);
+    assert.deepEqual(colours(/^CSAT · target 85–90 %$/), [
+      ['red', null],
+      ['green', csat.value],
+      ['blue', csat.upTo],
+    ]);
+    assert.deepEqual(colours(/^First-contact resolution \(FCR\) · target ≥ 80 %$/), [
+      ['red', null],
+      ['green', fcr.value],
+    ]);
+    assert.deepEqual(colours(/^Agent utilization · target 85–90 %$/), [
+      ['orange', null],
+      ['green', utilization.value],
+      ['red', utilization.upTo],
+    ]);
+    // 70 % within 5 minutes reads the 300 s bucket of the resolution histogram, in both label forms.
+    const resolved = panelsOf(overview).find((p) => p.title.startsWith('Resolved within'))!;
+    assert.match(resolved.targets[0].expr, new RegExp(`whatsapp_resolution_seconds_bucket\\{[^}]*le=~"${resolvedWithin.value}\\(`));
+    assert.ok(RESOLUTION_BUCKETS.includes(resolvedWithin.value) && RESPONSE_BUCKETS.includes(firstResponse.value), 'targets are buckets');
+  });
+
+  it("show only this project's alerts, and a business_number variable that filters the families carrying the label", () => {
+    for (const d of dashboards)
+      for (const p of panelsOf(d))
+        for (const t of p.targets as Json[])
+          if (/\bALERTS\b/.test(t.expr ?? '')) assert.match(t.expr, /ALERTS\{alertname=~"WhatsApp\.\+"/, `${d.uid} / ${p.title}`);
+    // The families with the label, as the exporter registers them.
+    const registry = createRegistry();
+    new ConversationMetrics(registry, ['billing']);
+    registerConversationGauges(new ScrapeCollectors(registry, {} as Database, silentLogger), ['billing'], (id) => id);
+    const labelled = registry
+      .getMetricsAsArray()
+      .filter((m) => ((m as unknown as { labelNames: string[] }).labelNames ?? []).includes('business_number'))
+      .map((m) => (m as unknown as { name: string }).name)
+      .sort();
+    assert.deepEqual(labelled, [...BUSINESS_NUMBER_FAMILIES].sort());
+    const overview = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-overview')!;
+    const variable = (overview.templating.list as Json[]).find((v) => v.name === 'business_number');
+    assert.equal(variable?.definition, 'label_values(whatsapp_open_conversations{job=~"$job", instance=~"$instance"}, business_number)');
+    for (const p of panelsOf(overview))
+      for (const t of p.targets as Json[])
+        for (const m of String(t.expr ?? '').matchAll(/(?<![\w:])(whatsapp_\w+)(\{[^}]*\})?(?![\w(])/g)) {
+          const family = m[1]!.replace(/_(bucket|count|sum)$/, '');
+          assert.equal(
+            (m[2] ?? '').includes('business_number=~"$business_number"'),
+            BUSINESS_NUMBER_FAMILIES.has(family),
+            `${p.title}: ${m[1]}`,
+          );
+        }
   });
 });
 
@@ -144,7 +222,7 @@ function substitutePromQL(expr: string): string {
     .replaceAll('$__rate_interval', '1m')
     .replaceAll('$__interval', '15s')
     .replaceAll('$__range', '1h')
-    .replace(/\$\{?(agent|category|job|instance)(:regex)?\}?/g, '.*');
+    .replace(/\$\{?(agent|category|job|instance|business_number)(:regex)?\}?/g, '.*');
 }
 
 function substituteSql(sql: string, from: Date, to: Date): string {
