@@ -29,18 +29,10 @@ import { EVENTS_TOKEN, testApp } from './support/app.ts';
 import { createTestDatabase, silentLogger } from './support/database.ts';
 import { APP_SECRET } from './support/meta.ts';
 import { startMonitoring, type MonitoringStack } from './support/prometheus.ts';
+import { DASHBOARDS_DIR, dashboards, type Json, noData, panelsOf, promQuery, substitutePromQL, substituteSql } from './support/panels.ts';
 import { skipUnless } from './support/tools.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const DASHBOARDS_DIR = join(ROOT, 'grafana/dashboards');
-
-type Json = Record<string, any>;
-const dashboards: Json[] = readdirSync(DASHBOARDS_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => ({ file: f, ...JSON.parse(readFileSync(join(DASHBOARDS_DIR, f), 'utf8')) }));
-const panelsOf = (d: Json): Json[] =>
-  (d.panels as Json[]).flatMap((p) => [p, ...((p.panels as Json[] | undefined) ?? [])]).filter((p) => p.type !== 'row');
 
 /**
  * Metrics and views of the request-analysis work (issue 4). Until they exist, their panels are
@@ -216,23 +208,6 @@ describe('dashboards as code', () => {
   });
 });
 
-/** A panel query the way Grafana sends it, with its variables substituted. */
-function substitutePromQL(expr: string): string {
-  return expr
-    .replaceAll('$__rate_interval', '1m')
-    .replaceAll('$__interval', '15s')
-    .replaceAll('$__range', '1h')
-    .replace(/\$\{?(agent|category|job|instance|business_number)(:regex)?\}?/g, '.*');
-}
-
-function substituteSql(sql: string, from: Date, to: Date): string {
-  return sql
-    .replace(/\$__timeFilter\(([^)]+)\)/g, `$1 BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`)
-    .replaceAll('$__timeFrom()', `'${from.toISOString()}'`)
-    .replaceAll('$__timeTo()', `'${to.toISOString()}'`)
-    .replace(/\$\{(agent|category):regex\}/g, '.*');
-}
-
 describe('every panel returns data from the exporter fed by the simulator', { skip: skipUnless('prometheus') }, () => {
   let stack: MonitoringStack | undefined;
   after(() => stack?.stop());
@@ -282,14 +257,6 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
       assert.ok(stats.conversations >= 40, `enough traffic (${stats.conversations} conversations)`);
       assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
 
-      const query = async (expr: string) => {
-        const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query`, {
-          method: 'POST',
-          body: new URLSearchParams({ query: expr }),
-        }).catch(() => undefined);
-        if (!res) return { http: 0, body: undefined as Json | undefined };
-        return { http: res.status, body: (await res.json()) as Json };
-      };
       // Let Prometheus scrape the final state and evaluate the rules on it.
       await stack.scraped(15_000);
       await new Promise((r) => setTimeout(r, 3_000));
@@ -331,12 +298,10 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
               continue;
             }
             const expr = substitutePromQL(target.expr);
-            const { http, body } = await query(expr);
-            const result = (body?.data?.result ?? []) as { value: [number, string] }[];
-            if (http !== 200 || body?.status !== 'success') fail(where, `HTTP ${http} ${body?.error ?? ''} — ${expr}`, target.expr, false);
-            else if (result.length === 0) fail(where, `no data — ${expr}`, target.expr, true);
-            else if (result.every((r) => r.value[1] === 'NaN')) fail(where, `only NaN — ${expr}`, target.expr, true);
-            else report.push(`  ok   ${where}: ${result.length} series`);
+            const answer = await promQuery(promPort, expr);
+            const why = noData(answer);
+            if (why) fail(where, `${why} — ${expr}`, target.expr, !why.startsWith('HTTP'));
+            else report.push(`  ok   ${where}: ${answer.body!.data.result.length} series`);
           }
         }
       }

@@ -16,6 +16,10 @@ const appSecret = (process.env.WHATSAPP_APP_SECRET ?? '')
   .find((s) => s.length > 0);
 const eventsToken = process.env.EVENTS_API_TOKEN?.trim();
 if (parsed.ok && !parsed.options.target) problems.push('--target: required — the exporter base URL, e.g. http://127.0.0.1:8080');
+if (parsed.ok && parsed.options.backfillMs > 0)
+  problems.push(
+    "--backfill: demo only (it writes uncounted history through the demo's own exporter); use --warmup to replay recent traffic",
+  );
 if (!appSecret) problems.push("WHATSAPP_APP_SECRET: required — the exporter's Meta app secret, to sign webhooks");
 if (!eventsToken) problems.push("EVENTS_API_TOKEN: required — the exporter's bearer token for /api/v1/events");
 if (!parsed.ok || problems.length > 0) {

@@ -45,11 +45,14 @@ export async function startMonitoring(options: {
   alertWebhookPort?: number;
   /** The exporter's METRICS_TOKEN: Prometheus reads it from a file, as prometheus.yml says. */
   metricsToken?: string;
+  /** Scrape and evaluation interval (default 1s); `for:` still shrinks to 1s. */
+  interval?: string;
 }): Promise<MonitoringStack> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-monitoring-'));
   const [promPort, amPort] = [await freePort(), await freePort()];
   const prom = parse(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8'));
-  prom.global = { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' };
+  const interval = options.interval ?? '1s';
+  prom.global = { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval === '1s' ? '1s' : '10s' };
   prom.rule_files = [join(dir, 'rules.yml')];
   prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
   prom.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${options.exporterPort}`];
