@@ -88,7 +88,7 @@ export function createApp(deps: AppDependencies): App {
   const settle: SettleContext = { database, settleMs: config.settleAfterMs, counting };
   registerDatabaseMetrics(registry, database);
   const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
-  registerConversationGauges(collectors, config.categories.labels, businessNumber);
+  registerConversationGauges(collectors, config.categories.labels, businessNumber, (name) => conversations.knowBusinessNumber(name));
   registerAgentGauges(collectors, agentLabel);
 
   const app = express();

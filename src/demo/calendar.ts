@@ -8,6 +8,8 @@
  *   2026-11-23T10:00    that local time in the time zone (or with Z / ±hh:mm, that instant)
  */
 
+import { ZoneClock } from '../config/business-hours.ts';
+
 export const DEFAULT_START = 'mon 10:00';
 
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -40,10 +42,11 @@ export function parseStart(text: string, timeZone: string, now: Date): { ok: tru
 
 /** The latest moment at or before `now` that is `weekday` (0 = Sunday) at hh:mm local time in `timeZone`. */
 export function latestWeekdayTime(weekday: number, hour: number, minute: number, timeZone: string, now: Date): Date {
-  const today = localParts(now, timeZone);
+  const clock = new ZoneClock(timeZone);
+  const today = clock.wallClock(now.getTime());
   for (let back = 0; back <= 7; back++) {
     // Calendar arithmetic on the local date, at noon UTC so that no time-zone offset changes the day.
-    const day = new Date(Date.UTC(today.year, today.month - 1, today.day - back, 12));
+    const day = new Date(Date.UTC(today.y, today.m - 1, today.d - back, 12));
     if (day.getUTCDay() !== weekday) continue;
     const candidate = zonedTime(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), hour, minute, 0, timeZone);
     if (candidate.getTime() <= now.getTime()) return candidate;
@@ -53,39 +56,5 @@ export function latestWeekdayTime(weekday: number, hour: number, minute: number,
 
 /** The instant at which the clock in `timeZone` shows the given local date and time. */
 export function zonedTime(year: number, month: number, day: number, hour: number, minute: number, second: number, timeZone: string): Date {
-  const wanted = Date.UTC(year, month - 1, day, hour, minute, second);
-  // The offset at a guess, then again at the result (the guess may be across a DST change).
-  let instant = wanted - offsetMs(new Date(wanted), timeZone);
-  instant = wanted - offsetMs(new Date(instant), timeZone);
-  return new Date(instant);
-}
-
-function offsetMs(at: Date, timeZone: string): number {
-  const p = localParts(at, timeZone);
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(at.getTime() / 1000) * 1000;
-}
-
-function localParts(at: Date, timeZone: string) {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-    second: Number(parts.second),
-  };
+  return new Date(new ZoneClock(timeZone).toUtc(Date.UTC(year, month - 1, day, hour, minute, second)));
 }

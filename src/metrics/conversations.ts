@@ -161,13 +161,25 @@ export class ConversationMetrics {
     this.lateInputs.inc(0);
   }
 
-  /** Starts the counters of a business number at 0 (once), so rate() and increase() see its first event. */
+  /**
+   * Starts the counters and histograms of a business number at 0 (once), for every category,
+   * responder and resolver, so that rate() and increase() see the first observation of each:
+   * a series born at its first observation hides that observation from them.
+   */
   knowBusinessNumber(business_number: string): void {
     if (this.businessNumbers.has(business_number)) return;
     this.businessNumbers.add(business_number);
     for (const category of this.categories) {
       this.opened.inc({ category, business_number }, 0);
-      for (const resolved_by of ['agent', 'bot', 'auto']) this.resolved.inc({ category, resolved_by, business_number }, 0);
+      for (const resolved_by of ['agent', 'bot', 'auto']) {
+        this.resolved.inc({ category, resolved_by, business_number }, 0);
+        this.resolution.zero({ resolved_by, category, business_number });
+        this.resolutionBusiness.zero({ resolved_by, category, business_number });
+      }
+      for (const responder of ['agent', 'bot']) {
+        this.firstResponse.zero({ responder, category, business_number });
+        this.firstResponseBusiness.zero({ responder, category, business_number });
+      }
     }
   }
 
