@@ -5,7 +5,7 @@
 import { leMatcher } from '../../prometheus/promql.ts';
 import { ALERT_PREFIX } from '../../prometheus/rules.ts';
 import { colorOverride, type DashboardSpec } from '../render.ts';
-import { betterAbove, frtQuantile, PROJECT_ALERTS, pct, T, TARGETS, targetBand, targetText, waitingOver, worseAbove } from './shared.ts';
+import { betterAbove, frtQuantile, pct, projectAlerts, T, TARGETS, targetBand, targetText, waitingOver, worseAbove } from './shared.ts';
 
 export const overview: DashboardSpec = {
   uid: 'whatsapp-helpdesk-overview',
@@ -218,7 +218,7 @@ export const overview: DashboardSpec = {
       w: 8,
       h: 4,
       description: `This project's alerts (named ${ALERT_PREFIX}…) firing now in Prometheus, not the other alerts your Prometheus may hold. Details in the table below and in Alertmanager.`,
-      prom: [{ expr: `count(${PROJECT_ALERTS.replace('}', ', alertstate="firing"}')}) or vector(0)`, instant: true }],
+      prom: [{ expr: `count(${projectAlerts('alertstate="firing"')}) or vector(0)`, instant: true }],
       thresholds: worseAbove(['orange', 1]),
     },
     { row: 'Trends' },
@@ -311,7 +311,7 @@ export const overview: DashboardSpec = {
       w: 12,
       h: 8,
       description: `This project's alerts (named ${ALERT_PREFIX}…) firing or pending in Prometheus now, with severity, audience and business number. Alertmanager routes the firing ones; pages follow the paging policy of docs/alerts.md.`,
-      prom: [{ expr: `max by (alertname, alertstate, severity, audience, business_number) (${PROJECT_ALERTS})`, instant: true }],
+      prom: [{ expr: `max by (alertname, alertstate, severity, audience, business_number) (${projectAlerts()})`, instant: true }],
       options: { showHeader: true },
     },
   ],

@@ -45,5 +45,5 @@ export const frtQuantile = (q: number, window: string, by = '') =>
 /** Customers waiting longer than `seconds` now, summed over business numbers and sentiments. */
 export const waitingOver = (seconds: number) =>
   `sum(max by (business_number, sentiment) (whatsapp_waiting_conversations{over_seconds="${seconds}"}))`;
-/** This project's alerts in Prometheus' ALERTS series (not every alert of the user's Prometheus). */
-export const PROJECT_ALERTS = `ALERTS{alertname=~"${ALERT_PREFIX}.+"}`;
+/** This project's alerts in Prometheus' ALERTS series (not every alert of the user's Prometheus), with more matchers. */
+export const projectAlerts = (...matchers: string[]) => `ALERTS{${[`alertname=~"${ALERT_PREFIX}.+"`, ...matchers].join(', ')}}`;

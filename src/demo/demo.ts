@@ -94,8 +94,8 @@ WhatsApp helpdesk exporter — demo (simulated traffic, embedded database in ${e
 
 Where to look next:
   1. ${base}/metrics — messages and first responses within seconds (whatsapp_messages_total, whatsapp_first_response_seconds).
-  2. Dashboards and alerts without Docker: point a Prometheus at ${base}/metrics with the rules of
-     prometheus/rules/ (docs/dashboards.md, "The demo without Docker"), then import grafana/dashboards/*.json.
+  2. Alerts without Docker: prometheus --config.file=prometheus/demo.yml --storage.tsdb.path=./data/demo-prometheus
+     (it scrapes 127.0.0.1:8080 with the repository's rules; docs/dashboards.md, "The demo without Docker").
   3. The whole stack with Grafana: cp .env.example .env && docker compose --profile demo up
      then open http://localhost:3000 (folder "WhatsApp helpdesk", the Overview first).
 Ctrl-C stops the demo.
