@@ -8,11 +8,24 @@ import { readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMainModule } from '../src/cli/is-main.ts';
 import { DEFAULT_CONFIG, type MonitoringConfig } from '../prometheus/config.ts';
-import { runGenerator } from '../prometheus/outputs.ts';
+import { readText, replaceBetween, ROOT, runGenerator } from '../prometheus/outputs.ts';
+import { type Target, TARGETS } from '../prometheus/thresholds.ts';
 import { renderDashboardFiles } from './dashboards.ts';
 
 export const DASHBOARDS_DIR = fileURLToPath(new URL('./dashboards/', import.meta.url));
 export const KUBERNETES_DASHBOARDS_DIR = fileURLToPath(new URL('../deploy/kubernetes/dashboards/', import.meta.url));
+
+export const DASHBOARDS_DOC_PATH = 'docs/dashboards.md';
+
+/** The table of TARGETS (prometheus/thresholds.ts) in docs/dashboards.md. */
+export function targetsTable(): string {
+  const value = (v: number, unit: string) => (unit === 'ratio' ? `${Math.round(v * 100)} %` : `${v} ${unit}`);
+  const rows = Object.entries(TARGETS as Record<string, Target>).map(
+    ([name, t]) =>
+      `| ${t.kpi} | \`${name}\` | ${value(t.value, t.unit)}${t.upTo !== undefined ? ` – ${value(t.upTo, t.unit)}` : ''} | ${t.why} |`,
+  );
+  return ['| KPI | target | value | why |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
 
 /** Every file `npm run dashboards` writes, by repository path. */
 export function dashboardOutputs(config: MonitoringConfig = DEFAULT_CONFIG): Map<string, string> {
@@ -21,6 +34,8 @@ export function dashboardOutputs(config: MonitoringConfig = DEFAULT_CONFIG): Map
     outputs.set(`grafana/dashboards/${name}`, text);
     outputs.set(`deploy/kubernetes/dashboards/${name}`, text);
   }
+  const doc = readText(`${ROOT}${DASHBOARDS_DOC_PATH}`);
+  outputs.set(DASHBOARDS_DOC_PATH, replaceBetween(doc, DASHBOARDS_DOC_PATH, 'targets', 'dashboards', targetsTable()));
   return outputs;
 }
 

@@ -6,8 +6,10 @@
  *
  * Every dashboard has `job` and `instance` variables, listed from whatsapp_exporter_build_info
  * (so any scrape job name works), and every query of the exporter's metrics is filtered by them.
+ * A dashboard with the `business_number` variable also filters the families that carry that
+ * label (BUSINESS_NUMBER_FAMILIES) by it.
  */
-import { withMatchers } from '../prometheus/promql.ts';
+import { familyOf, withMatchers } from '../prometheus/promql.ts';
 
 export const FOLDER = 'WhatsApp helpdesk';
 export const TAG = 'whatsapp-helpdesk';
@@ -51,7 +53,26 @@ export interface PanelSpec {
 
 // ---- rendering -------------------------------------------------------------------------------------
 
-export type Variable = 'datasource' | 'postgres' | 'agent' | 'category';
+export type Variable = 'datasource' | 'postgres' | 'agent' | 'category' | 'business_number';
+
+/** The metric families with a `business_number` label (src/metrics/conversations.ts, conversation-gauges.ts). */
+export const BUSINESS_NUMBER_FAMILIES: ReadonlySet<string> = new Set([
+  'whatsapp_conversations_opened_total',
+  'whatsapp_conversations_resolved_total',
+  'whatsapp_first_response_seconds',
+  'whatsapp_first_response_business_seconds',
+  'whatsapp_resolution_seconds',
+  'whatsapp_resolution_business_seconds',
+  'whatsapp_open_conversations',
+  'whatsapp_waiting_conversations',
+]);
+const BUSINESS_NUMBER_MATCHER = 'business_number=~"$business_number"';
+
+/** The matchers a dashboard adds to one metric's selectors, beyond job and instance. */
+function variableMatchers(variables: readonly Variable[]): (metric: string) => string[] {
+  if (!variables.includes('business_number')) return () => [];
+  return (metric) => (BUSINESS_NUMBER_FAMILIES.has(familyOf(metric)) ? [BUSINESS_NUMBER_MATCHER] : []);
+}
 
 /** The scrape targets a dashboard shows: variables every dashboard has, and the matchers they add to each query. */
 const TARGET_VARIABLES = ['job', 'instance'] as const;
@@ -127,6 +148,15 @@ function variable(name: Variable | (typeof TARGET_VARIABLES)[number]): Json {
         multi: false,
         options: [],
       };
+    // Listed from a gauge zero-filled for every known business number; "All" also matches series
+    // without the label (an exporter older than the label).
+    case 'business_number':
+      return queryVariable(
+        name,
+        'Business number',
+        `label_values(${withMatchers('whatsapp_open_conversations', TARGET_MATCHERS)}, business_number)`,
+        '.*',
+      );
     case 'agent':
     case 'category': {
       const metric = name === 'agent' ? 'whatsapp_agent_online' : 'whatsapp_conversations_resolved_total';
@@ -161,7 +191,7 @@ export function renderDashboard(spec: DashboardSpec): Json {
       x = 0;
       rowHeight = 0;
     }
-    panels.push(renderPanel(item, id, { h: item.h, w: item.w, x, y }));
+    panels.push(renderPanel(item, id, { h: item.h, w: item.w, x, y }, variableMatchers(spec.variables)));
     x += item.w;
     rowHeight = Math.max(rowHeight, item.h);
   }
@@ -218,7 +248,7 @@ function withTargetVariables(variables: Variable[]): (Variable | (typeof TARGET_
   return [...variables.slice(0, at), ...TARGET_VARIABLES, ...variables.slice(at)];
 }
 
-function renderPanel(p: PanelSpec, id: number, gridPos: Json): Json {
+function renderPanel(p: PanelSpec, id: number, gridPos: Json, extraMatchers: (metric: string) => string[]): Json {
   const datasource: Datasource = p.sql ? POSTGRES : PROMETHEUS;
   const thresholds = p.thresholds ?? { base: 'green', steps: [] };
   const targets = p.sql
@@ -234,7 +264,7 @@ function renderPanel(p: PanelSpec, id: number, gridPos: Json): Json {
         refId: String.fromCharCode(65 + i),
         datasource,
         editorMode: 'code',
-        expr: withMatchers(t.expr, TARGET_MATCHERS),
+        expr: withMatchers(t.expr, TARGET_MATCHERS, extraMatchers),
         legendFormat: t.legend ?? '__auto',
         instant: t.instant ?? false,
         range: !(t.instant ?? false),

@@ -17,14 +17,20 @@ const EXPORTER_METRIC = /(?<![\w:])((?:whatsapp|process|nodejs)_[a-zA-Z0-9_]+)(\
 
 /**
  * Adds `matchers` (e.g. `job=~"$job"`) to every selector of the exporter's metrics in `expr`,
- * so that dashboard variables filter every query the same way. Recorded series (with a colon)
- * and functions are left alone.
+ * so that dashboard variables filter every query the same way; `extra(name)` adds matchers to
+ * some metrics only (the business number, on the families that carry it). Recorded series (with
+ * a colon) and functions are left alone.
  */
-export function withMatchers(expr: string, matchers: string[]): string {
-  if (matchers.length === 0) return expr;
-  const added = matchers.join(', ');
-  return expr.replace(EXPORTER_METRIC, (_all, name: string, braces: string | undefined) => {
+export function withMatchers(expr: string, matchers: string[], extra: (metric: string) => string[] = () => []): string {
+  return expr.replace(EXPORTER_METRIC, (all, name: string, braces: string | undefined) => {
+    const added = [...matchers, ...extra(name)];
+    if (added.length === 0) return all;
     const inner = braces?.slice(1, -1).trim();
-    return `${name}{${inner ? `${added}, ${inner}` : added}}`;
+    return `${name}{${inner ? `${added.join(', ')}, ${inner}` : added.join(', ')}}`;
   });
+}
+
+/** The metric family of a series name: a histogram's _bucket, _count and _sum belong to it. */
+export function familyOf(series: string): string {
+  return series.replace(/_(bucket|count|sum)$/, '');
 }

@@ -14,6 +14,9 @@ import { DEFAULT_CONFIG, exporterUp, type MonitoringConfig, runbookUrl } from '.
 import { leMatcher } from './promql.ts';
 import { SELECTORS, THRESHOLDS as T, type Threshold } from './thresholds.ts';
 
+/** Every alert of this project is named WhatsApp…; dashboards select the project's alerts by it. */
+export const ALERT_PREFIX = 'WhatsApp';
+
 /** Labels that tell one exporter deployment from another; the exporter's alerts keep them. */
 export const DEPLOYMENT_LABELS = ['namespace', 'job'] as const;
 const BY_DEPLOYMENT = DEPLOYMENT_LABELS.join(', ');
@@ -48,6 +51,23 @@ const percent = (threshold: Threshold) => `${Math.round(threshold.value * 100)} 
 const AGENT_OPEN = 'max by (agent) (whatsapp_agent_open_conversations)';
 const AGENT_ONLINE = 'max by (agent) (whatsapp_agent_online)';
 const ONLINE_OPEN = `(${AGENT_OPEN} and on (agent) ${AGENT_ONLINE} == 1)`;
+
+/**
+ * The paging policy (docs/alerts.md): customers waiting page one supervisor, once, and only in
+ * declared business hours. Waiting customers per business number (gauges are the same on every
+ * replica: max; then summed over sentiment).
+ */
+const waitingOver = (seconds: Threshold) =>
+  `sum by (business_number) (max by (business_number, sentiment) (whatsapp_waiting_conversations{over_seconds="${v(seconds)}"}))`;
+const ANGRY_WAITING = `max by (business_number) (whatsapp_waiting_conversations{over_seconds="${v(T.angryWaitingEscalation)}", sentiment="negative"})`;
+/** Agents report presence, and none is online (no presence data at all is not "nobody"). */
+const NOBODY_ONLINE = `(sum(${AGENT_ONLINE}) == 0)`;
+/** BUSINESS_HOURS is set: only then does the exporter know when someone should be there. */
+const HOURS_DECLARED = '(max(whatsapp_business_schedule_configured) == 1)';
+/** Declared business hours, open now. Staffing pages need it; without BUSINESS_HOURS nothing pages for staffing. */
+/** Names the business number in a description when the alert has one. */
+const OF_NUMBER = '{{ with $labels.business_number }} of business number {{ . }}{{ end }}';
+const STAFFED_HOURS = `(${HOURS_DECLARED} and on () max(whatsapp_business_open) == 1)`;
 const SLO_BUDGET = Number((1 - T.firstResponseObjective.value).toFixed(6));
 
 type AlertOptions = {
@@ -61,6 +81,7 @@ type AlertOptions = {
 };
 
 function alertRule(config: MonitoringConfig, name: string, options: AlertOptions): AlertRule {
+  if (!name.startsWith(ALERT_PREFIX)) throw new Error(`alert ${name}: every alert of the project is named ${ALERT_PREFIX}…`);
   return {
     alert: name,
     expr: options.expr,
@@ -73,9 +94,11 @@ function alertRule(config: MonitoringConfig, name: string, options: AlertOptions
 function sloErrorRatio(window: string): RecordingRule {
   return {
     record: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate${window}`,
-    expr: `1 - sum(rate(whatsapp_first_response_seconds_bucket{${leMatcher(T.firstResponseTarget.value)}}[${window}])) / sum(rate(whatsapp_first_response_seconds_count[${window}]))`,
+    expr: `1 - sum by (business_number) (rate(whatsapp_first_response_seconds_bucket{${leMatcher(T.firstResponseTarget.value)}}[${window}])) / sum by (business_number) (rate(whatsapp_first_response_seconds_count[${window}]))`,
   };
 }
+
+const DB_WINDOW = duration(T.databaseErrorsFor);
 
 export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup[] {
   const alert = (name: string, options: AlertOptions) => alertRule(config, name, options);
@@ -105,21 +128,36 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
     {
       name: 'whatsapp-helpdesk.escalation',
       rules: [
+        // One page per waiting situation and business number, in declared business hours only:
+        // nobody online (WhatsAppNoAgentOnline) explains everyone waiting; otherwise an unhappy
+        // customer waiting pages, and otherwise a customer waiting too long. Each `unless` names
+        // the more specific page that covers the same customers; alertmanager.yml inhibits the same.
         alert('WhatsAppCustomerWaitingTooLong', {
-          expr: `sum(max by (sentiment) (whatsapp_waiting_conversations{over_seconds="${v(T.waitingEscalation)}"})) > 0`,
+          expr: `${waitingOver(T.waitingEscalation)} > 0 and on () ${STAFFED_HOURS} unless on () ${NOBODY_ONLINE} unless on (business_number) ${ANGRY_WAITING} > 0`,
           for: T.escalationFor,
           severity: 'critical',
           audience: 'supervisors',
           summary: `A customer has waited more than ${minutes(T.waitingEscalation)} for an answer.`,
-          description: `{{ $value }} customer(s) have been waiting longer than ${minutes(T.waitingEscalation)} for an answer on WhatsApp. Step in, reassign, or answer.`,
+          description: `{{ $value }} customer(s)${OF_NUMBER} have been waiting longer than ${minutes(T.waitingEscalation)} for an answer on WhatsApp. Step in, reassign, or answer.`,
         }),
         alert('WhatsAppAngryCustomerWaiting', {
-          expr: `max(whatsapp_waiting_conversations{over_seconds="${v(T.angryWaitingEscalation)}", sentiment="negative"}) > 0`,
+          expr: `${ANGRY_WAITING} > 0 and on () ${STAFFED_HOURS} unless on () ${NOBODY_ONLINE}`,
           for: T.escalationFor,
           severity: 'critical',
           audience: 'supervisors',
           summary: `An unhappy customer has waited more than ${minutes(T.angryWaitingEscalation)} for an answer.`,
-          description: `{{ $value }} customer(s) whose conversation turned negative have been waiting longer than ${minutes(T.angryWaitingEscalation)}. Answer them first.`,
+          description: `{{ $value }} customer(s)${OF_NUMBER} whose conversation turned negative have been waiting longer than ${minutes(T.angryWaitingEscalation)}. Answer them first; others may be waiting too (Overview dashboard).`,
+        }),
+        // Without BUSINESS_HOURS the exporter cannot tell a closed helpdesk from a missed shift:
+        // customers waiting open a ticket, never a page. In declared closed hours waiting is expected
+        // and nothing fires (WhatsAppServiceWindowClosing still warns before windows close).
+        alert('WhatsAppCustomersWaitingWithoutBusinessHours', {
+          expr: `${waitingOver(T.waitingEscalation)} > 0 unless on () ${HOURS_DECLARED}`,
+          for: T.waitingTicketFor,
+          severity: 'warning',
+          audience: 'supervisors',
+          summary: `Customers have waited more than ${minutes(T.waitingEscalation)}; BUSINESS_HOURS is not set, so this is a ticket, not a page.`,
+          description: `{{ $value }} customer(s)${OF_NUMBER} have been waiting longer than ${minutes(T.waitingEscalation)}. Set BUSINESS_HOURS so that waiting customers page in business hours and stay quiet outside them.`,
         }),
         alert('WhatsAppServiceWindowClosing', {
           expr: 'max(whatsapp_service_window_closing_conversations) > 0',
@@ -138,14 +176,14 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
         // Recording rules first: later rules of a group see their result in the same evaluation.
         {
           record: 'helpdesk:whatsapp_first_response_within_target:ratio_rate1h',
-          expr: `sum(rate(whatsapp_first_response_seconds_bucket{${leMatcher(T.firstResponseTarget.value)}}[1h])) / sum(rate(whatsapp_first_response_seconds_count[1h]))`,
+          expr: `sum by (business_number) (rate(whatsapp_first_response_seconds_bucket{${leMatcher(T.firstResponseTarget.value)}}[1h])) / sum by (business_number) (rate(whatsapp_first_response_seconds_count[1h]))`,
         },
         sloErrorRatio('5m'),
         sloErrorRatio('30m'),
         sloErrorRatio('1h'),
         sloErrorRatio('6h'),
         alert('WhatsAppFirstResponseBudgetBurn', {
-          expr: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate1h > (${v(T.burnRateFast)} * ${SLO_BUDGET}) and helpdesk:whatsapp_first_response_slo_errors:ratio_rate5m > (${v(T.burnRateFast)} * ${SLO_BUDGET}) and on () sum(increase(whatsapp_first_response_seconds_count[1h])) >= ${v(T.sloMinimumFirstResponses)}`,
+          expr: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate1h > (${v(T.burnRateFast)} * ${SLO_BUDGET}) and helpdesk:whatsapp_first_response_slo_errors:ratio_rate5m > (${v(T.burnRateFast)} * ${SLO_BUDGET}) and on (business_number) sum by (business_number) (increase(whatsapp_first_response_seconds_count[1h])) >= ${v(T.sloMinimumFirstResponses)}`,
           for: 120,
           severity: 'critical',
           audience: 'supervisors',
@@ -154,7 +192,7 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
           description: `{{ $value | humanizePercentage }} of first responses in the last hour took longer than ${v(T.firstResponseTarget)} s (objective: ${percent(T.firstResponseObjective)} within target).`,
         }),
         alert('WhatsAppFirstResponseBudgetBurn', {
-          expr: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate6h > (${v(T.burnRateSlow)} * ${SLO_BUDGET}) and helpdesk:whatsapp_first_response_slo_errors:ratio_rate30m > (${v(T.burnRateSlow)} * ${SLO_BUDGET}) and on () sum(increase(whatsapp_first_response_seconds_count[6h])) >= ${v(T.sloMinimumFirstResponses)}`,
+          expr: `helpdesk:whatsapp_first_response_slo_errors:ratio_rate6h > (${v(T.burnRateSlow)} * ${SLO_BUDGET}) and helpdesk:whatsapp_first_response_slo_errors:ratio_rate30m > (${v(T.burnRateSlow)} * ${SLO_BUDGET}) and on (business_number) sum by (business_number) (increase(whatsapp_first_response_seconds_count[6h])) >= ${v(T.sloMinimumFirstResponses)}`,
           for: 900,
           severity: 'warning',
           audience: 'supervisors',
@@ -194,7 +232,7 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
           description: 'The busiest and the least busy online agent differ by {{ $value }} open conversations. Reassign some.',
         }),
         alert('WhatsAppCustomersWaitingWhileAgentsIdle', {
-          expr: `sum(max by (sentiment) (whatsapp_waiting_conversations{over_seconds="${v(T.idleWhileWaiting)}"})) > 0 and on () count(${AGENT_OPEN} == 0 and on (agent) ${AGENT_ONLINE} == 1) > 0`,
+          expr: `${waitingOver(T.idleWhileWaiting)} > 0 and on () count(${AGENT_OPEN} == 0 and on (agent) ${AGENT_ONLINE} == 1) > 0`,
           for: 300,
           severity: 'warning',
           audience: 'supervisors',
@@ -210,12 +248,12 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
           description: 'Agent {{ $labels.agent }} is offline with {{ $value }} open conversation(s) assigned. Reassign them.',
         }),
         alert('WhatsAppNoAgentOnline', {
-          expr: `sum(max by (sentiment) (whatsapp_waiting_conversations{over_seconds="${v(T.noAgentWaiting)}"})) > 0 and on () sum(${AGENT_ONLINE}) == 0 and on () max(whatsapp_business_open) == 1`,
-          for: 300,
+          expr: `${waitingOver(T.noAgentWaiting)} > 0 and on () ${NOBODY_ONLINE} and on () ${STAFFED_HOURS}`,
+          for: T.noAgentOnlineFor,
           severity: 'critical',
           audience: 'supervisors',
           summary: 'Customers are waiting in business hours and no agent is online.',
-          description: '{{ $value }} customer(s) are waiting and nobody is online to answer.',
+          description: `{{ $value }} customer(s)${OF_NUMBER} are waiting and nobody is online to answer.`,
         }),
         // Automation scaling reads the overall utilization recorded above.
         alert('WhatsAppRoutineLoadOnAgents', {
@@ -302,7 +340,7 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
           description: `No target matches ${config.exporterSelector} in up: the exporter is not discovered, or Prometheus scrapes it under another job. Fix the scrape configuration, or set the selector (npm run rules -- --selector=...).`,
         }),
         alert('WhatsAppNoWebhooksInBusinessHours', {
-          expr: `sum by (${BY_DEPLOYMENT}) (rate(whatsapp_webhook_requests_total{provider="meta", outcome=~"accepted|duplicate"}[${duration(T.noWebhooksFor)}])) == 0 and on (${BY_DEPLOYMENT}) max by (${BY_DEPLOYMENT}) (whatsapp_business_open) == 1`,
+          expr: `sum by (${BY_DEPLOYMENT}) (rate(whatsapp_webhook_requests_total{provider="meta", outcome=~"accepted|duplicate"}[${duration(T.noWebhooksFor)}])) == 0 and on (${BY_DEPLOYMENT}) max by (${BY_DEPLOYMENT}) (whatsapp_business_open) == 1 and on (${BY_DEPLOYMENT}) max by (${BY_DEPLOYMENT}) (whatsapp_business_schedule_configured) == 1`,
           for: T.noWebhooksFor,
           severity: 'warning',
           audience: 'oncall',
@@ -318,13 +356,24 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
           description:
             '{{ $value | humanize }} requests in 5 minutes were rejected for a bad signature or bearer token. A rotated app secret or token, or someone probing.',
         }),
+        // A ratio over a window as long as `for:`: one transient 503 (or a burst shorter than the
+        // window) is never true for that long; an unreachable database is, as is a steady failure.
         alert('WhatsAppDatabaseErrors', {
-          expr: `sum by (${BY_DEPLOYMENT}) (increase(whatsapp_webhook_requests_total{outcome="error"}[5m])) > 0 or min by (${BY_DEPLOYMENT}) (whatsapp_database_up) == 0`,
+          expr: `(sum by (${BY_DEPLOYMENT}) (rate(whatsapp_webhook_requests_total{outcome="error"}[${DB_WINDOW}])) / sum by (${BY_DEPLOYMENT}) (rate(whatsapp_webhook_requests_total{outcome=~"accepted|duplicate|error"}[${DB_WINDOW}])) > ${v(T.databaseErrorRatio)} and on (${BY_DEPLOYMENT}) sum by (${BY_DEPLOYMENT}) (increase(whatsapp_webhook_requests_total{outcome="error"}[${DB_WINDOW}])) >= ${v(T.databaseMinimumErrors)}) or min by (${BY_DEPLOYMENT}) (whatsapp_database_up) == 0`,
           for: T.databaseErrorsFor,
           severity: 'critical',
           audience: 'oncall',
           summary: 'The exporter cannot store webhooks in PostgreSQL.',
           description: 'Webhooks are being answered 503 because the database is unreachable or failing; Meta retries for up to 7 days.',
+        }),
+        alert('WhatsAppCsatSurveysFailing', {
+          expr: `sum by (${BY_DEPLOYMENT}) (rate(whatsapp_csat_surveys_total{outcome="failed"}[1h])) / sum by (${BY_DEPLOYMENT}) (rate(whatsapp_csat_surveys_total{outcome=~"sent|failed"}[1h])) > ${v(T.csatSurveyFailureRatio)} and on (${BY_DEPLOYMENT}) sum by (${BY_DEPLOYMENT}) (increase(whatsapp_csat_surveys_total{outcome="failed"}[1h])) >= ${v(T.csatSurveyMinimumFailures)}`,
+          for: T.csatSurveysFailingFor,
+          severity: 'warning',
+          audience: 'oncall',
+          summary: 'CSAT surveys are failing to send.',
+          description:
+            '{{ $value | humanizePercentage }} of the CSAT surveys of the last hour failed to send: CSAT stops being measured. An expired or revoked WHATSAPP_ACCESS_TOKEN fails every survey.',
         }),
         alert('WhatsAppCollectorFailing', {
           expr: `min by (${BY_DEPLOYMENT}, collector) (whatsapp_scrape_collector_success) == 0`,

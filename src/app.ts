@@ -15,6 +15,7 @@ import { AuthFailureLimiter, authFailureGuard, AuthMetrics, type AuthLimitOption
 import { securityHeaders } from './http/security-headers.ts';
 import { serviceRouter } from './http/service-routes.ts';
 import { enabledAdapters, PROVIDERS } from './ingest/adapters.ts';
+import { EVENT_TYPES } from './ingest/helpdesk/events.ts';
 import { adapterRouter } from './ingest/pipeline.ts';
 import { createWriter } from './ingest/writer.ts';
 import type { TimersContext } from './jobs/conversation-timers.ts';
@@ -63,7 +64,7 @@ export interface App {
 export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
   const registry = createRegistry(config.businessHours);
-  const ingest = new IngestMetrics(registry, PROVIDERS);
+  const ingest = new IngestMetrics(registry, PROVIDERS, EVENT_TYPES);
   const conversations = new ConversationMetrics(registry, config.categories.labels);
   const jobs = new JobMetrics(registry);
   const csat = new CsatMetrics(registry);
@@ -88,7 +89,7 @@ export function createApp(deps: AppDependencies): App {
   const settle: SettleContext = { database, settleMs: config.settleAfterMs, counting };
   registerDatabaseMetrics(registry, database);
   const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
-  registerConversationGauges(collectors, config.categories.labels, businessNumber);
+  registerConversationGauges(collectors, config.categories.labels, businessNumber, (name) => conversations.knowBusinessNumber(name));
   registerAgentGauges(collectors, agentLabel);
 
   const app = express();

@@ -23,7 +23,15 @@ import { Scheduler } from './jobs/scheduler.ts';
 const MIGRATION_RETRY_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ server: Server; stop: () => Promise<void> }> {
+/** A started exporter. */
+export interface Started {
+  server: Server;
+  stop: () => Promise<void>;
+  /** The migrated database (the demo writes its history through a second app on it). */
+  database: Database;
+}
+
+export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Started> {
   const result = loadConfig(env);
   if (!result.ok) {
     for (const line of result.errors) process.stderr.write(`config error: ${line}\n`);
@@ -105,7 +113,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<{ ser
       await database.close();
       logger.info('stopped');
     })());
-  return { server, stop };
+  return { server, stop, database };
 }
 
 /** SQLSTATEs that no retry fixes: bad credentials (28000, 28P01), no such database (3D000), no privilege (42501). */

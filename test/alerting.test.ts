@@ -189,6 +189,44 @@ describe('alert rules and routing', () => {
     assert.match(tests.output, /SUCCESS/);
   });
 
+  it('every paging alert has a promtool test where it fires and one where it stays quiet past its `for:`', () => {
+    type AlertTest = { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] };
+    const cases = readdirSync(join(PROM_DIR, 'tests'))
+      .filter((f) => f.endsWith('.test.yml'))
+      .flatMap((f) => (parse(readFileSync(join(PROM_DIR, 'tests', f), 'utf8')) as { tests: { alert_rule_test?: AlertTest[] }[] }).tests)
+      .flatMap((t) => t.alert_rule_test ?? []);
+    const seconds = (text: string) =>
+      [...text.matchAll(/(\d+)([hms])/g)].reduce(
+        (sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1 }[unit as 'h' | 'm' | 's'],
+        0,
+      );
+    const pages = alerts.filter((rule) => rule.labels!.severity === 'critical');
+    assert.ok(pages.length >= 6, 'the pages: waiting customers, no agent online, budget burn, exporter down, database errors');
+    for (const name of new Set(pages.map((rule) => rule.alert!))) {
+      const longestFor = Math.max(...pages.filter((rule) => rule.alert === name).map((rule) => seconds(rule.for ?? '0s')));
+      const ofAlert = cases.filter((c) => c.alertname === name);
+      assert.ok(
+        ofAlert.some((c) => c.exp_alerts.some((a) => a.exp_labels.severity === 'critical')),
+        `${name}: a promtool test where it pages`,
+      );
+      assert.ok(
+        ofAlert.some((c) => c.exp_alerts.length === 0 && seconds(c.eval_time) > longestFor),
+        `${name}: a promtool test where it stays quiet longer than its for: (${longestFor} s)`,
+      );
+    }
+  });
+
+  it('staffing pages need declared business hours: without BUSINESS_HOURS nothing pages for a waiting customer', () => {
+    for (const rule of alerts.filter((r) => r.labels!.severity === 'critical' && r.expr.includes('whatsapp_waiting_conversations')))
+      assert.match(
+        rule.expr,
+        /max\(whatsapp_business_schedule_configured\) == 1\) and on \(\) max\(whatsapp_business_open\) == 1/,
+        rule.alert,
+      );
+    const ticket = alerts.find((r) => r.alert === 'WhatsAppCustomersWaitingWithoutBusinessHours')!;
+    assert.equal(ticket.labels!.severity, 'warning');
+  });
+
   it('passes amtool check-config and routes every alert to its audience and severity', { skip: skipUnless('amtool') }, () => {
     const check = run('amtool', ['check-config', AM_CONFIG]);
     assert.equal(check.status, 0, check.output);
@@ -254,7 +292,13 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
   it('fires WhatsAppCustomerWaitingTooLong to supervisors-page, applies inhibitions, and resolves when answered', async () => {
     // /metrics needs a token, which Prometheus reads from a file as prometheus.yml says.
     const metricsToken = 'e2e-metrics-token-5d1c';
-    const { db, app } = await openTestApp({ METRICS_TOKEN: metricsToken });
+    // A helpdesk staffed around the clock declares it: waiting customers page at any hour.
+    const always = ['00:00-24:00'];
+    const BUSINESS_HOURS = JSON.stringify({
+      timezone: 'Europe/Berlin',
+      weekly: { mon: always, tue: always, wed: always, thu: always, fri: always, sat: always, sun: always },
+    });
+    const { db, app } = await openTestApp({ METRICS_TOKEN: metricsToken, BUSINESS_HOURS });
     const exporter = app.express.listen(0, '127.0.0.1');
     await new Promise((r) => exporter.once('listening', r));
     const hooks = await startHookReceiver();
@@ -285,10 +329,11 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
       const fired = page.body.alerts.find((a) => a.labels.alertname === 'WhatsAppCustomerWaitingTooLong')!;
       assert.equal(fired.labels.severity, 'critical');
       assert.equal(fired.labels.audience, 'supervisors');
+      assert.equal(fired.labels.business_number, PHONE_NUMBER_ID, 'the page names the business number');
       assert.equal(fired.annotations.summary, 'A customer has waited more than 5 minutes for an answer.');
       assert.equal(
         fired.annotations.description,
-        '1 customer(s) have been waiting longer than 5 minutes for an answer on WhatsApp. Step in, reassign, or answer.',
+        `1 customer(s) of business number ${PHONE_NUMBER_ID} have been waiting longer than 5 minutes for an answer on WhatsApp. Step in, reassign, or answer.`,
       );
       assert.match(fired.annotations.runbook_url!, /docs\/runbook\.md#whatsappcustomerwaitingtoolong$/);
       const others = hooks.received
@@ -333,9 +378,18 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
           post({ alertname: 'WhatsAppCollectorFailing', severity: 'warning', ...exporterA, collector: 'agents' }),
           post({ alertname: 'WhatsAppCollectorFailing', severity: 'warning', ...exporterB, collector: 'agents' }),
           post({ alertname: 'WhatsAppServiceWindowClosing', severity: 'warning', audience: 'supervisors' }),
-          post({ alertname: 'WhatsAppCustomerWaitingTooLong', severity: 'critical', audience: 'supervisors' }),
+          post({
+            alertname: 'WhatsAppCustomerWaitingTooLong',
+            severity: 'critical',
+            audience: 'supervisors',
+            business_number: 'service-at',
+          }),
           post({ alertname: 'WhatsAppFirstResponseBudgetBurn', severity: 'critical', audience: 'supervisors', window: 'fast' }),
           post({ alertname: 'WhatsAppFirstResponseBudgetBurn', severity: 'warning', audience: 'supervisors', window: 'slow' }),
+          // One page per cause: nobody online mutes the waiting pages of the same business number only.
+          post({ alertname: 'WhatsAppNoAgentOnline', severity: 'critical', audience: 'supervisors', business_number: 'support-de' }),
+          post({ alertname: 'WhatsAppAngryCustomerWaiting', severity: 'critical', audience: 'supervisors', business_number: 'support-de' }),
+          post({ alertname: 'WhatsAppAngryCustomerWaiting', severity: 'critical', audience: 'supervisors', business_number: 'sales-en' }),
         ]),
       });
       assert.equal(posted.status, 200);
@@ -343,7 +397,8 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
       const list = await waitFor('inhibition to apply', async () => {
         const all = (await (await fetch(`http://127.0.0.1:${amPort}/api/v2/alerts`)).json()) as AmAlert[];
         const slow = all.find((a) => a.labels.alertname === 'WhatsAppFirstResponseBudgetBurn' && a.labels.severity === 'warning');
-        return all.length >= 9 && slow?.status.state === 'suppressed' ? all : undefined;
+        const angry = all.find((a) => a.labels.alertname === 'WhatsAppAngryCustomerWaiting' && a.labels.business_number === 'support-de');
+        return all.length >= 12 && slow?.status.state === 'suppressed' && angry?.status.state === 'suppressed' ? all : undefined;
       });
       const find = (name: string, severity: string, namespace?: string) =>
         list.find((a) => a.labels.alertname === name && a.labels.severity === severity && a.labels.namespace === namespace)!;
@@ -355,9 +410,15 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
       );
       assert.deepEqual(find('WhatsAppCollectorFailing', 'warning', 'support').status.inhibitedBy, [database.fingerprint]);
       assert.equal(find('WhatsAppCollectorFailing', 'warning', 'sales').status.state, 'active', 'another deployment is not muted');
+      const byNumber = (name: string, number: string) =>
+        list.find((a) => a.labels.alertname === name && a.labels.business_number === number)!;
+      assert.deepEqual(byNumber('WhatsAppAngryCustomerWaiting', 'support-de').status.inhibitedBy, [
+        byNumber('WhatsAppNoAgentOnline', 'support-de').fingerprint,
+      ]);
+      assert.equal(byNumber('WhatsAppAngryCustomerWaiting', 'sales-en').status.state, 'active', 'another business number still pages');
+      assert.equal(byNumber('WhatsAppCustomerWaitingTooLong', 'service-at').status.state, 'active');
       for (const [name, severity] of [
         ['WhatsAppServiceWindowClosing', 'warning'],
-        ['WhatsAppCustomerWaitingTooLong', 'critical'],
         ['WhatsAppFirstResponseBudgetBurn', 'critical'],
         ['WhatsAppExporterAbsent', 'warning'],
       ] as const) {

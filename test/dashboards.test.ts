@@ -14,6 +14,13 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { dashboardOutputs } from '../grafana/build.ts';
 import { renderDashboardFiles } from '../grafana/dashboards.ts';
+import { BUSINESS_NUMBER_FAMILIES } from '../grafana/render.ts';
+import { TARGETS } from '../prometheus/thresholds.ts';
+import { ScrapeCollectors } from '../src/metrics/collectors.ts';
+import { registerConversationGauges } from '../src/metrics/conversation-gauges.ts';
+import { ConversationMetrics, RESOLUTION_BUCKETS, RESPONSE_BUCKETS } from '../src/metrics/conversations.ts';
+import { createRegistry } from '../src/metrics/registry.ts';
+import type { Database } from '../src/storage/database.ts';
 import { startAppJobs } from '../src/jobs/app-jobs.ts';
 import { Scheduler } from '../src/jobs/scheduler.ts';
 import { startGraphApiStub } from '../src/demo/graph-api.ts';
@@ -22,18 +29,10 @@ import { EVENTS_TOKEN, testApp } from './support/app.ts';
 import { createTestDatabase, silentLogger } from './support/database.ts';
 import { APP_SECRET } from './support/meta.ts';
 import { startMonitoring, type MonitoringStack } from './support/prometheus.ts';
+import { DASHBOARDS_DIR, dashboards, type Json, noData, panelsOf, promQuery, substitutePromQL, substituteSql } from './support/panels.ts';
 import { skipUnless } from './support/tools.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const DASHBOARDS_DIR = join(ROOT, 'grafana/dashboards');
-
-type Json = Record<string, any>;
-const dashboards: Json[] = readdirSync(DASHBOARDS_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => ({ file: f, ...JSON.parse(readFileSync(join(DASHBOARDS_DIR, f), 'utf8')) }));
-const panelsOf = (d: Json): Json[] =>
-  (d.panels as Json[]).flatMap((p) => [p, ...((p.panels as Json[] | undefined) ?? [])]).filter((p) => p.type !== 'row');
 
 /**
  * Metrics and views of the request-analysis work (issue 4). Until they exist, their panels are
@@ -77,7 +76,7 @@ describe('dashboards as code', () => {
         }
         assert.equal(new Set(p.targets.map((t: Json) => t.refId)).size, p.targets.length, `${where}: unique refIds`);
         for (const t of p.targets) {
-          for (const name of String(t.expr ?? t.rawSql).matchAll(/\$\{?([a-z]+)\b/g)) {
+          for (const name of String(t.expr ?? t.rawSql).matchAll(/\$\{?([a-z][a-z_]*)\b/g)) {
             assert.ok(variables.includes(name[1]!), `${where}: variable $${name[1]} is defined`);
           }
         }
@@ -124,36 +123,90 @@ describe('dashboards as code', () => {
         .find((p) => p.title.startsWith(title))!
         .fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value);
     assert.deepEqual(steps('First response p90'), [null, 60, 300]);
-    assert.deepEqual(steps('CSAT'), [null, 0.85]);
-    assert.deepEqual(steps('First-contact resolution'), [null, 0.8]);
     assert.deepEqual(steps('Delivery failures'), [null, 0.05]);
     assert.deepEqual(steps('Waiting > 5 min'), [null, 1]);
     const agents = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-agents')!;
     assert.deepEqual(
       panelsOf(agents)
         .find((p) => p.title === 'Utilization')!
-        .fieldConfig.defaults.thresholds.steps.map((s: Json) => s.value),
-      [null, 0.85, 0.9],
+        .fieldConfig.defaults.thresholds.steps.map((s: Json) => [s.color, s.value]),
+      [
+        ['orange', null],
+        ['green', 0.85],
+        ['red', 0.9],
+      ],
+      'the utilization band: too low flagged as well as too high',
     );
   });
+
+  it("draw each of the white paper's KPIs on the Overview against its target (TARGETS), named in the title", () => {
+    const overview = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-overview')!;
+    const colours = (title: RegExp) => {
+      const panel = panelsOf(overview).find((p) => title.test(p.title));
+      assert.ok(panel, `a panel titled ${title}`);
+      assert.ok(panel.description.includes('target'), `${panel.title}: the description names the target`);
+      return panel.fieldConfig.defaults.thresholds.steps.map((s: Json) => [s.color, s.value]);
+    };
+    const { firstResponse, resolvedWithin, resolvedWithinShare, csat, fcr, utilization } = TARGETS;
+    assert.deepEqual(colours(/^First response p50 · target ≤ 1 min$/), [
+      ['green', null],
+      ['orange', firstResponse.value],
+      ['red', 300],
+    ]);
+    assert.deepEqual(colours(/^Resolved within 5 min · target ≥ 70 %$/), [
+      ['red', null],
+      ['green', resolvedWithinShare.value],
+    ]);
+    assert.deepEqual(colours(/^CSAT · target 85–90 %$/), [
+      ['red', null],
+      ['green', csat.value],
+      ['blue', csat.upTo],
+    ]);
+    assert.deepEqual(colours(/^First-contact resolution \(FCR\) · target ≥ 80 %$/), [
+      ['red', null],
+      ['green', fcr.value],
+    ]);
+    assert.deepEqual(colours(/^Agent utilization · target 85–90 %$/), [
+      ['orange', null],
+      ['green', utilization.value],
+      ['red', utilization.upTo],
+    ]);
+    // 70 % within 5 minutes reads the 300 s bucket of the resolution histogram, in both label forms.
+    const resolved = panelsOf(overview).find((p) => p.title.startsWith('Resolved within'))!;
+    assert.match(resolved.targets[0].expr, new RegExp(`whatsapp_resolution_seconds_bucket\\{[^}]*le=~"${resolvedWithin.value}\\(`));
+    assert.ok(RESOLUTION_BUCKETS.includes(resolvedWithin.value) && RESPONSE_BUCKETS.includes(firstResponse.value), 'targets are buckets');
+  });
+
+  it("show only this project's alerts, and a business_number variable that filters the families carrying the label", () => {
+    for (const d of dashboards)
+      for (const p of panelsOf(d))
+        for (const t of p.targets as Json[])
+          if (/\bALERTS\b/.test(t.expr ?? '')) assert.match(t.expr, /ALERTS\{alertname=~"WhatsApp\.\+"/, `${d.uid} / ${p.title}`);
+    // The families with the label, as the exporter registers them.
+    const registry = createRegistry();
+    new ConversationMetrics(registry, ['billing']);
+    registerConversationGauges(new ScrapeCollectors(registry, {} as Database, silentLogger), ['billing'], (id) => id);
+    const labelled = registry
+      .getMetricsAsArray()
+      .filter((m) => ((m as unknown as { labelNames: string[] }).labelNames ?? []).includes('business_number'))
+      .map((m) => (m as unknown as { name: string }).name)
+      .sort();
+    assert.deepEqual(labelled, [...BUSINESS_NUMBER_FAMILIES].sort());
+    const overview = dashboards.find((d) => d.uid === 'whatsapp-helpdesk-overview')!;
+    const variable = (overview.templating.list as Json[]).find((v) => v.name === 'business_number');
+    assert.equal(variable?.definition, 'label_values(whatsapp_open_conversations{job=~"$job", instance=~"$instance"}, business_number)');
+    for (const p of panelsOf(overview))
+      for (const t of p.targets as Json[])
+        for (const m of String(t.expr ?? '').matchAll(/(?<![\w:])(whatsapp_\w+)(\{[^}]*\})?(?![\w(])/g)) {
+          const family = m[1]!.replace(/_(bucket|count|sum)$/, '');
+          assert.equal(
+            (m[2] ?? '').includes('business_number=~"$business_number"'),
+            BUSINESS_NUMBER_FAMILIES.has(family),
+            `${p.title}: ${m[1]}`,
+          );
+        }
+  });
 });
-
-/** A panel query the way Grafana sends it, with its variables substituted. */
-function substitutePromQL(expr: string): string {
-  return expr
-    .replaceAll('$__rate_interval', '1m')
-    .replaceAll('$__interval', '15s')
-    .replaceAll('$__range', '1h')
-    .replace(/\$\{?(agent|category|job|instance)(:regex)?\}?/g, '.*');
-}
-
-function substituteSql(sql: string, from: Date, to: Date): string {
-  return sql
-    .replace(/\$__timeFilter\(([^)]+)\)/g, `$1 BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`)
-    .replaceAll('$__timeFrom()', `'${from.toISOString()}'`)
-    .replaceAll('$__timeTo()', `'${to.toISOString()}'`)
-    .replace(/\$\{(agent|category):regex\}/g, '.*');
-}
 
 describe('every panel returns data from the exporter fed by the simulator', { skip: skipUnless('prometheus') }, () => {
   let stack: MonitoringStack | undefined;
@@ -204,14 +257,6 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
       assert.ok(stats.conversations >= 40, `enough traffic (${stats.conversations} conversations)`);
       assert.equal(stats.failedRequests, 0, 'every simulated request was accepted');
 
-      const query = async (expr: string) => {
-        const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query`, {
-          method: 'POST',
-          body: new URLSearchParams({ query: expr }),
-        }).catch(() => undefined);
-        if (!res) return { http: 0, body: undefined as Json | undefined };
-        return { http: res.status, body: (await res.json()) as Json };
-      };
       // Let Prometheus scrape the final state and evaluate the rules on it.
       await stack.scraped(15_000);
       await new Promise((r) => setTimeout(r, 3_000));
@@ -253,12 +298,10 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
               continue;
             }
             const expr = substitutePromQL(target.expr);
-            const { http, body } = await query(expr);
-            const result = (body?.data?.result ?? []) as { value: [number, string] }[];
-            if (http !== 200 || body?.status !== 'success') fail(where, `HTTP ${http} ${body?.error ?? ''} — ${expr}`, target.expr, false);
-            else if (result.length === 0) fail(where, `no data — ${expr}`, target.expr, true);
-            else if (result.every((r) => r.value[1] === 'NaN')) fail(where, `only NaN — ${expr}`, target.expr, true);
-            else report.push(`  ok   ${where}: ${result.length} series`);
+            const answer = await promQuery(promPort, expr);
+            const why = noData(answer);
+            if (why) fail(where, `${why} — ${expr}`, target.expr, !why.startsWith('HTTP'));
+            else report.push(`  ok   ${where}: ${answer.body!.data.result.length} series`);
           }
         }
       }

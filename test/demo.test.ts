@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TrafficPlanner, type Action, type PlanOptions } from '../src/demo/plan.ts';
+import { parseStart } from '../src/demo/calendar.ts';
 import { parseCli } from '../src/demo/cli.ts';
 import { AGENTS, CATEGORY_MIX, LANGUAGE_MIX } from '../src/demo/scenario.ts';
 import { OPENERS, CATEGORIES } from '../src/demo/texts.ts';
@@ -127,5 +128,73 @@ describe('demo traffic plan', () => {
       '--speed: "fast" is not valid — expected a positive number',
       '--target: "ftp://x" is not an http(s) URL',
     ]);
+  });
+
+  it('starts the calendar at a busy weekday hour whatever the real hour, and keeps --start', () => {
+    // 02:40 on a Wednesday night in Berlin.
+    const night = new Date('2026-11-25T01:40:00Z');
+    const berlin = (d: Date) =>
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/Berlin',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(d);
+    const parsed = parseCli([], {}, { warmupMs: 30 * 60_000, backfillMs: 3 * 86_400_000 }, night);
+    assert.ok(parsed.ok);
+    assert.equal(berlin(parsed.options.calendarStart), 'Mon 10:00', 'the latest Monday 10:00, not the night hour');
+    assert.ok(parsed.options.calendarStart <= night);
+    assert.equal(parsed.options.warmupMs, 30 * 60_000);
+    assert.equal(parsed.options.backfillMs, 3 * 86_400_000);
+    const now = parseCli(['--start', 'now', '--warmup', '0', '--backfill=0'], {}, undefined, night);
+    assert.ok(now.ok);
+    assert.equal(now.options.calendarStart.getTime(), night.getTime());
+    assert.equal(now.options.warmupMs, 0);
+    const evening = parseCli(['--start', 'sat 19:30', '--time-zone', 'Europe/Berlin'], {}, undefined, night);
+    assert.ok(evening.ok);
+    assert.equal(berlin(evening.options.calendarStart), 'Sat 19:30');
+    const date = parseStart('2026-11-23T10:00', 'Europe/Berlin', night);
+    assert.ok(date.ok && date.start.toISOString() === '2026-11-23T09:00:00.000Z');
+    const bad = parseCli(
+      ['--start', 'at noon', '--warmup', 'long', '--backfill', '10m', '--time-zone', 'Europe/Berlin'],
+      {},
+      undefined,
+      night,
+    );
+    assert.ok(!bad.ok);
+    assert.deepEqual([...bad.errors].sort(), [
+      '--start: "at noon" is not a start — expected now, a weekday and time (mon 10:00) or a date and time (2026-11-23T10:00)',
+      '--warmup: "long" is not a duration — expected e.g. 30m, 3d, or 0 for none',
+    ]);
+  });
+
+  it('refuses a backfill that does not reach back past the warm-up', () => {
+    const bad = parseCli(['--warmup', '1h', '--backfill', '30m'], {});
+    assert.ok(!bad.ok);
+    assert.deepEqual(bad.errors, ['--backfill: must be longer than --warmup (it is the history before it), or 0']);
+  });
+
+  it('replays a warm-up at real speed that ends where the compressed calendar starts', () => {
+    // Monday 10:00 in Berlin, the last 30 minutes replayed, then a day in 24 minutes.
+    const calendarStart = new Date('2026-11-23T09:00:00Z');
+    const warmupMs = 30 * 60_000;
+    const planner = new TrafficPlanner({ seed: 5, start: new Date(Date.now() - warmupMs), calendarStart, warmupMs, speed: 60, pace: 1 });
+    const warm = planner.planUntil(warmupMs);
+    const conversations = planner.conversations.length;
+    // 90 an hour at the busiest hour of the week; Monday 09:30–10:00 is at 0.7–0.8 of it, times 1.1.
+    assert.ok(conversations >= 15 && conversations <= 60, `${conversations} conversations in the warm-up`);
+    const anna = AGENTS.find((a) => a.id === 'anna')!;
+    const deniz = AGENTS.find((a) => a.id === 'deniz')!;
+    // The warm-up is Monday 09:30–10:00: the early shift is on, the late one is not.
+    assert.equal(planner.presenceAt(deniz, 0), 'offline');
+    assert.notEqual(planner.presenceAt(anna, 0), 'offline');
+    assert.ok(
+      warm.some((a) => a.kind === 'event' && a.event.type === 'agent_message'),
+      'agents answer in the warm-up',
+    );
+    // After it the calendar runs 60× faster: 14:00 (4 calendar hours) is 4 real minutes later; deniz starts then.
+    assert.equal(planner.presenceAt(deniz, warmupMs + 4 * 60_000 + 1_000), 'online');
+    assert.equal(planner.presenceAt(deniz, warmupMs + 4 * 60_000 - 1_000), 'offline');
   });
 });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
-import { openTestApp } from './support/app.ts';
+import { openTestApp, sample, scrape, testApp } from './support/app.ts';
 import type { TestDatabase } from './support/database.ts';
 import { everyMessageType, inbound, signed, status, statuses, wamid } from './support/meta.ts';
 import { skipUnless } from './support/tools.ts';
@@ -43,4 +43,24 @@ it('passes promtool check metrics after real traffic', { skip: skipUnless('promt
   ]) {
     assert.match(metrics.text, new RegExp(`^# TYPE ${name} counter$`, 'm'));
   }
+});
+
+it('a healthy system shows 0, not "No data": counters that can be zero start at 0', async () => {
+  const series = await scrape(testApp(db.database));
+  for (const error_code of ['131026', '131047', 'other', 'unknown'])
+    assert.equal(sample(series, 'whatsapp_message_failures_total', { error_code }), 0, `failures ${error_code}`);
+  for (const type of ['agent_message', 'resolved', 'agent_status'])
+    for (const outcome of ['stored', 'duplicate'])
+      assert.equal(sample(series, 'whatsapp_helpdesk_events_total', { type, outcome }), 0, `${type} ${outcome}`);
+  for (const score of ['1', '5'])
+    assert.equal(sample(series, 'whatsapp_csat_responses_total', { score, category: 'billing', agent: 'none' }), 0, `bot CSAT ${score}`);
+  for (const outcome of ['sent', 'failed']) assert.equal(sample(series, 'whatsapp_csat_surveys_total', { outcome }), 0);
+});
+
+it('says whether BUSINESS_HOURS is set, for the paging policy (docs/alerts.md)', async () => {
+  assert.equal(sample(await scrape(app), 'whatsapp_business_schedule_configured'), 0, 'unset');
+  assert.equal(sample(await scrape(app), 'whatsapp_business_open'), 1, 'always open when unset');
+  const hours = JSON.stringify({ timezone: 'Europe/Berlin', weekly: { mon: ['09:00-17:00'] } });
+  const configured = testApp(db.database, { BUSINESS_HOURS: hours });
+  assert.equal(sample(await scrape(configured), 'whatsapp_business_schedule_configured'), 1, 'set');
 });

@@ -1,6 +1,6 @@
 /** The Agents dashboard: presence, workload, utilization and CSAT per agent. */
 import type { DashboardSpec } from '../render.ts';
-import { betterAbove, T, worseAbove } from './shared.ts';
+import { pct, T, TARGETS, targetBand, targetText, worseAbove } from './shared.ts';
 
 export const agents: DashboardSpec = {
   uid: 'whatsapp-helpdesk-agents',
@@ -20,21 +20,21 @@ export const agents: DashboardSpec = {
     },
     {
       type: 'stat',
-      title: 'Utilization (selected range)',
+      title: `Utilization (selected range) · ${targetText(TARGETS.utilization, 'at least')}`,
       unit: 'percentunit',
       w: 6,
       h: 4,
       decimals: 1,
       min: 0,
       max: 1,
-      description: `Busy time (online and handling at least one open conversation) divided by online time of the selected agents, over the selected range. Orange from ${T('overloadedUtilization') * 100} %, red from ${T('agentUtilization') * 100} % (WhatsAppAgentOverloaded).`,
+      description: `Busy time (online and handling at least one open conversation) divided by online time of the selected agents, over the selected range. ${TARGETS.utilization.kpi}: green in the band, orange below it (capacity idle), red above it (WhatsAppAgentOverloaded from ${pct(T('agentUtilization'))}).`,
       prom: [
         {
           expr: 'sum(max by (agent) (increase(whatsapp_agent_busy_seconds_total{agent=~"$agent"}[$__range]))) / sum(max by (agent) (increase(whatsapp_agent_online_seconds_total{agent=~"$agent"}[$__range])))',
           instant: true,
         },
       ],
-      thresholds: worseAbove(['orange', T('overloadedUtilization')], ['red', T('agentUtilization')]),
+      thresholds: targetBand(TARGETS.utilization, 'orange', 'red'),
     },
     {
       type: 'stat',
@@ -55,14 +55,14 @@ export const agents: DashboardSpec = {
       decimals: 1,
       min: 0,
       max: 1,
-      description: `Share of 4 and 5 answers among the CSAT answers for conversations of the selected agents, over the selected range. Red below ${T('csatObjective') * 100} %.`,
+      description: `Share of 4 and 5 answers among the CSAT answers for conversations of the selected agents, over the selected range. ${TARGETS.csat.kpi}: red below ${pct(TARGETS.csat.value)}, green in the band, blue above it.`,
       prom: [
         {
           expr: 'sum(increase(whatsapp_csat_responses_total{agent=~"$agent", score=~"4|5"}[$__range])) / sum(increase(whatsapp_csat_responses_total{agent=~"$agent"}[$__range]))',
           instant: true,
         },
       ],
-      thresholds: betterAbove(T('csatObjective')),
+      thresholds: targetBand(TARGETS.csat, 'red', 'blue'),
     },
     {
       type: 'state-timeline',
@@ -83,14 +83,14 @@ export const agents: DashboardSpec = {
       h: 8,
       min: 0,
       max: 1,
-      description: `Busy ÷ online time per agent over the preceding 30 minutes (the alert's window). Orange from ${T('overloadedUtilization') * 100} %, red from ${T('agentUtilization') * 100} %.`,
+      description: `Busy ÷ online time per agent over the preceding 30 minutes (the alert's window). The dashed lines mark the ${pct(TARGETS.utilization.value)}–${pct(TARGETS.utilization.upTo)} target band: orange below it (capacity idle), red above it (WhatsAppAgentOverloaded).`,
       prom: [
         {
           expr: 'max by (agent) (rate(whatsapp_agent_busy_seconds_total{agent=~"$agent"}[30m])) / max by (agent) (rate(whatsapp_agent_online_seconds_total{agent=~"$agent"}[30m]))',
           legend: '{{agent}}',
         },
       ],
-      thresholds: worseAbove(['orange', T('overloadedUtilization')], ['red', T('agentUtilization')]),
+      thresholds: targetBand(TARGETS.utilization, 'orange', 'red'),
       custom: { thresholdsStyle: { mode: 'dashed' } },
     },
     {
@@ -131,7 +131,7 @@ export const agents: DashboardSpec = {
       h: 8,
       min: 0,
       max: 1,
-      description: `Share of 4 and 5 answers per agent over the selected range. Red below ${T('csatObjective') * 100} %.`,
+      description: `Share of 4 and 5 answers per agent over the selected range. ${TARGETS.csat.kpi}: red below ${pct(TARGETS.csat.value)}, green in the band, blue above it.`,
       prom: [
         {
           expr: 'sum by (agent) (increase(whatsapp_csat_responses_total{agent=~"$agent", score=~"4|5"}[$__range])) / sum by (agent) (increase(whatsapp_csat_responses_total{agent=~"$agent"}[$__range]))',
@@ -139,7 +139,7 @@ export const agents: DashboardSpec = {
           instant: true,
         },
       ],
-      thresholds: betterAbove(T('csatObjective')),
+      thresholds: targetBand(TARGETS.csat, 'red', 'blue'),
       options: { orientation: 'horizontal', displayMode: 'gradient' },
     },
     {

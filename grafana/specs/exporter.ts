@@ -132,11 +132,27 @@ export const exporter = (config: MonitoringConfig): DashboardSpec => ({
       unit: 'short',
       w: 12,
       h: 8,
-      description: 'Status updates of outbound messages per minute (sent, delivered, read, failed), and failures by WhatsApp error code.',
+      description:
+        'Status updates of outbound messages per minute (sent, delivered, read, failed). Which error codes the failures had is in the panel beside.',
+      prom: [{ expr: 'sum by (status) (rate(whatsapp_message_statuses_total[$__rate_interval])) * 60', legend: '{{status}}' }],
+    },
+    {
+      type: 'bargauge',
+      title: 'Failures by error code (selected range)',
+      unit: 'short',
+      w: 12,
+      h: 8,
+      description:
+        'Outbound messages that failed over the selected range, the 8 most frequent WhatsApp error codes (131026 undeliverable, 131047 outside the 24-hour window, 130429 throttled; rare codes as other). Every code starts at 0, so a healthy system shows zeros, not "No data".',
       prom: [
-        { expr: 'sum by (status) (rate(whatsapp_message_statuses_total[$__rate_interval])) * 60', legend: '{{status}}' },
-        { expr: 'sum by (error_code) (rate(whatsapp_message_failures_total[$__rate_interval])) * 60', legend: 'failed {{error_code}}' },
+        {
+          expr: 'topk(8, sum by (error_code) (increase(whatsapp_message_failures_total[$__range])))',
+          legend: '{{error_code}}',
+          instant: true,
+        },
       ],
+      thresholds: worseAbove(['orange', 1]),
+      options: { orientation: 'horizontal', displayMode: 'basic' },
     },
     {
       type: 'timeseries',

@@ -1,7 +1,7 @@
 /** The Customer requests dashboard: categories, sentiment, peak hours and CSAT by category. */
 import type { DashboardSpec } from '../render.ts';
 import { SELECTORS } from '../../prometheus/thresholds.ts';
-import { betterAbove, T, worseAbove } from './shared.ts';
+import { pct, T, TARGETS, targetBand, worseAbove } from './shared.ts';
 
 const weekdays: [number, string][] = [
   [1, 'Mon'],
@@ -63,7 +63,7 @@ export const requests: DashboardSpec = {
       h: 8,
       min: 0,
       max: 1,
-      description: `Share of 4 and 5 CSAT answers per category over the selected range. Red below the ${T('csatObjective') * 100} % objective.`,
+      description: `Share of 4 and 5 CSAT answers per category over the selected range. ${TARGETS.csat.kpi}: red below ${pct(TARGETS.csat.value)}, green in the band, blue above it.`,
       prom: [
         {
           expr: 'sum by (category) (increase(whatsapp_csat_responses_total{category=~"$category", score=~"4|5"}[$__range])) / sum by (category) (increase(whatsapp_csat_responses_total{category=~"$category"}[$__range]))',
@@ -71,7 +71,7 @@ export const requests: DashboardSpec = {
           instant: true,
         },
       ],
-      thresholds: betterAbove(T('csatObjective')),
+      thresholds: targetBand(TARGETS.csat, 'red', 'blue'),
       options: { orientation: 'horizontal', displayMode: 'gradient' },
     },
     {

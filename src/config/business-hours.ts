@@ -108,16 +108,13 @@ function isTimeZone(name: string): boolean {
  */
 const MAX_DAYS_WALKED = 3_653;
 
-class ScheduleCalendar implements BusinessCalendar {
+/** Reads wall clocks in one time zone (shared with the demo's calendar start, src/demo/calendar.ts). */
+export class ZoneClock {
   private readonly parts: Intl.DateTimeFormat;
 
-  constructor(
-    readonly timezone: string,
-    private readonly schedule: Map<Weekday, Shift[]>,
-    private readonly holidays: Set<string>,
-  ) {
+  constructor(readonly timeZone: string) {
     this.parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
+      timeZone,
       hourCycle: 'h23',
       year: 'numeric',
       month: '2-digit',
@@ -126,6 +123,38 @@ class ScheduleCalendar implements BusinessCalendar {
       minute: '2-digit',
       second: '2-digit',
     });
+  }
+
+  /** The zone's wall clock at instant ts. */
+  wallClock(ts: number) {
+    const get = (type: string) => Number(this.parts.formatToParts(new Date(ts)).find((p) => p.type === type)!.value);
+    return { y: get('year'), m: get('month'), d: get('day'), h: get('hour'), mi: get('minute'), s: get('second') };
+  }
+
+  /** The UTC instant at which the zone's clock shows `wall` (a wall-clock time written as if it were UTC). */
+  toUtc(wall: number): number {
+    let utc = wall - this.offset(wall);
+    const corrected = wall - this.offset(utc);
+    if (corrected !== utc) utc = corrected;
+    return utc;
+  }
+
+  /** Milliseconds the zone is ahead of UTC at instant ts. */
+  private offset(ts: number): number {
+    const w = this.wallClock(ts);
+    return Date.UTC(w.y, w.m - 1, w.d, w.h, w.mi, w.s) - Math.floor(ts / 1000) * 1000;
+  }
+}
+
+class ScheduleCalendar implements BusinessCalendar {
+  private readonly clock: ZoneClock;
+
+  constructor(
+    readonly timezone: string,
+    private readonly schedule: Map<Weekday, Shift[]>,
+    private readonly holidays: Set<string>,
+  ) {
+    this.clock = new ZoneClock(timezone);
   }
 
   businessSeconds(from: Date, to: Date): number {
@@ -154,27 +183,12 @@ class ScheduleCalendar implements BusinessCalendar {
   }
 
   private localDate(instant: Date): { y: number; m: number; d: number } {
-    const p = this.wallClock(instant.getTime());
+    const p = this.clock.wallClock(instant.getTime());
     return { y: p.y, m: p.m, d: p.d };
-  }
-
-  private wallClock(ts: number) {
-    const get = (type: string) => Number(this.parts.formatToParts(new Date(ts)).find((p) => p.type === type)!.value);
-    return { y: get('year'), m: get('month'), d: get('day'), h: get('hour'), mi: get('minute'), s: get('second') };
   }
 
   /** The UTC instant of a local wall-clock time (minutes after midnight) on a calendar date. */
   private toUtc(date: Date, minutes: number): number {
-    const wall = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()) + minutes * 60_000;
-    let utc = wall - this.offset(wall);
-    const corrected = wall - this.offset(utc);
-    if (corrected !== utc) utc = corrected;
-    return utc;
-  }
-
-  /** Milliseconds the zone is ahead of UTC at instant ts. */
-  private offset(ts: number): number {
-    const w = this.wallClock(ts);
-    return Date.UTC(w.y, w.m - 1, w.d, w.h, w.mi, w.s) - Math.floor(ts / 1000) * 1000;
+    return this.clock.toUtc(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()) + minutes * 60_000);
   }
 }

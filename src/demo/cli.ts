@@ -3,6 +3,7 @@
  * exporter checks its settings: one line per problem, never a stack trace.
  */
 import { parseDuration } from '../config/duration.ts';
+import { DEFAULT_START, parseStart } from './calendar.ts';
 import { DEFAULT_BUSINESS } from './plan.ts';
 import { Simulator } from './simulator.ts';
 import { WIRE_FORMATS } from './wire/index.ts';
@@ -21,6 +22,18 @@ export interface CliOptions {
   port: number;
   /** The provider whose webhook format the simulator speaks (WIRE_FORMATS). */
   provider: string;
+  /** Where the simulated calendar starts (--start; default a busy weekday hour). */
+  calendarStart: Date;
+  /** The recent past replayed at once before the live traffic (--warmup), ms. */
+  warmupMs: number;
+  /** Days of history written into the database first (--backfill, demo only), ms; 0: none. */
+  backfillMs: number;
+}
+
+/** Defaults that differ between the demo (own exporter, alive at once) and simulate (any exporter, restartable). */
+export interface CliDefaults {
+  warmupMs: number;
+  backfillMs: number;
 }
 
 export const USAGE = `Options:
@@ -38,12 +51,20 @@ export const USAGE = `Options:
   --port N                exporter port (demo only; default $PORT or 8080)
   --provider P            webhook format to send: ${Object.keys(WIRE_FORMATS).join(', ')} (default meta); the provider's
                           secrets come from the same environment variables as the exporter's
+  --start WHEN            where the simulated calendar starts: now (the real time), a weekday and time (mon 10:00),
+                          or a local date and time (2026-11-23T10:00); default ${DEFAULT_START}, a busy weekday hour
+  --warmup D              replay the last D of traffic at once before going live (0 for none); default 30m for
+                          the demo, 0 for simulate
+  --backfill D            demo only: first write D of history (at real speed, uncounted) into an empty database,
+                          for the weekday × hour table and the message audit; default 3d, 0 for none
 Environment (simulate only), matching the exporter's settings: EVENTS_API_TOKEN, and WHATSAPP_APP_SECRET (meta),
-TWILIO_AUTH_TOKEN and PUBLIC_URL when the exporter's is not --target (twilio), or WATI_WEBHOOK_TOKEN (wati).`;
+TWILIO_AUTH_TOKEN and PUBLIC_URL when the exporter's is not --target (twilio), WATI_WEBHOOK_TOKEN (wati), CHATWOOT_WEBHOOK_SECRET (chatwoot) or RESPONDIO_SIGNING_KEYS (respondio).`;
 
 export function parseCli(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
+  defaults: CliDefaults = { warmupMs: 0, backfillMs: 0 },
+  now: Date = new Date(),
 ): { ok: true; options: CliOptions } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const values = new Map<string, string>();
@@ -71,6 +92,9 @@ export function parseCli(
     'graph-api-host',
     'port',
     'provider',
+    'start',
+    'warmup',
+    'backfill',
   ];
   for (const name of values.keys()) if (!known.includes(name)) errors.push(`--${name}: unknown option`);
   const number = (name: string, fallback: number, integer = false, max = Number.MAX_SAFE_INTEGER): number => {
@@ -99,6 +123,28 @@ export function parseCli(
   } catch {
     errors.push(`--time-zone: "${timeZone}" is not a time zone — expected e.g. Europe/Berlin`);
   }
+  /** A duration option that may be 0 (off). */
+  const span = (name: string, fallback: number): number => {
+    const text = values.get(name);
+    if (text === undefined) return fallback;
+    const ms = text.trim() === '0' ? 0 : parseDuration(text);
+    if (ms === undefined) {
+      errors.push(`--${name}: "${text}" is not a duration — expected e.g. 30m, 3d, or 0 for none`);
+      return fallback;
+    }
+    return ms;
+  };
+  const warmupMs = span('warmup', defaults.warmupMs);
+  const backfillMs = span('backfill', defaults.backfillMs);
+  if (backfillMs > 0 && backfillMs <= warmupMs) errors.push('--backfill: must be longer than --warmup (it is the history before it), or 0');
+  if (backfillMs > 30 * 86_400_000) errors.push('--backfill: at most 30d');
+  if (warmupMs > 86_400_000) errors.push('--warmup: at most 24h');
+  let calendarStart = now;
+  if (!errors.some((e) => e.startsWith('--time-zone'))) {
+    const start = parseStart(values.get('start') ?? DEFAULT_START, timeZone, now);
+    if (start.ok) calendarStart = start.start;
+    else errors.push(`--start: ${start.error}`);
+  }
   const provider = values.get('provider') ?? 'meta';
   if (!(provider in WIRE_FORMATS)) errors.push(`--provider: "${provider}" is not one of ${Object.keys(WIRE_FORMATS).join(', ')}`);
   const options: CliOptions = {
@@ -114,6 +160,9 @@ export function parseCli(
     graphApiHost: values.get('graph-api-host') ?? '0.0.0.0',
     port: number('port', Number(env.PORT) || 8080, true, 65535),
     provider,
+    calendarStart,
+    warmupMs,
+    backfillMs,
   };
   return errors.length ? { ok: false, errors } : { ok: true, options };
 }
@@ -123,9 +172,13 @@ export function simulatorFromOptions(
   options: CliOptions,
   target: { url: string; appSecret: string; eventsToken: string; logPrefix: string; env?: NodeJS.ProcessEnv },
 ): Simulator {
+  const now = Date.now();
   return new Simulator({
     seed: options.seed,
-    start: new Date(),
+    // The warm-up is the recent past: the plan starts that far back, so its actions are due at once.
+    start: new Date(now - options.warmupMs),
+    warmupMs: options.warmupMs,
+    calendarStart: options.calendarStart,
     speed: options.speed,
     pace: options.pace,
     peakPerHour: options.peakPerHour,
@@ -136,7 +189,7 @@ export function simulatorFromOptions(
     eventsToken: target.eventsToken,
     provider: options.provider,
     providerSecrets: target.env,
-    durationMs: options.durationMs,
+    durationMs: options.durationMs === undefined ? undefined : options.warmupMs + options.durationMs,
     log: (line) => process.stderr.write(`${target.logPrefix}: ${line}\n`),
   });
 }

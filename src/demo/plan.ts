@@ -14,6 +14,10 @@
  *   per hour of conversation time at the busiest hour of the week.
  * Every timestamp is the real time at which an action is sent (`start` + offset) or, for the
  * few late-delivered messages, a few minutes before: never in the future.
+ *
+ * A warm-up (`warmupMs`) replays the recent past first: with `start` that far back, its actions
+ * are due at once. Its calendar runs at real speed and ends at `calendarStart`, where the
+ * compressed calendar begins, so the replay looks like the hour before, not like a day.
  */
 import { Random } from './random.ts';
 import {
@@ -21,6 +25,7 @@ import {
   BOT_ROUTINE,
   BREAK_MINUTES,
   CATEGORY_MIX,
+  CSAT_ANSWER_SECONDS,
   CSAT_BY_MOOD,
   FAILURE_CODES,
   HOURLY_WEIGHT,
@@ -70,8 +75,10 @@ export interface PlanOptions {
   peakPerHour?: number;
   /** Time zone of the rhythm and the shifts. */
   timeZone?: string;
-  /** Calendar time at offset 0 (defaults to `start`). */
+  /** Calendar time at offset `warmupMs` (0 by default; defaults to `start`). */
   calendarStart?: Date;
+  /** Real ms at the start of the plan whose calendar runs at real speed, ending at `calendarStart` (default 0). */
+  warmupMs?: number;
   business?: BusinessNumber;
 }
 
@@ -144,7 +151,7 @@ export interface ConversationSummary {
   csat: CsatPlan | null;
 }
 
-const GRID_MS_PER_CALENDAR_MINUTE = 60_000;
+const CALENDAR_MINUTE_MS = 60_000;
 
 /** Incremental planner: `planUntil(t)` returns the actions of conversations that start before real offset t. */
 export class TrafficPlanner {
@@ -163,11 +170,13 @@ export class TrafficPlanner {
   private readonly arrivals: Random;
   private readonly conversationSeeds: Random;
   private readonly calendarStartMs: number;
+  private readonly warmupMs: number;
   private readonly local: Intl.DateTimeFormat;
   private readonly localCache = new Map<number, { dow: number; minute: number; date: string }>();
   private readonly handling = new Map<string, { from: number; to: number }[]>();
   private nextArrival: number;
-  private presencePlannedUntil = 0;
+  /** Index of the next presence grid point to plan (negative inside the warm-up). */
+  private presenceIndex: number;
   private readonly presence = new Map<string, 'online' | 'away' | 'offline'>();
   private sequence = 0;
 
@@ -180,6 +189,8 @@ export class TrafficPlanner {
     this.timeZone = options.timeZone ?? 'Europe/Berlin';
     this.business = options.business ?? DEFAULT_BUSINESS;
     this.calendarStartMs = (options.calendarStart ?? options.start).getTime();
+    this.warmupMs = Math.max(0, options.warmupMs ?? 0);
+    this.presenceIndex = -Math.floor(this.warmupMs / CALENDAR_MINUTE_MS);
     this.runId = `${(options.seed >>> 0).toString(36)}${Math.floor(options.start.getTime() / 1000).toString(36)}`;
     const root = new Random(options.seed);
     this.arrivals = root.fork();
@@ -221,7 +232,8 @@ export class TrafficPlanner {
   // ---- calendar and presence --------------------------------------------------------------
 
   private localTime(offset: number): { dow: number; minute: number; date: string } {
-    const calendarMinute = Math.floor((this.calendarStartMs + offset * this.speed) / 60_000);
+    const calendar = offset < this.warmupMs ? offset - this.warmupMs : (offset - this.warmupMs) * this.speed;
+    const calendarMinute = Math.floor((this.calendarStartMs + calendar) / 60_000);
     let cached = this.localCache.get(calendarMinute);
     if (!cached) {
       const parts = Object.fromEntries(this.local.formatToParts(new Date(calendarMinute * 60_000)).map((p) => [p.type, p.value]));
@@ -250,16 +262,28 @@ export class TrafficPlanner {
     return 'offline';
   }
 
-  /** Real ms per calendar minute: the presence grid. */
-  private get gridMs(): number {
-    return GRID_MS_PER_CALENDAR_MINUTE / this.speed;
+  /**
+   * The presence grid: the real offsets of calendar-minute boundaries, by integer index (no
+   * floating-point drift). Index 0 is the end of the warm-up; before it a calendar minute takes a
+   * real minute, after it 60 s / speed.
+   */
+  private gridPoint(index: number): number {
+    return index < 0 ? this.warmupMs + index * CALENDAR_MINUTE_MS : this.warmupMs + (index * CALENDAR_MINUTE_MS) / this.speed;
+  }
+
+  /** The first grid point strictly after `t`. */
+  private nextGridPoint(t: number): number {
+    let index =
+      t < this.warmupMs
+        ? -(Math.ceil((this.warmupMs - t) / CALENDAR_MINUTE_MS) - 1)
+        : Math.floor(((t - this.warmupMs) * this.speed) / CALENDAR_MINUTE_MS) + 1;
+    while (this.gridPoint(index) <= t) index += 1;
+    return this.gridPoint(index);
   }
 
   private planPresence(until: number, push: (a: Action) => void): void {
-    const grid = this.gridMs;
-    let k = Math.ceil(this.presencePlannedUntil / grid);
-    for (; k * grid < until; k++) {
-      const at = k * grid;
+    for (; this.gridPoint(this.presenceIndex) < until; this.presenceIndex++) {
+      const at = this.gridPoint(this.presenceIndex);
       for (const agent of AGENTS) {
         const state = this.presenceAt(agent, at);
         if (this.presence.get(agent.id) === state) continue;
@@ -274,7 +298,6 @@ export class TrafficPlanner {
         });
       }
     }
-    this.presencePlannedUntil = k * grid;
   }
 
   private isOnline(agent: AgentProfile, at: number): boolean {
@@ -283,15 +306,13 @@ export class TrafficPlanner {
 
   /** When the agent's current online stretch ends (at most a calendar day ahead). */
   private onlineUntil(agent: AgentProfile, at: number): number {
-    const grid = this.gridMs;
     let t = at;
-    for (let i = 0; i < 1440 && this.isOnline(agent, t); i++) t = (Math.floor(t / grid) + 1) * grid;
+    for (let i = 0; i < 1440 && this.isOnline(agent, t); i++) t = this.nextGridPoint(t);
     return t;
   }
 
   /** The online agent with the fewest open conversations at `at`, or the next one to come online. */
   private route(at: number, rng: Random, except?: string): { agent: AgentProfile; at: number } | null {
-    const grid = this.gridMs;
     let t = at;
     for (let i = 0; i < 1440; i++) {
       const online = AGENTS.filter((a) => a.id !== except && this.isOnline(a, t));
@@ -300,7 +321,7 @@ export class TrafficPlanner {
         loads.sort((x, y) => x.load - y.load);
         return { agent: loads[0]!.a, at: t };
       }
-      t = (Math.floor(t / grid) + 1) * grid;
+      t = this.nextGridPoint(t);
     }
     return null;
   }
@@ -523,7 +544,9 @@ export class TrafficPlanner {
       answers: rng.chance(P.csatAnswer),
       score,
       style: rng.weighted({ button: 70, digit: 20, stars: 10 }),
-      delayMs: (rng.uniform(15, 300) * 1000) / this.pace,
+      delayMs:
+        (Math.min(CSAT_ANSWER_SECONDS.max, Math.max(CSAT_ANSWER_SECONDS.min, rng.logNormal(CSAT_ANSWER_SECONDS.median, 0.8))) * 1000) /
+        this.pace,
     };
     summary.csat = plan;
     this.csat.set(summary.customer, plan);

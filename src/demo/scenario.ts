@@ -83,6 +83,9 @@ export const FAILURE_CODES: Readonly<Record<string, number>> = {
   '131000': 10, // something went wrong
 };
 
+/** How long customers take to answer the survey: most within a minute or two, a few much later. */
+export const CSAT_ANSWER_SECONDS = { median: 45, min: 10, max: 900 };
+
 /** CSAT score weights by mood; a slow first answer costs a point. */
 export const CSAT_BY_MOOD: Readonly<Record<Mood, Readonly<Record<'1' | '2' | '3' | '4' | '5', number>>>> = {
   happy: { '1': 0, '2': 1, '3': 4, '4': 30, '5': 65 },

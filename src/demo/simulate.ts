@@ -30,6 +30,10 @@ if (parsed.ok && !parsed.options.target) problems.push('--target: required — t
 const provider = parsed.ok ? parsed.options.provider : 'meta';
 for (const [name, purpose] of PROVIDER_SECRETS[provider] ?? [])
   if (!process.env[name]?.trim()) problems.push(`${name}: required — ${purpose}`);
+if (parsed.ok && parsed.options.backfillMs > 0)
+  problems.push(
+    "--backfill: demo only (it writes uncounted history through the demo's own exporter); use --warmup to replay recent traffic",
+  );
 if (!eventsToken) problems.push("EVENTS_API_TOKEN: required — the exporter's bearer token for /api/v1/events");
 if (!parsed.ok || problems.length > 0) {
   for (const line of problems) process.stderr.write(`simulate: ${line}\n`);

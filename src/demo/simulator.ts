@@ -25,6 +25,11 @@ export interface SimulatorOptions extends PlanOptions {
   providerSecrets?: Readonly<Record<string, string | undefined>>;
   /** Real run time in ms; unset runs until stop(). Actions planned after it are not sent. */
   durationMs?: number;
+  /**
+   * Conversations start only within this many ms (default: durationMs); their later actions are
+   * still sent up to durationMs. A backfill of history uses it so that no conversation is cut off.
+   */
+  arrivalsMs?: number;
   /** How far ahead to plan (ms of real time). */
   lookaheadMs?: number;
   /** Requests in flight at most. */
@@ -80,10 +85,11 @@ export class Simulator {
   async run(): Promise<SimulatorStats> {
     const lookahead = this.options.lookaheadMs ?? 30_000;
     const end = this.options.durationMs ?? Number.POSITIVE_INFINITY;
+    const arrivalsEnd = Math.min(this.options.arrivalsMs ?? end, end);
     while (!this.stopped) {
       const now = Date.now() - this.baseMs;
-      if (this.plannedUntil < Math.min(now + lookahead / 2, end)) {
-        const until = Math.min(now + lookahead, end);
+      if (this.plannedUntil < Math.min(now + lookahead / 2, arrivalsEnd)) {
+        const until = Math.min(now + lookahead, arrivalsEnd);
         this.enqueue(this.planner.planUntil(until));
         this.plannedUntil = until;
         this.stats.conversations = this.planner.conversations.length;

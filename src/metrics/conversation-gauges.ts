@@ -31,6 +31,8 @@ export function registerConversationGauges(
   collectors: ScrapeCollectors,
   categories: readonly string[],
   businessNumber: (phoneNumberId: string) => string,
+  /** Called with every business number the database knows (its counters start at 0 then, e.g. after a restart). */
+  onBusinessNumber: (businessNumber: string) => void = () => {},
 ): void {
   const registers = [collectors.metricRegistry];
   const open = new Gauge({
@@ -67,6 +69,7 @@ export function registerConversationGauges(
       open.reset();
       for (const id of known) {
         const business_number = businessNumber(id);
+        onBusinessNumber(business_number);
         for (const state of OPEN_STATES) for (const category of categories) open.set({ state, category, business_number }, 0);
       }
       for (const r of openRows.rows)

@@ -57,6 +57,7 @@ export class ConversationMetrics {
   readonly factCorrections: Counter<'fact'>;
   private readonly categories: readonly string[];
   private readonly businessNumbers = new Set<string>();
+  private readonly csatPairs = new Set<string>();
 
   /** `categories`: every category label value (the configured set, `other` and `unknown`). */
   constructor(registry: Registry, categories: readonly string[]) {
@@ -155,18 +156,43 @@ export class ConversationMetrics {
       this.botHandovers.inc({ category }, 0);
       this.serviceWindowsExpired.inc({ category }, 0);
       for (const result of ['resolved', 'reopened']) this.firstContactResolutions.inc({ category, result }, 0);
+      this.knowCsatPair(category, 'none');
     }
     this.lateInputs.inc(0);
   }
 
-  /** Starts the counters of a business number at 0 (once), so rate() and increase() see its first event. */
+  /**
+   * Starts the counters and histograms of a business number at 0 (once), for every category,
+   * responder and resolver, so that rate() and increase() see the first observation of each:
+   * a series born at its first observation hides that observation from them.
+   */
   knowBusinessNumber(business_number: string): void {
     if (this.businessNumbers.has(business_number)) return;
     this.businessNumbers.add(business_number);
     for (const category of this.categories) {
       this.opened.inc({ category, business_number }, 0);
-      for (const resolved_by of ['agent', 'bot', 'auto']) this.resolved.inc({ category, resolved_by, business_number }, 0);
+      for (const resolved_by of ['agent', 'bot', 'auto']) {
+        this.resolved.inc({ category, resolved_by, business_number }, 0);
+        this.resolution.zero({ resolved_by, category, business_number });
+        this.resolutionBusiness.zero({ resolved_by, category, business_number });
+      }
+      for (const responder of ['agent', 'bot']) {
+        this.firstResponse.zero({ responder, category, business_number });
+        this.firstResponseBusiness.zero({ responder, category, business_number });
+      }
     }
+  }
+
+  /**
+   * Starts every score of a (category, agent) pair at 0 (once), so that rate() and increase() see
+   * every later answer of the pair, whatever its score. Bot resolutions (`none`) start at once;
+   * an agent's pairs with their first answer.
+   */
+  private knowCsatPair(category: string, agent: string): void {
+    const pair = `${category}\u0000${agent}`;
+    if (this.csatPairs.has(pair)) return;
+    this.csatPairs.add(pair);
+    for (const score of ['1', '2', '3', '4', '5']) this.csatResponses.inc({ score, category, agent }, 0);
   }
 
   /** Counts one settled fact of a conversation on `business_number`. */
@@ -213,9 +239,12 @@ export class ConversationMetrics {
         this.customerMessages.inc({ category });
         if (fact.polarity) this.inboundSentiment.inc({ polarity: fact.polarity, category });
         break;
-      case 'csat':
-        this.csatResponses.inc({ score: String(fact.score), category, agent: fact.agent ?? 'none' });
+      case 'csat': {
+        const agent = fact.agent ?? 'none';
+        this.knowCsatPair(category, agent);
+        this.csatResponses.inc({ score: String(fact.score), category, agent });
         break;
+      }
     }
   }
 }

@@ -39,6 +39,9 @@ export const KNOWN_ERROR_CODES = new Set([
   132068, 132069, 133010, 135000,
 ]);
 
+/** Every value of the `error_code` label: the known codes, `other` and `unknown`. */
+export const ERROR_CODE_LABELS: readonly string[] = [...[...KNOWN_ERROR_CODES].map(String), 'other', 'unknown'];
+
 export function messageTypeLabel(type: string): string {
   return (MESSAGE_TYPES as readonly string[]).includes(type) ? type : 'other';
 }
@@ -60,8 +63,8 @@ export class IngestMetrics {
   readonly failures: Counter<'error_code'>;
   readonly helpdeskEvents: Counter<'type' | 'outcome'>;
 
-  /** `providers`: every `provider` label value (the adapter map's keys). */
-  constructor(registry: Registry, providers: readonly string[]) {
+  /** `providers`: every `provider` label value (the adapter map's keys); `eventTypes`: the events API's types. */
+  constructor(registry: Registry, providers: readonly string[], eventTypes: readonly string[] = []) {
     this.webhookRequests = new Counter({
       name: `${NAMESPACE}_webhook_requests_total`,
       help: 'Webhook and events API POST requests received, by provider and outcome.',
@@ -100,6 +103,8 @@ export class IngestMetrics {
       registers: [registry],
     });
     // Known label sets start at 0, so that rate() and increase() see the first event.
+    // Every event type and outcome starts at 0: a helpdesk that sends none shows 0, not "No data".
+    for (const type of eventTypes) for (const outcome of ['stored', 'duplicate']) this.helpdeskEvents.inc({ type, outcome }, 0);
     for (const provider of providers) {
       for (const outcome of WEBHOOK_OUTCOMES) this.webhookRequests.inc({ provider, outcome }, 0);
     }
@@ -107,6 +112,9 @@ export class IngestMetrics {
     for (const type of ['text', 'image', 'audio', 'interactive', 'button'])
       this.messages.inc({ direction: 'inbound', type, sender: 'customer' }, 0);
     for (const sender of ['agent', 'bot', 'unknown']) this.messages.inc({ direction: 'outbound', type: 'text', sender }, 0);
+    // Every error_code the label can take (a bounded set): a healthy system shows 0 failures, and
+    // the first failure of any code is seen by rate().
+    for (const error_code of ERROR_CODE_LABELS) this.failures.inc({ error_code }, 0);
   }
 
   /** Counts what a committed transaction newly stored. */

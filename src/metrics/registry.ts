@@ -18,6 +18,13 @@ export function createRegistry(calendar: BusinessCalendar = ALWAYS_OPEN): Regist
     registers: [registry],
   });
   buildInfo.set({ version: VERSION, nodejs_version: process.version }, 1);
+  // Staffing alerts page only when hours are declared (docs/alerts.md, paging policy): without
+  // BUSINESS_HOURS every hour counts as open, which says nothing about when someone is there.
+  new Gauge({
+    name: `${NAMESPACE}_business_schedule_configured`,
+    help: 'Whether BUSINESS_HOURS is set (1) or not (0). Without it whatsapp_business_open is always 1 and staffing alerts do not page.',
+    registers: [registry],
+  }).set(calendar === ALWAYS_OPEN ? 0 : 1);
   new Gauge({
     name: `${NAMESPACE}_business_open`,
     help: 'Whether it is business hours now per BUSINESS_HOURS (1) or not (0); always 1 when BUSINESS_HOURS is unset.',

@@ -45,16 +45,21 @@ export async function startMonitoring(options: {
   alertWebhookPort?: number;
   /** The exporter's METRICS_TOKEN: Prometheus reads it from a file, as prometheus.yml says. */
   metricsToken?: string;
+  /** Scrape and evaluation interval (default 1s); `for:` still shrinks to 1s. */
+  interval?: string;
+  /** The configuration under prometheus/ to run (default prometheus.yml; demo.yml is the demo's). */
+  configFile?: string;
 }): Promise<MonitoringStack> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-monitoring-'));
   const [promPort, amPort] = [await freePort(), await freePort()];
-  const prom = parse(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8'));
-  prom.global = { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' };
+  const prom = parse(readFileSync(join(PROM_DIR, options.configFile ?? 'prometheus.yml'), 'utf8'));
+  const interval = options.interval ?? '1s';
+  prom.global = { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval === '1s' ? '1s' : '10s' };
   prom.rule_files = [join(dir, 'rules.yml')];
-  prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
+  if (prom.alerting) prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
   prom.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${options.exporterPort}`];
   writeFileSync(join(dir, 'metrics_token'), options.metricsToken ?? 'no-token-set');
-  prom.scrape_configs[0].authorization.credentials_file = join(dir, 'metrics_token');
+  if (prom.scrape_configs[0].authorization) prom.scrape_configs[0].authorization.credentials_file = join(dir, 'metrics_token');
   writeFileSync(join(dir, 'prometheus.yml'), stringify(prom));
   const rules = parse(readFileSync(RULES_FILE, 'utf8'));
   // An absent target is normal until the first scrape (5 s after start): that alert keeps its `for`.
