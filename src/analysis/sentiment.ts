@@ -28,7 +28,10 @@ import {
   GERMAN_NEGATORS,
   GERMAN_PHRASES,
   GERMAN_WORDS,
+  INTERJECTIONS,
   type PhraseRule,
+  REQUEST_PATTERN,
+  THANKS,
 } from './lexicon.ts';
 
 import type { Polarity } from '../domain/whatsapp.ts';
@@ -55,6 +58,11 @@ const BEFORE_CONTRAST = 0.5;
 const AFTER_CONTRAST = 1.5;
 /** "??", "?!": impatience. */
 const IMPATIENCE = -1;
+/** Negative words and phrases summing to this or less make the message a reported problem. */
+const PROBLEM = -1;
+/** A short exclamation ("Toll.", "great.", "Echt super.") holds at most this many words. */
+const EXCLAMATION_WORDS = 4;
+const REQUEST = new RegExp(REQUEST_PATTERN, 'u');
 
 const require = createRequire(import.meta.url);
 const afinnEnglish = require('sentiment/languages/en/labels.json') as Record<string, number>;
@@ -240,7 +248,8 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
   const model = MODELS[language];
 
   // 1. Phrases: score them, and take their words out of the word scoring.
-  let phraseScore = 0;
+  let phrasePositive = 0;
+  let phraseNegative = 0;
   let frustrated = false;
   model.phrases.regex.lastIndex = 0;
   for (const m of normalized.matchAll(model.phrases.regex)) {
@@ -252,7 +261,8 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
     );
     const rule = model.phrases.rules[index];
     if (!rule) continue;
-    phraseScore += rule.score;
+    if (rule.score > 0) phrasePositive += rule.score;
+    else phraseNegative += rule.score;
     trace?.push(`phrase "${m[0]}" ${rule.score}${rule.frustration ? ' (frustration)' : ''}`);
     frustrated ||= rule.frustration === true;
     const end = m.index + m[0].length;
@@ -277,11 +287,16 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
   // Questions: the sentence a clause belongs to ends with "?".
   const questionClause = questionClauses(normalized, tokens);
 
-  // 3. Words and emoji.
-  let positive = 0;
-  let negative = 0;
+  // 3. Words and emoji. Thanks are kept apart: whether they count depends on the whole message.
+  const scores = new Array<number>(tokens.length).fill(0);
+  let thanks = 0;
   tokens.forEach((t, i) => {
     if (t.consumed) return;
+    const polite = THANKS[t.text];
+    if (polite !== undefined) {
+      thanks += polite;
+      return;
+    }
     let score: number;
     if (t.emoji) {
       score = EMOJI.get(t.text) ?? 0;
@@ -300,14 +315,61 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
     }
     if (contrastClause >= 0) score *= i < contrastClause ? BEFORE_CONTRAST : AFTER_CONTRAST;
     if (concession[i]) score *= BEFORE_CONTRAST;
-    trace?.push(`${t.text} ${Math.round(score * 100) / 100}`);
-    if (score > 0) positive += score;
-    else negative += score;
+    scores[i] = score;
+  });
+
+  // 4. Context. A reported problem turns praise in a short exclamation, and a friendly emoji, into
+  // sarcasm ("Toll.", "tv has a dead pixel. amazing.", "… obwohl ich zuhause war 👍"). Thanks count
+  // only in a message that is thanks: not beside a problem, a request or a question.
+  let negative = phraseNegative;
+  for (const s of scores) if (s < 0) negative += s;
+  const problem = negative <= PROBLEM;
+  if (problem) {
+    const exclamation = exclamationClauses(tokens, scores, model);
+    scores.forEach((s, i) => {
+      if (s > 0 && (exclamation[i] || tokens[i]!.emoji)) scores[i] = -s;
+    });
+  }
+  let positive = phrasePositive;
+  negative = phraseNegative;
+  scores.forEach((s, i) => {
+    if (s !== 0) trace?.push(`${tokens[i]!.text} ${Math.round(s * 100) / 100}`);
+    if (s > 0) positive += s;
+    else negative += s;
   });
   if (frustrated) positive *= SARCASM;
   if (IMPATIENT.test(normalized)) negative += IMPATIENCE;
-  const score = Math.round((phraseScore + positive + negative) * 100) / 100;
+  if (thanks > 0) {
+    const manners = problem || REQUEST.test(normalized);
+    trace?.push(`thanks ${thanks}${manners ? ' (manners: 0)' : ''}`);
+    if (!manners) positive += thanks;
+  }
+  const score = Math.round((positive + negative) * 100) / 100;
   return { language, score, polarity: score >= NEUTRAL_BAND ? 'positive' : score <= -NEUTRAL_BAND ? 'negative' : 'neutral' };
+}
+
+/**
+ * For each token: is it in a short exclamation, a clause of a few words that are all praise,
+ * intensifiers, interjections or emoji, with some praise ("Toll.", "Echt super.", "great, just great")?
+ */
+function exclamationClauses(tokens: readonly Token[], scores: readonly number[], model: LanguageModel): boolean[] {
+  const result = new Array<boolean>(tokens.length).fill(false);
+  let from = 0;
+  while (from < tokens.length) {
+    let to = from;
+    while (to < tokens.length && tokens[to]!.clause === tokens[from]!.clause) to += 1;
+    let praise = false;
+    let plain = to - from <= EXCLAMATION_WORDS;
+    for (let i = from; i < to && plain; i += 1) {
+      const t = tokens[i]!;
+      if (scores[i]! > 0) praise = true;
+      else if (!t.emoji && !INTERJECTIONS.has(t.text) && model.boosters[t.text] === undefined && THANKS[t.text] === undefined)
+        plain = false;
+    }
+    if (plain && praise) for (let i = from; i < to; i += 1) result[i] = true;
+    from = to;
+  }
+  return result;
 }
 
 /** Is the word at i negated by an unconsumed negator of its clause (before it; in German also after it)? */
