@@ -1037,7 +1037,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   { pattern: 'is (this|that|it) (normal|supposed to|meant to)|should (it|this|that) (be|do|sound|look) (like )?(that|this)', score: -0.4 },
   {
     pattern:
-      "(i was|i am|i'm|we were|someone was) (at home|home|in|here|there) (all day|the whole day|all morning|all afternoon)|(although|even though|but|though) (i|we) (was|were) (at )?home|(driver|courier|tracking|you|they) (claims?|claimed|pretends?)",
+      "return(ed)? to sender|(got|was|been) sent back|(i was|i am|i'm|we were|someone was) (at home|home|in|here|there) (all day|the whole day|all morning|all afternoon)|(although|even though|but|though) (i|we) (was|were) (at )?home|(driver|courier|tracking|you|they) (claims?|claimed|pretends?)",
     score: -2,
   },
   { pattern: 'without (my |me |us )?(permission|consent|asking|being asked|notice|warning|agreeing)', score: -2 },
@@ -1163,7 +1163,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      '(obwohl|dabei|aber) (ich|wir) (doch |schon |bereits |längst )+([\\p{L}\\p{N}]+ ){0,3}(bezahlt|gezahlt|überwiesen|zurückgeschickt|storniert|abgemeldet|gekündigt|widerrufen)|(obwohl|dabei) (ich|wir) (den ganzen tag|die ganze zeit|doch|extra) ([\\p{L}\\p{N}]+ ){0,2}(zu ?hause|daheim|da) (war|waren|bin)|(ich war|wir waren) (den ganzen tag|die ganze zeit|doch) (zu ?hause|daheim|da)',
+      '(obwohl|dabei|aber) (ich|wir) (doch |schon |bereits |längst )+([\\p{L}\\p{N}]+ ){0,3}(bezahlt|gezahlt|überwiesen|zurückgeschickt|storniert|abgemeldet|gekündigt|widerrufen)|(obwohl|dabei) (ich|wir) ([\\p{L}\\p{N}]+ ){0,4}(zu ?hause|daheim|da) (war|waren|bin)|zurück an (den )?absender|an den absender zurück|(ich war|wir waren) (den ganzen tag|die ganze zeit|doch) (zu ?hause|daheim|da)',
     score: -2,
   },
   {
