@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { lexiconWords } from './sentiment.ts';
 
 export const DEFAULT_CATEGORIES_FILE = fileURLToPath(new URL('../../config/categories.json', import.meta.url));
 export const UNCATEGORIZED = 'unknown';
@@ -64,6 +65,12 @@ export function foldText(text: string): string {
 }
 
 const WORD = /[\p{L}\p{N}]+/gu;
+/** Words spelled right (the sentiment lists, folded): never read as a typo of a keyword. Built on first use. */
+let known: Set<string> | undefined;
+function spelledRight(word: string): boolean {
+  known ??= new Set([...lexiconWords()].map(foldText));
+  return known.has(word);
+}
 function words(text: string): string[] {
   return foldText(text).match(WORD) ?? [];
 }
@@ -140,19 +147,35 @@ class TermIndex {
     collect(this.parts, tokens, i, out);
   }
 
-  /** Adds to `out` the terms a misspelt word stands for: one letter wrong, missing, extra, or two swapped ("retrun"). */
+  /**
+   * Adds to `out` the terms a misspelt word stands for: one letter wrong, missing, extra, or two
+   * swapped ("retrun"), never the first letter ("leider" is no "kleider", "mount" no "amount").
+   */
   typoTerms(word: string, out: Term[]): void {
     if (!this.typoTolerant || word.length < TYPO_MIN_LENGTH - 1) return;
+    const push = (term: Term) => {
+      if (term.words[0]!.text[0] === word[0]) out.push(term);
+    };
     // A letter missing: the word is a deletion of the keyword.
-    for (const { term } of this.typos.get(word) ?? []) out.push(term);
+    for (const { term } of this.typos.get(word) ?? []) push(term);
     for (let i = 0; i < word.length; i += 1) {
       const variant = word.slice(0, i) + word.slice(i + 1);
       // A letter extra: a deletion of the word is the keyword.
-      out.push(...(this.typoWords.get(variant) ?? []));
-      // A letter wrong (same place) or two swapped (next place); not two edits elsewhere ("großes" is no "größe").
-      for (const { term, at } of this.typos.get(variant) ?? []) if (Math.abs(at - i) <= 1) out.push(term);
+      for (const term of this.typoWords.get(variant) ?? []) push(term);
+      // A letter wrong (same place) or two swapped (next place); not two edits elsewhere ("großes" is no "größe",
+      // "gerade" no "geraet").
+      for (const { term, at } of this.typos.get(variant) ?? []) {
+        if (at === i || (Math.abs(at - i) === 1 && swapped(word, term.words[0]!.text, Math.min(at, i)))) push(term);
+      }
     }
   }
+}
+
+/** Is `word` the keyword with the letters at k and k + 1 swapped? */
+function swapped(word: string, keyword: string, k: number): boolean {
+  return (
+    word.length === keyword.length && word[k] === keyword[k + 1] && word[k + 1] === keyword[k] && word.slice(k + 2) === keyword.slice(k + 2)
+  );
 }
 
 function collect(terms: readonly Term[] | undefined, tokens: readonly string[], i: number, out: Term[]): void {
@@ -259,15 +282,30 @@ export function compileCategoryRules(doc: unknown): RulesResult {
     if (call === 1) countedIn.fill(0);
     const tokens = words(text);
     const hits: Term[] = [];
+    /** Per category, the last word a counted term of it covers. */
+    const coveredUntil = new Array<number>(names.length).fill(-1);
     for (let i = 0; i < tokens.length; i += 1) {
       const before = hits.length;
       index.termsAt(tokens, i, hits);
       const typo = hits.length === before;
-      if (typo) index.typoTerms(tokens[i]!, hits);
+      if (typo && !spelledRight(tokens[i]!)) index.typoTerms(tokens[i]!, hits);
+      // One word is one piece of evidence. Of the one-word keywords matching it, only the longest
+      // count ("Rücksendung" is "rücksend*", not "*sendung"; "Versandkosten" is "versandkosten", not
+      // "versand*"), and a category counts a word once ("Paket" matches "paket*" and "*paket";
+      // "meine Order" and "Order" overlap).
+      let longest = 0;
       for (let k = before; k < hits.length; k += 1) {
         const term = hits[k]!;
+        if (term.words.length === 1) longest = Math.max(longest, term.words[0]!.text.length);
+      }
+      // The longest and strongest first, so that they are the ones a category counts.
+      const here = hits.slice(before).sort((a, b) => b.words.length - a.words.length || b.weight - a.weight);
+      for (const term of here) {
         if (countedIn[term.id] === call) continue;
+        if (term.words.length === 1 && term.words[0]!.text.length < longest) continue;
+        if (coveredUntil[term.category]! >= i) continue;
         countedIn[term.id] = call;
+        coveredUntil[term.category] = i + term.words.length - 1;
         scores[term.category]! += term.weight;
         onHit?.(term.category, typo ? `~${term.source}` : term.source, term.weight);
       }

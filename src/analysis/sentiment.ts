@@ -119,6 +119,24 @@ const REVIEWED = { de: new Map(Object.entries(GERMAN_WORDS)), en: new Map(Object
 const BORROWED: Record<Language, ReadonlyMap<string, number>> = { en: REVIEWED.de, de: REVIEWED.en };
 const EMOJI = new Map<string, number>([...Object.entries(emojiRanking), ...Object.entries(EMOJI_WORDS)]);
 
+/**
+ * Every word the scorer's lists know, in either language: a word spelled right. The category rules
+ * never read such a word as a typo of a keyword ("leider" is no "Kleider", "Betrug" no "Betrag").
+ */
+export function lexiconWords(): Iterable<string> {
+  return new Set([
+    ...MODELS.en.words.keys(),
+    ...MODELS.de.words.keys(),
+    ...ENGLISH_NEGATORS,
+    ...GERMAN_NEGATORS,
+    ...Object.keys(ENGLISH_BOOSTERS),
+    ...Object.keys(GERMAN_BOOSTERS),
+    ...EXPECTATIONS,
+    ...GERMAN_HINTS,
+    ...ENGLISH_HINTS,
+  ]);
+}
+
 /** Words, and every emoji on its own. Apostrophes stay inside a word ("don't"). */
 const TOKEN = /\p{Extended_Pictographic}|[\p{L}\p{N}]+(?:['-][\p{L}\p{N}]+)*/gu;
 const EMOJI_TOKEN = /^\p{Extended_Pictographic}/u;
