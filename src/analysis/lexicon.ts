@@ -217,6 +217,8 @@ export const ENGLISH_WORDS: Readonly<Record<string, number>> = {
   moldy: -3,
   rusty: -2,
   pending: -1,
+  soaked: -2,
+  nevertheless: -1,
   unacceptable: -3,
   outrageous: -3,
   nobody: -1,
@@ -485,6 +487,19 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   verschwunden: -2,
   fehlermeldung: -2,
   störung: -2,
+  hakt: -2,
+  hakelt: -2,
+  abgerissen: -2,
+  ausgerissen: -2,
+  abgefallen: -2,
+  kaputtgegangen: -2,
+  wackelt: -2,
+  durchnässt: -2,
+  aufgeweicht: -2,
+  eingedrückt: -2,
+  zerquetscht: -2,
+  mahnung: -1,
+  trotzdem: -1,
   // Thanks and praise.
   vielen: 0,
   toll: 3,
@@ -986,6 +1001,11 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   { pattern: "stopped working|doesn't work|does not work|don't work|won't work|not working|isn't working|no longer works?", score: -2 },
   { pattern: 'charged (me )?(twice|double)|double charged|charged .{0,20}twice', score: -2 },
   { pattern: '(what|how) (a|is this a) joke|this is a joke|are you kidding', score: -3, frustration: true },
+  {
+    pattern:
+      '(although|even though|though) [^.!?]{0,60}(should|supposed|already|was meant)|only (got|get|received|refunded|returned) (back )?(half|part)|half (of )?(my|the) money|payment reminder',
+    score: -2,
+  },
   { pattern: 'love it|loving it', score: 3 },
   // "like" as a verb; elsewhere it is a preposition ("like 2 weeks ago").
   {
@@ -1131,6 +1151,12 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
     score: 0,
   },
   { pattern: '(na |vielen )?dank(e)? auch|na danke', score: -3, frustration: true },
+  { pattern: '(danke|dank) trotzdem|trotzdem (danke|vielen dank)', score: 2 },
+  {
+    pattern:
+      'obwohl [^.!?]{0,60}(sollte|sollten|eigentlich|bereits|schon|längst|doch)|nur (die |etwa die |ungefähr die )?hälfte|nur einen teil|(zahlungserinnerung|mahnung)',
+    score: -2,
+  },
   // A problem report: an expectation not met, a discrepancy, a repetition, a failure.
   {
     pattern:

@@ -320,7 +320,7 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
       score = EMOJI.get(t.text) ?? 0;
     } else {
       const negated = negatedAt(tokens, clauseOf, i, model);
-      if (negated && EXPECTATIONS.has(t.text)) {
+      if (negated && EXPECTATIONS.has(t.text) && !wishedAt(tokens, clauseOf, i)) {
         score = BROKEN_EXPECTATION;
       } else {
         const base = model.negators.has(t.bare) ? undefined : wordScore(t.text, language);
@@ -400,6 +400,15 @@ function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: num
   for (let j = i + 1; j < tokens.length && clauseOf[j] === clause && j - i <= 4; j += 1) {
     if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
   }
+  return false;
+}
+
+/** Words of wanting: a negated expectation after one is a wish, not a complaint ("Ich möchte keine Werbung mehr bekommen"). */
+const WISHES = new Set(['möchte', 'möchten', 'will', 'wollen', 'wollte', 'want', 'wants', 'wanted', 'wish', 'rather', 'prefer']);
+
+/** Does a word of wanting come before the word at i in its clause? */
+function wishedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number): boolean {
+  for (let j = i - 1; j >= 0 && clauseOf[j] === clauseOf[i]; j -= 1) if (WISHES.has(tokens[j]!.text)) return true;
   return false;
 }
 
