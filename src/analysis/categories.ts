@@ -165,10 +165,35 @@ class TermIndex {
       // A letter wrong (same place) or two swapped (next place); not two edits elsewhere ("großes" is no "größe",
       // "gerade" no "geraet").
       for (const { term, at } of this.typos.get(variant) ?? []) {
-        if (at === i || (Math.abs(at - i) === 1 && swapped(word, term.words[0]!.text, Math.min(at, i)))) push(term);
+        const keyword = term.words[0]!.text;
+        if (at === i ? neighbours(word[i]!, keyword[i]!) : Math.abs(at - i) === 1 && swapped(word, keyword, Math.min(at, i))) push(term);
       }
     }
   }
+}
+
+/** Neighbouring keys on a German (QWERTZ) or English (QWERTY) keyboard: each row sits half a key right of the one above. */
+const NEIGHBOURS = new Map<string, Set<string>>();
+for (const rows of [
+  ['qwertzuiop', 'asdfghjkl', 'yxcvbnm'],
+  ['qwertyuiop', 'asdfghjkl', 'zxcvbnm'],
+]) {
+  rows.forEach((row, r) => {
+    for (let k = 0; k < row.length; k += 1) {
+      const near = NEIGHBOURS.get(row[k]!) ?? new Set<string>();
+      for (const key of [row[k - 1], row[k + 1], rows[r - 1]?.[k], rows[r - 1]?.[k + 1], rows[r + 1]?.[k - 1], rows[r + 1]?.[k]]) {
+        if (key) near.add(key);
+      }
+      NEIGHBOURS.set(row[k]!, near);
+    }
+  });
+}
+/**
+ * A wrong letter is a typo when its key neighbours the right one ("rechnumg", "passwprd"); a
+ * letter far off makes another word ("changed" is no "charged", "kleiner" no "Kleider").
+ */
+function neighbours(a: string, b: string): boolean {
+  return NEIGHBOURS.get(a)?.has(b) === true || NEIGHBOURS.get(b)?.has(a) === true;
 }
 
 /** Is `word` the keyword with the letters at k and k + 1 swapped? */
@@ -176,6 +201,20 @@ function swapped(word: string, keyword: string, k: number): boolean {
   return (
     word.length === keyword.length && word[k] === keyword[k + 1] && word[k + 1] === keyword[k] && word.slice(k + 2) === keyword.slice(k + 2)
   );
+}
+
+/**
+ * A rules-file pattern. Case-insensitive Unicode matching (the `iu` flags) is about ten times
+ * slower in V8 than plain Unicode matching, so a pattern without capital letters (outside escapes
+ * such as \D or \p{Lu}) is tested, case-sensitively, against the lower-cased text: the same matches.
+ */
+interface Pattern {
+  re: RegExp;
+  lower: boolean;
+}
+function compilePattern(source: string): Pattern {
+  const lower = !/\p{Lu}/u.test(source.replace(/\\[pP]\{[^}]*\}|\\./gu, ''));
+  return { re: new RegExp(source, lower ? 'u' : 'iu'), lower };
 }
 
 function collect(terms: readonly Term[] | undefined, tokens: readonly string[], i: number, out: Term[]): void {
@@ -237,8 +276,8 @@ export function compileCategoryRules(doc: unknown): RulesResult {
   }
   const errors: string[] = [];
   const names: string[] = [];
-  /** Per category: its patterns, and all of them merged into one, so that a message matching none costs one test. */
-  const patterns: { any: RegExp | null; each: RegExp[] }[] = [];
+  /** Per category: its patterns, and those without capitals merged into one, so that a message matching none costs one test. */
+  const patterns: { lowerAny: RegExp | null; each: Pattern[] }[] = [];
   const idsOf: Set<string>[] = [];
   const weights: number[] = [];
   const index = new TermIndex(parsed.data.typos);
@@ -256,17 +295,18 @@ export function compileCategoryRules(doc: unknown): RulesResult {
       });
     add(c.keywords, 'keywords', c.weight);
     add(c.hints, 'hints', c.weight * HINT_WEIGHT);
-    const compiled: RegExp[] = [];
+    const compiled: Pattern[] = [];
     c.patterns.forEach((pattern, j) => {
       try {
-        compiled.push(new RegExp(pattern, 'iu'));
+        compiled.push(compilePattern(pattern));
       } catch (error) {
         errors.push(`categories[${i}].patterns[${j}]: not a valid regular expression (${(error as Error).message})`);
       }
     });
     names.push(c.name);
     weights.push(c.weight);
-    patterns.push({ any: compiled.length > 1 ? new RegExp(compiled.map((r) => `(?:${r.source})`).join('|'), 'iu') : null, each: compiled });
+    const lower = compiled.filter((p) => p.lower).map((p) => p.re.source);
+    patterns.push({ lowerAny: lower.length > 1 ? new RegExp(lower.map((r) => `(?:${r})`).join('|'), 'u') : null, each: compiled });
     idsOf.push(new Set(c.ids.map((id) => id.toLowerCase())));
   });
   if (errors.length) return { ok: false, errors };
@@ -299,8 +339,12 @@ export function compileCategoryRules(doc: unknown): RulesResult {
         if (term.words.length === 1) longest = Math.max(longest, term.words[0]!.text.length);
       }
       // The longest and strongest first, so that they are the ones a category counts.
-      const here = hits.slice(before).sort((a, b) => b.words.length - a.words.length || b.weight - a.weight);
-      for (const term of here) {
+      if (hits.length - before > 1) {
+        const here = hits.splice(before).sort((a, b) => b.words.length - a.words.length || b.weight - a.weight);
+        hits.push(...here);
+      }
+      for (let k = before; k < hits.length; k += 1) {
+        const term = hits[k]!;
         if (countedIn[term.id] === call) continue;
         if (term.words.length === 1 && term.words[0]!.text.length < longest) continue;
         if (coveredUntil[term.category]! >= i) continue;
@@ -310,13 +354,14 @@ export function compileCategoryRules(doc: unknown): RulesResult {
         onHit?.(term.category, typo ? `~${term.source}` : term.source, term.weight);
       }
     }
+    const lowerText = text.toLowerCase();
     for (let i = 0; i < patterns.length; i += 1) {
-      const { any, each } = patterns[i]!;
-      if (any && !any.test(text)) continue;
-      for (const pattern of each) {
-        if (!pattern.test(text)) continue;
+      const { lowerAny, each } = patterns[i]!;
+      const anyLower = lowerAny === null || lowerAny.test(lowerText);
+      for (const { re, lower } of each) {
+        if (lower ? !anyLower || !re.test(lowerText) : !re.test(text)) continue;
         scores[i]! += weights[i]!;
-        onHit?.(i, `/${pattern.source}/`, weights[i]!);
+        onHit?.(i, `/${re.source}/`, weights[i]!);
       }
     }
     return scores;

@@ -217,6 +217,12 @@ export const ENGLISH_WORDS: Readonly<Record<string, number>> = {
   moldy: -3,
   rusty: -2,
   pending: -1,
+  wet: -2,
+  hacked: -2,
+  drains: -1,
+  tf: -2,
+  despite: -1,
+  reachable: 0,
   soaked: -2,
   nevertheless: -1,
   unacceptable: -3,
@@ -500,6 +506,10 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   zerquetscht: -2,
   mahnung: -1,
   trotzdem: -1,
+  trotz: -1,
+  gehackt: -2,
+  saugt: 0,
+  nass: -2,
   // Thanks and praise.
   vielen: 0,
   toll: 3,
@@ -538,7 +548,6 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   zirkus: -2,
   amateure: -2,
   dilettantisch: -3,
-  nass: -1,
   aufgerissen: -2,
   müll: -3,
   mist: -3,
@@ -931,6 +940,18 @@ export const EXPECTATIONS: ReadonlySet<string> = new Set([
   'starts',
   'print',
   'sync',
+  // Consent: 'I never agreed to that', 'nicht zugestimmt'.
+  'agree',
+  'agreed',
+  'authorised',
+  'authorized',
+  'approved',
+  'consented',
+  'zugestimmt',
+  'genehmigt',
+  'apply',
+  'applies',
+  'reachable',
   'gehen',
   'ging',
   'bewegt',
@@ -1060,6 +1081,12 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
       "return(ed)? to sender|(got|was|been) sent back|(i was|i am|i'm|we were|someone was) (at home|home|in|here|there) (all day|the whole day|all morning|all afternoon)|(although|even though|but|though) (i|we) (was|were) (at )?home|(driver|courier|tracking|you|they) (claims?|claimed|pretends?)",
     score: -2,
   },
+  {
+    pattern:
+      "not even|(didn't|did not|doesn't|does not|don't|won't) even|(paying|paid|pay|charged|billed|debited|charging) [^.!?]{0,20}(twice|double)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
+    score: -2,
+    frustration: true,
+  },
   { pattern: 'without (my |me |us )?(permission|consent|asking|being asked|notice|warning|agreeing)', score: -2 },
   { pattern: 'not what (it|they) used to be|(has|have) gone downhill|used to be (better|good)', score: -2 },
   {
@@ -1069,7 +1096,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      "(since|for) (over |more than )?(\\d+|two|three|four|five|six|seven|several|a few|many) (\\w+ )?(days|weeks|months)( now)?|(it's|its|it has) been (\\d+|two|three|four|five|six|a|over a|more than a) (\\w+ )?(days?|weeks?|months?)",
+      "(since|for) (over |more than )?(\\d+|two|three|four|five|six|seven|several|a few|many|a|one) (\\w+ )?(days?|weeks?|months?)( now)?|(it's|its|it has) been (\\d+|two|three|four|five|six|a|over a|more than a) (\\w+ )?(days?|weeks?|months?)",
     score: -1.5,
     frustration: true,
   },
@@ -1171,7 +1198,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      'seit (über |mehr als )?(\\d+|einem|einer|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|mehreren|einigen|vielen|ein paar) (\\w+ )?(tagen|wochen|monaten|tage|days|weeks|months)|seit (tagen|wochen|monaten)',
+      'seit (über |mehr als )?(\\d+|einem|einer|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|mehreren|einigen|vielen|ein paar) (\\w+ )?(tagen|wochen|monaten|tage|tag|woche|monat|days|weeks|months)|seit (tagen|wochen|monaten)',
     score: -1.5,
     frustration: true,
   },
@@ -1214,6 +1241,12 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   {
     pattern:
       '(\\d+|zwei|drei|vier|fünf|sechs|mehrere|etliche) ?(mal|x) (versucht|probiert|geschrieben|angerufen|abgelehnt|abgebucht|belastet|berechnet|gefordert)|(versucht|probiert|geschrieben|angerufen) ([\\p{L}\\p{N}]+ ){0,3}(\\d+|zwei|drei|vier|fünf|mehrere|etliche) ?mal|jedes mal|immer wieder|andauernd|dauernd',
+    score: -2,
+    frustration: true,
+  },
+  {
+    pattern:
+      'nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
     score: -2,
     frustration: true,
   },

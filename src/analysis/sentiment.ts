@@ -93,7 +93,8 @@ function wordMap(base: Record<string, number>, curated: Readonly<Record<string, 
 
 /** One regular expression per language for all its phrases; the named group tells which matched. */
 function compilePhrases(rules: readonly PhraseRule[]): CompiledPhrases {
-  const source = rules.map((r, i) => `(?<p${i}>(?<![\\p{L}\\p{N}])(?:${r.pattern})(?![\\p{L}\\p{N}]))`).join('|');
+  // The word-start test once, outside the alternatives: most places in a text fail it at once.
+  const source = `(?<![\\p{L}\\p{N}])(?:${rules.map((r, i) => `(?<p${i}>(?:${r.pattern})(?![\\p{L}\\p{N}]))`).join('|')})`;
   return { regex: new RegExp(source, 'gu'), rules };
 }
 
@@ -158,7 +159,7 @@ interface Token {
 }
 
 const GERMAN_HINTS = new Set(
-  'ich und nicht ist das die der den dem des mit mein meine meinen meiner wo bitte danke hallo noch kein keine sie wir habe haben hat bin sind sehr gut schlecht auf für warum wann schon immer auch ein eine einen einem zu von im es du ihr euch uns mir mich dir ja nein aber oder wie was wer leider wieder heute morgen gestern paket bestellung lieferung rechnung angekommen geld zurück frage hilfe nichts nie kann können könnt möchte würde wurde wird gibt gibts nach seit bei aus um dass diese dieser dieses jetzt schon mal euer eure ihre ihren kommt geht alles ware konto passwort'.split(
+  'ich und nicht ist das die der den dem des mit mein meine meinen meiner wo bitte danke hallo noch kein keine sie wir habe haben hat bin sind sehr gut schlecht auf für warum wann schon immer auch ein eine einen einem zu von im es du ihr euch uns mir mich dir ja nein aber oder wie was wer leider wieder heute morgen gestern paket bestellung lieferung rechnung angekommen geld zurück frage hilfe nichts nie kann können könnt möchte würde wurde wird gibt gibts nach seit bei aus um dass diese dieser dieses jetzt schon mal euer eure ihre ihren kommt geht alles ware konto passwort seit einer eines sich sein sind war waren steht stehen da dann denn doch nur gar etwas wieder woche tagen tage stunden minuten zum zur vom beim ob weil wenn als'.split(
     ' ',
   ),
 );
