@@ -1083,7 +1083,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      "not even|(didn't|did not|doesn't|does not|don't|won't) even|(paying|paid|pay|charged|billed|debited|charging) [^.!?]{0,20}(twice|double)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
+      "not even|(didn't|did not|doesn't|does not|don't|won't) even|(paying|paid|pay|charged|billed|debited|charging|took|taken|withdrew|withdrawn|deducted) [^.!?]{0,30}(twice|double)|never ordered|(didn't|did not) order|(haven't|have not) ordered anything|but (none|nobody|no one|noone|nothing)|(got|get|keep getting) cut off|hung up on me|still (says|shows|showing|stuck|processing|pending|in transit|the same)|fix (this|it) (now|asap|immediately|right now)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
     score: -2,
     frustration: true,
   },
@@ -1246,7 +1246,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      'nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
+      '(gar|überhaupt) nicht bestellt|nie bestellt|nichts bestellt|(zweimal|doppelt) [^.!?]{0,30}(genommen|abgebucht|abgezogen|belastet|berechnet)|aber (keiner|niemand|nichts|nix|kein\\w*)|aufgelegt|rausgeflogen|steht (immer noch|noch immer|weiterhin)|nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
     score: -2,
     frustration: true,
   },

@@ -159,12 +159,12 @@ interface Token {
 }
 
 const GERMAN_HINTS = new Set(
-  'ich und nicht ist das die der den dem des mit mein meine meinen meiner wo bitte danke hallo noch kein keine sie wir habe haben hat bin sind sehr gut schlecht auf für warum wann schon immer auch ein eine einen einem zu von im es du ihr euch uns mir mich dir ja nein aber oder wie was wer leider wieder heute morgen gestern paket bestellung lieferung rechnung angekommen geld zurück frage hilfe nichts nie kann können könnt möchte würde wurde wird gibt gibts nach seit bei aus um dass diese dieser dieses jetzt schon mal euer eure ihre ihren kommt geht alles ware konto passwort seit einer eines sich sein sind war waren steht stehen da dann denn doch nur gar etwas wieder woche tagen tage stunden minuten zum zur vom beim ob weil wenn als'.split(
+  'ich und nicht ist das die der den dem des mit mein meine meinen meiner wo bitte danke hallo noch kein keine sie wir habe haben hat bin sind sehr gut schlecht auf für warum wann schon immer auch ein eine einen einem zu von im es du ihr euch uns mir mich dir ja nein aber oder wie was wer leider wieder heute morgen gestern paket bestellung lieferung rechnung angekommen geld zurück frage hilfe nichts nie kann können könnt möchte würde wurde wird gibt gibts nach seit bei aus um dass diese dieser dieses jetzt schon mal euer eure ihre ihren kommt geht alles ware konto passwort guten moin servus tschüss seit einer eines sich sein sind war waren steht stehen da dann denn doch nur gar etwas wieder woche tagen tage stunden minuten zum zur vom beim ob weil wenn als'.split(
     ' ',
   ),
 );
 const ENGLISH_HINTS = new Set(
-  "i and not is the my with where please thanks thank hello hi hey still no you we have has am are very good bad on for why when already always also it this that was a an to of in at me your our us yes but or how what who unfortunately again today tomorrow yesterday order package parcel delivery invoice arrived money back question help nothing never can could would will do does did don't can't i'm i've it's there here from since just been get got guys anyone".split(
+  "i and not is the my with where please thanks thank hello hi hey still no you we have has are very good bad on for why when already always it this that a to of at me your our us yes but or how what who unfortunately again today tomorrow yesterday order package parcel delivery invoice arrived money back question help nothing never can could would do does did don't can't i'm i've it's there here from since just been get got guys anyone".split(
     ' ',
   ),
 );
@@ -391,14 +391,35 @@ function exclamationClauses(tokens: readonly Token[], scores: readonly number[],
   return result;
 }
 
+/**
+ * Words that join two clauses without a comma: a negation does not reach over them ("Paket
+ * verloren und keiner fühlt sich zuständig", "no reply and the parcel is lost").
+ */
+const SCOPE_ENDS = new Set([
+  'and',
+  'or',
+  'because',
+  'while',
+  'when',
+  'if',
+  'und',
+  'oder',
+  'weil',
+  'denn',
+  'sondern',
+  'während',
+  'wenn',
+  'dass',
+]);
+
 /** Is the word at i negated by an unconsumed negator of its clause (before it; in German also after it)? */
 function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number, model: LanguageModel): boolean {
   const clause = clauseOf[i];
-  for (let j = i - 1; j >= 0 && clauseOf[j] === clause; j -= 1) {
+  for (let j = i - 1; j >= 0 && clauseOf[j] === clause && !SCOPE_ENDS.has(tokens[j]!.text); j -= 1) {
     if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
   }
   if (!model.negationReachesBack) return false;
-  for (let j = i + 1; j < tokens.length && clauseOf[j] === clause && j - i <= 4; j += 1) {
+  for (let j = i + 1; j < tokens.length && clauseOf[j] === clause && j - i <= 4 && !SCOPE_ENDS.has(tokens[j]!.text); j += 1) {
     if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
   }
   return false;
