@@ -218,6 +218,7 @@ export const ENGLISH_WORDS: Readonly<Record<string, number>> = {
   rusty: -2,
   pending: -1,
   wet: -2,
+  burnt: -2,
   hacked: -2,
   drains: -1,
   tf: -2,
@@ -507,6 +508,10 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   mahnung: -1,
   trotzdem: -1,
   trotz: -1,
+  vergeben: 0,
+  verbrannt: -2,
+  abgegangen: -2,
+  riecht: -1,
   gehackt: -2,
   saugt: 0,
   nass: -2,
@@ -1083,7 +1088,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      "not even|(didn't|did not|doesn't|does not|don't|won't) even|(paying|paid|pay|charged|billed|debited|charging|took|taken|withdrew|withdrawn|deducted) [^.!?]{0,30}(twice|double)|never ordered|(didn't|did not) order|(haven't|have not) ordered anything|but (none|nobody|no one|noone|nothing)|(got|get|keep getting) cut off|hung up on me|still (says|shows|showing|stuck|processing|pending|in transit|the same)|fix (this|it) (now|asap|immediately|right now)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
+      "not even|(didn't|did not|doesn't|does not|don't|won't) even|but only|(this is|that's|it's) (my|the) (\\d+(st|nd|rd|th)|second|third|fourth|fifth|umpteenth) (message|email|e-mail|mail|time|attempt|call|request)|please just (answer|reply|respond|tell me)|(closed|hung up|logged out|crashed|cut off) on me|and counting|(description|website|site|listing|ad|advert|photo|picture|product page) (said|says|shows|showed|stated|states|claims|claimed)[^.!?]{0,40} but|(paying|paid|pay|charged|billed|debited|charging|took|taken|withdrew|withdrawn|deducted) [^.!?]{0,30}(twice|double)|never ordered|(didn't|did not) order|(haven't|have not) ordered anything|but (none|nobody|no one|noone|nothing)|(got|get|keep getting) cut off|hung up on me|still (says|shows|showing|stuck|processing|pending|in transit|the same)|fix (this|it) (now|asap|immediately|right now)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
     score: -2,
     frustration: true,
   },
@@ -1181,7 +1186,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   { pattern: '(danke|dank) trotzdem|trotzdem (danke|vielen dank)', score: 2 },
   {
     pattern:
-      'obwohl [^.!?]{0,60}(sollte|sollten|eigentlich|bereits|schon|längst|doch)|nur (die |etwa die |ungefähr die )?hälfte|nur einen teil|(zahlungserinnerung|mahnung)',
+      'obwohl [^.!?]{0,60}(sollte|sollten|eigentlich|bereits|schon|längst|doch|nicht|nie|nichts|kein\\w*)|nur (die |etwa die |ungefähr die )?hälfte|nur einen teil|(zahlungserinnerung|mahnung)',
     score: -2,
   },
   // A problem report: an expectation not met, a discrepancy, a repetition, a failure.
@@ -1246,7 +1251,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      '(gar|überhaupt) nicht bestellt|nie bestellt|nichts bestellt|(zweimal|doppelt) [^.!?]{0,30}(genommen|abgebucht|abgezogen|belastet|berechnet)|aber (keiner|niemand|nichts|nix|kein\\w*)|aufgelegt|rausgeflogen|steht (immer noch|noch immer|weiterhin)|nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
+      '(gar|überhaupt) nicht bestellt|aber nur|beim ersten (tragen|waschen|benutzen|gebrauch|mal|laden|einschalten)|(beschreibung|website|webseite|foto|bild|angebot|produktseite) (sagt|zeigt|stand|steht|sagte|zeigte)[^.!?]{0,40} aber|nie bestellt|nichts bestellt|(zweimal|doppelt) [^.!?]{0,30}(genommen|abgebucht|abgezogen|belastet|berechnet)|aber (keiner|niemand|nichts|nix|kein\\w*)|aufgelegt|rausgeflogen|steht (immer noch|noch immer|weiterhin)|nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
     score: -2,
     frustration: true,
   },

@@ -359,7 +359,9 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
   if (frustrated) positive *= SARCASM;
   if (IMPATIENT.test(normalized)) negative += IMPATIENCE;
   if (thanks > 0) {
-    const manners = problem || REQUEST.test(normalized);
+    // A smiley beside a greeting is manners, too ("Hallöchen 🙂").
+    const greeting = tokens.every((t) => t.emoji || GREETINGS.has(t.text));
+    const manners = problem || greeting || REQUEST.test(normalized);
     trace?.push(`thanks ${thanks}${manners ? ' (manners: 0)' : ''}`);
     if (!manners) positive += thanks;
   }
@@ -410,6 +412,27 @@ const SCOPE_ENDS = new Set([
   'während',
   'wenn',
   'dass',
+]);
+
+/** Greetings, for a message that says nothing else. */
+const GREETINGS = new Set([
+  'hallo',
+  'hallöchen',
+  'hi',
+  'hey',
+  'hello',
+  'hiya',
+  'moin',
+  'servus',
+  'grüezi',
+  'guten',
+  'tag',
+  'morgen',
+  'abend',
+  'good',
+  'morning',
+  'afternoon',
+  'evening',
 ]);
 
 /** Is the word at i negated by an unconsumed negator of its clause (before it; in German also after it)? */
