@@ -51,6 +51,32 @@ export const NEUTRAL_BAND = 0.5;
 const NEGATION = -0.75;
 /** A negated expectation ("nicht angekommen", "can't log in"). */
 const BROKEN_EXPECTATION = -2;
+/** A negated participle in a statement ("nicht verbucht", "wasn't updated"): a weaker broken expectation. */
+const NOT_DONE = -1;
+/** Thinking is no event: "hätte ich nicht gedacht", "I never expected that". */
+const THOUGHT = new Set([
+  'gedacht',
+  'erwartet',
+  'gewusst',
+  'gemerkt',
+  'thought',
+  'expected',
+  'realised',
+  'realized',
+  'noticed',
+  'imagined',
+  'meant',
+]);
+/** The subjunctive tells what did not happen as a wish or a guess ("hätte ich nicht gedacht", "wouldn't have worked"). */
+const HYPOTHETICAL = new Set(['hätte', 'hätten', 'wäre', 'wären', 'würde', 'würden', 'would', 'could', 'might', 'wouldnt', 'couldnt']);
+const PARTICIPLE: Record<Language, RegExp> = {
+  de: /^((ge|ver|be|er|ent|zer)\p{L}{3,}(t|en)|\p{L}{3,}iert|\p{L}{2,}ge\p{L}{2,}(t|en))$/u,
+  en: /^\p{L}{3,}ed$/u,
+};
+/** A condition is no report: "if it isn't delivered by Friday", "falls es nicht passt". */
+const CONDITIONS = new Set(['if', 'unless', 'falls', 'wenn', 'sofern']);
+/** The customer's own doing: "ich habe noch nicht bestellt", "I haven't decided yet". */
+const OWN = new Set(['ich', 'i']);
 /** Praise next to frustration counts this many times: sarcasm. */
 const SARCASM = -0.5;
 /** Clauses before "but"/"aber" weigh less, the clause after it more (VADER). */
@@ -321,11 +347,25 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
       score = EMOJI.get(t.text) ?? 0;
     } else {
       const negated = negatedAt(tokens, clauseOf, i, model);
-      if (negated && EXPECTATIONS.has(t.text) && !wishedAt(tokens, clauseOf, i)) {
+      if (negated && EXPECTATIONS.has(t.text) && !wishedAt(tokens, clauseOf, i) && !inClause(tokens, clauseOf, i, CONDITIONS)) {
         score = BROKEN_EXPECTATION;
       } else {
         const base = model.negators.has(t.bare) ? undefined : wordScore(t.text, language);
-        if (!base) return;
+        if (!base) {
+          // Something that did not happen, told as a fact: "wurde nicht verbucht", "wasn't updated".
+          if (
+            negated &&
+            !questionClause[i] &&
+            PARTICIPLE[language].test(t.text) &&
+            !THOUGHT.has(t.text) &&
+            !wishedAt(tokens, clauseOf, i) &&
+            !inClause(tokens, clauseOf, i, HYPOTHETICAL) &&
+            !inClause(tokens, clauseOf, i, CONDITIONS) &&
+            !inClause(tokens, clauseOf, i, OWN)
+          )
+            scores[i] = NOT_DONE;
+          return;
+        }
         // "super ärgerlich": an intensifier before a scored word only intensifies it.
         if (model.boosters[t.text] !== undefined && intensifies(tokens, clauseOf, i, language)) return;
         score = base * boostAt(tokens, clauseOf, i, model) * (negated ? NEGATION : 1);
@@ -450,6 +490,12 @@ function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: num
 
 /** Words of wanting: a negated expectation after one is a wish, not a complaint ("Ich möchte keine Werbung mehr bekommen"). */
 const WISHES = new Set(['möchte', 'möchten', 'will', 'wollen', 'wollte', 'want', 'wants', 'wanted', 'wish', 'rather', 'prefer']);
+
+/** Is one of the words in the clause of the word at i? */
+function inClause(tokens: readonly Token[], clauseOf: readonly number[], i: number, words: ReadonlySet<string>): boolean {
+  for (let j = 0; j < tokens.length; j += 1) if (clauseOf[j] === clauseOf[i] && words.has(tokens[j]!.bare)) return true;
+  return false;
+}
 
 /** Does a word of wanting come before the word at i in its clause? */
 function wishedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number): boolean {
