@@ -219,6 +219,9 @@ export const ENGLISH_WORDS: Readonly<Record<string, number>> = {
   pending: -1,
   wet: -2,
   burnt: -2,
+  chipped: -2,
+  scuffed: -2,
+  comfy: 2,
   hacked: -2,
   drains: -1,
   tf: -2,
@@ -509,6 +512,8 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   trotzdem: -1,
   trotz: -1,
   vergeben: 0,
+  weich: 1,
+  kuschelig: 2,
   verbrannt: -2,
   abgegangen: -2,
   riecht: -1,
@@ -1033,6 +1038,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
     score: -2,
   },
   { pattern: 'love it|loving it', score: 3 },
+  { pattern: '(exactly |just )?as (described|pictured|shown|advertised)', score: 2 },
   // "like" as a verb; elsewhere it is a preposition ("like 2 weeks ago").
   {
     pattern: "(don't|dont|do not|didn't|didnt|did not|doesn't|doesnt|does not) (really |quite |much |particularly |even )?like",
@@ -1088,7 +1094,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      "not even|(didn't|did not|doesn't|does not|don't|won't) even|but only|(this is|that's|it's) (my|the) (\\d+(st|nd|rd|th)|second|third|fourth|fifth|umpteenth) (message|email|e-mail|mail|time|attempt|call|request)|please just (answer|reply|respond|tell me)|(closed|hung up|logged out|crashed|cut off) on me|and counting|(description|website|site|listing|ad|advert|photo|picture|product page) (said|says|shows|showed|stated|states|claims|claimed)[^.!?]{0,40} but|(paying|paid|pay|charged|billed|debited|charging|took|taken|withdrew|withdrawn|deducted) [^.!?]{0,30}(twice|double)|never ordered|(didn't|did not) order|(haven't|have not) ordered anything|but (none|nobody|no one|noone|nothing)|(got|get|keep getting) cut off|hung up on me|still (says|shows|showing|stuck|processing|pending|in transit|the same)|fix (this|it) (now|asap|immediately|right now)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
+      "not even|(didn't|did not|doesn't|does not|don't|won't) even|but only|only [^.!?]{0,20} instead of|copy[- ]?paste|(automated|generic|canned|standard) (answer|reply|response)|(you're|you are|they're|they are) still \\w+ing|still (emailing|charging|sending|calling|texting|messaging|billing|debiting) (me|us)|(but|although|even though) i was (literally |actually |definitely |clearly )?(standing |waiting |sitting )?(at the door|at home|home|in|there|here)|(white|blank|black|blue) (screen|page)|(works|responds|charges|turns on) only|(this is|that's|it's) (my|the) (\\d+(st|nd|rd|th)|second|third|fourth|fifth|umpteenth) (message|email|e-mail|mail|time|attempt|call|request)|please just (answer|reply|respond|tell me)|(closed|hung up|logged out|crashed|cut off) on me|and counting|(description|website|site|listing|ad|advert|photo|picture|product page) (said|says|shows|showed|stated|states|claims|claimed)[^.!?]{0,40} but|(paying|paid|pay|charged|billed|debited|charging|took|taken|withdrew|withdrawn|deducted) [^.!?]{0,30}(twice|double)|never ordered|(didn't|did not) order|(haven't|have not) ordered anything|but (none|nobody|no one|noone|nothing)|(got|get|keep getting) cut off|hung up on me|still (says|shows|showing|stuck|processing|pending|in transit|the same)|fix (this|it) (now|asap|immediately|right now)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
     score: -2,
     frustration: true,
   },
@@ -1174,6 +1180,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   { pattern: 'doppelt (belastet|abgebucht|berechnet|bezahlt)|zweimal (abgebucht|belastet|berechnet)', score: -2 },
   { pattern: 'das letzte|(ihr|sie) seid (echt |wirklich )?(das letzte|unmöglich)|was soll (das|diese?)', score: -3, frustration: true },
   { pattern: 'immer wieder gerne|gerne wieder', score: 3 },
+  { pattern: '(genau )?wie (beschrieben|abgebildet|angegeben|auf (dem|den) (bild|bildern|foto|fotos))', score: 2 },
   // "so gut wie lange nicht mehr": a comparison, not a negation.
   { pattern: 'wie (schon )?(lange|ewig|nie) (nicht )?(mehr|zuvor)|wie noch nie', score: 0 },
   // The customer's own mistake is no complaint ("ich habe die falsche Größe bestellt").
@@ -1251,7 +1258,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      '(gar|überhaupt) nicht bestellt|aber nur|beim ersten (tragen|waschen|benutzen|gebrauch|mal|laden|einschalten)|(beschreibung|website|webseite|foto|bild|angebot|produktseite) (sagt|zeigt|stand|steht|sagte|zeigte)[^.!?]{0,40} aber|nie bestellt|nichts bestellt|(zweimal|doppelt) [^.!?]{0,30}(genommen|abgebucht|abgezogen|belastet|berechnet)|aber (keiner|niemand|nichts|nix|kein\\w*)|aufgelegt|rausgeflogen|steht (immer noch|noch immer|weiterhin)|nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
+      '(gar|überhaupt) nicht bestellt|aber nur|nur [^.!?]{0,20} statt|textbaustein|standardantwort|(sollte|sollten) (eigentlich |doch |schon |bereits )?(gestern|vorgestern|letzte woche|letzten [\\p{L}]+|am (montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|\\d+\\.))|immer nur|(reagiert|funktioniert|geht|lädt|läuft|startet|hält|klappt) ([\\p{L}]+ )?nur noch|(weiße|leere|schwarze|blaue) (seite|bildschirm|display)|beim ersten (tragen|waschen|benutzen|gebrauch|mal|laden|einschalten)|(beschreibung|website|webseite|foto|bild|angebot|produktseite) (sagt|zeigt|stand|steht|sagte|zeigte)[^.!?]{0,40} aber|nie bestellt|nichts bestellt|(zweimal|doppelt) [^.!?]{0,30}(genommen|abgebucht|abgezogen|belastet|berechnet)|aber (keiner|niemand|nichts|nix|kein\\w*)|aufgelegt|rausgeflogen|steht (immer noch|noch immer|weiterhin)|nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
     score: -2,
     frustration: true,
   },

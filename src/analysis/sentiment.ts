@@ -346,7 +346,8 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
     if (t.emoji) {
       score = EMOJI.get(t.text) ?? 0;
     } else {
-      const negated = negatedAt(tokens, clauseOf, i, model);
+      const negation = negatedAt(tokens, clauseOf, i, model);
+      const negated = negation !== null;
       if (negated && EXPECTATIONS.has(t.text) && !wishedAt(tokens, clauseOf, i) && !inClause(tokens, clauseOf, i, CONDITIONS)) {
         score = BROKEN_EXPECTATION;
       } else {
@@ -368,14 +369,26 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
         }
         // "super ärgerlich": an intensifier before a scored word only intensifies it.
         if (model.boosters[t.text] !== undefined && intensifies(tokens, clauseOf, i, language)) return;
-        score = base * boostAt(tokens, clauseOf, i, model) * (negated ? NEGATION : 1);
+        // German negation reaches back to a verb or a praise word ("gefällt mir nicht"), not to
+        // a complaint ("angeblich nicht angekommen" is no "not allegedly").
+        const flips = negation === 'before' || (negation === 'after' && base > 0);
+        score = base * boostAt(tokens, clauseOf, i, model) * (flips ? NEGATION : 1);
         if (score > 0 && questionClause[i]) score = 0;
       }
     }
-    if (contrastClause >= 0) score *= i < contrastClause ? BEFORE_CONTRAST : AFTER_CONTRAST;
     if (concession[i]) score *= BEFORE_CONTRAST;
     scores[i] = score;
   });
+  // After "but"/"aber" the clause weighs more than the one before, if it says something
+  // ("Überweisung nicht angekommen, hab aber den Beleg" stays a complaint).
+  if (
+    contrastClause >= 0 &&
+    tokens.some((t, i) => i >= contrastClause && (scores[i] !== 0 || (t.consumed && !CONTRAST_WORDS.has(t.text))))
+  ) {
+    scores.forEach((s, i) => {
+      scores[i] = s * (i < contrastClause ? BEFORE_CONTRAST : AFTER_CONTRAST);
+    });
+  }
 
   // 4. Context. A reported problem turns praise in a short exclamation, and a friendly emoji, into
   // sarcasm ("Toll.", "tv has a dead pixel. amazing.", "… obwohl ich zuhause war 👍"). Thanks count
@@ -475,17 +488,17 @@ const GREETINGS = new Set([
   'evening',
 ]);
 
-/** Is the word at i negated by an unconsumed negator of its clause (before it; in German also after it)? */
-function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number, model: LanguageModel): boolean {
+/** Is the word at i negated by an unconsumed negator of its clause, before it or (German) after it? */
+function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number, model: LanguageModel): 'before' | 'after' | null {
   const clause = clauseOf[i];
   for (let j = i - 1; j >= 0 && clauseOf[j] === clause && !SCOPE_ENDS.has(tokens[j]!.text); j -= 1) {
-    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
+    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return 'before';
   }
-  if (!model.negationReachesBack) return false;
+  if (!model.negationReachesBack) return null;
   for (let j = i + 1; j < tokens.length && clauseOf[j] === clause && j - i <= 4 && !SCOPE_ENDS.has(tokens[j]!.text); j += 1) {
-    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
+    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return 'after';
   }
-  return false;
+  return null;
 }
 
 /** Words of wanting: a negated expectation after one is a wish, not a complaint ("Ich möchte keine Werbung mehr bekommen"). */
