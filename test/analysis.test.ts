@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { compileCategoryRules, defaultCategoryRules, loadCategoryRules } from '../src/analysis/categories.ts';
 import { csatScore } from '../src/csat/answer.ts';
 import { analyzeSentiment, detectLanguage } from '../src/analysis/sentiment.ts';
+import { ENGLISH_PHRASES, GERMAN_PHRASES } from '../src/analysis/lexicon.ts';
 import { recordSettings } from '../src/storage/migrate.ts';
 import type { App } from '../src/app.ts';
 import { openTestApp, scrape, total } from './support/app.ts';
@@ -77,6 +78,7 @@ describe('categories', () => {
     ['its already here, that was fast', 'delivery'],
     ['Leider ist keine Antwort auf meine Mail gekommen', null],
     ['leider', null],
+    ['Vielen Dank, Sie waren mir eine große Hilfe!', null],
   ];
   for (const [text, category] of cases) {
     it(`"${text}" → ${category}`, () => assert.equal(rules.categorize(text), category));
@@ -257,6 +259,25 @@ describe('sentiment in German and English', () => {
       assert.equal(result.polarity, polarity, `score ${result.score}`);
     });
   }
+  it('can match every phrase: no alternative ends with a space, which the word-end test after it would refuse', () => {
+    for (const { pattern } of [...ENGLISH_PHRASES, ...GERMAN_PHRASES]) {
+      let depth = 0;
+      let start = 0;
+      const alternatives: string[] = [];
+      for (let i = 0; i < pattern.length; i += 1) {
+        const c = pattern[i];
+        if (c === '\\') i += 1;
+        else if (c === '(') depth += 1;
+        else if (c === ')') depth -= 1;
+        else if (c === '|' && depth === 0) {
+          alternatives.push(pattern.slice(start, i));
+          start = i + 1;
+        }
+      }
+      alternatives.push(pattern.slice(start));
+      for (const alternative of alternatives) assert.ok(!alternative.endsWith(' '), `"${alternative}" ends with a space`);
+    }
+  });
   it('chooses the language per message', () => {
     assert.equal(detectLanguage('Hallo, wo ist meine Bestellung?'), 'de');
     assert.equal(detectLanguage('Hello, where is my order?'), 'en');

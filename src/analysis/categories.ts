@@ -69,7 +69,12 @@ const WORD = /[\p{L}\p{N}]+/gu;
 let known: Set<string> | undefined;
 function spelledRight(word: string): boolean {
   known ??= new Set([...lexiconWords()].map(foldText));
-  return known.has(word);
+  if (known.has(word)) return true;
+  // An inflected form of a known word ("große" of "groß"), as the sentiment scorer stems German.
+  for (const ending of ['en', 'er', 'es', 'em', 'e', 'n', 's']) {
+    if (word.length - ending.length >= 4 && word.endsWith(ending) && known.has(word.slice(0, -ending.length))) return true;
+  }
+  return false;
 }
 function words(text: string): string[] {
   return foldText(text).match(WORD) ?? [];

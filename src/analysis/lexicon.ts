@@ -512,6 +512,9 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   trotzdem: -1,
   trotz: -1,
   vergeben: 0,
+  ausgewiesen: 0,
+  ausgewiesener: 0,
+  ausgewiesene: 0,
   weich: 1,
   kuschelig: 2,
   verbrannt: -2,
@@ -950,6 +953,8 @@ export const EXPECTATIONS: ReadonlySet<string> = new Set([
   'starts',
   'print',
   'sync',
+  'change',
+  'changes',
   // Consent: 'I never agreed to that', 'nicht zugestimmt'.
   'agree',
   'agreed',
@@ -1023,7 +1028,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
     score: -2,
     frustration: true,
   },
-  { pattern: '(taking|takes|took) (so|too|this) long|so long(er)?\\?', score: -2, frustration: true },
+  { pattern: '(taking|takes|took) (way |far |much )?(so|too|this) long|so long(er)?\\?', score: -2, frustration: true },
   {
     pattern: '((for )?the |a )?(second|third|fourth|fifth|\\d+(st|nd|rd|th)|umpteenth|hundredth) time|again and again|yet again|once again',
     score: -2,
@@ -1094,7 +1099,7 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      "not even|(didn't|did not|doesn't|does not|don't|won't) even|but only|only [^.!?]{0,20} instead of|copy[- ]?paste|(automated|generic|canned|standard) (answer|reply|response)|(you're|you are|they're|they are) still \\w+ing|still (emailing|charging|sending|calling|texting|messaging|billing|debiting) (me|us)|(but|although|even though) i was (literally |actually |definitely |clearly )?(standing |waiting |sitting )?(at the door|at home|home|in|there|here)|(white|blank|black|blue) (screen|page)|(works|responds|charges|turns on) only|(this is|that's|it's) (my|the) (\\d+(st|nd|rd|th)|second|third|fourth|fifth|umpteenth) (message|email|e-mail|mail|time|attempt|call|request)|please just (answer|reply|respond|tell me)|(closed|hung up|logged out|crashed|cut off) on me|and counting|(description|website|site|listing|ad|advert|photo|picture|product page) (said|says|shows|showed|stated|states|claims|claimed)[^.!?]{0,40} but|(paying|paid|pay|charged|billed|debited|charging|took|taken|withdrew|withdrawn|deducted) [^.!?]{0,30}(twice|double)|never ordered|(didn't|did not) order|(haven't|have not) ordered anything|but (none|nobody|no one|noone|nothing)|(got|get|keep getting) cut off|hung up on me|still (says|shows|showing|stuck|processing|pending|in transit|the same)|fix (this|it) (now|asap|immediately|right now)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
+      "not even|(didn't|did not|doesn't|does not|don't|won't) even|but only|only [^.!?]{0,20} instead of|copy[- ]?paste|(automated|generic|canned|standard) (answer|reply|response)|(you're|you are|they're|they are) still \\w+ing|still (emailing|charging|sending|calling|texting|messaging|billing|debiting) (me|us)|(but|although|even though) i was (literally |actually |definitely |clearly )?(standing |waiting |sitting )?(at the door|at home|home|in|there|here)|(white|blank|black|blue) (screen|page)|(works|responds|charges|turns on) only|only (works?|working|charges?|charging|turns? on|responds?) (on|when|if|with|half|one|from|after)|(been|was|am|i'm|im|we've been|i've been) on hold|on hold for|every single time|(it|the (app|website|site|tracking|system|code|email|page|screen)) (says|said|shows|showed) [^.!?]{0,40} but|(smaller|bigger|larger|darker|lighter|thinner|thicker|shorter|longer|cheaper-looking) than (it looked|in the|on the|shown|pictured|described|expected|advertised)|(although|even though) (i|we)|(this is|that's|it's) (my|the) (\\d+(st|nd|rd|th)|second|third|fourth|fifth|umpteenth) (message|email|e-mail|mail|time|attempt|call|request)|please just (answer|reply|respond|tell me)|(closed|hung up|logged out|crashed|cut off) on me|and counting|(description|website|site|listing|ad|advert|photo|picture|product page) (said|says|shows|showed|stated|states|claims|claimed)[^.!?]{0,40} but|(paying|paid|pay|charged|billed|debited|charging|took|taken|withdrew|withdrawn|deducted) [^.!?]{0,30}(twice|double)|never ordered|(didn't|did not) order|(haven't|have not) ordered anything|but (none|nobody|no one|noone|nothing)|(got|get|keep getting) cut off|hung up on me|still (says|shows|showing|stuck|processing|pending|in transit|the same)|fix (this|it) (now|asap|immediately|right now)|(too much|more than (shown|advertised|listed|stated|quoted|on the website|in the shop))|(came|coming|fell|falling|comes) (apart|off)",
     score: -2,
     frustration: true,
   },
@@ -1158,7 +1163,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   { pattern: '(zwei|2|drei|3) (buchungen|abbuchungen|zahlungen|belastungen)[^.!?]{0,40} für (eine|1|dieselbe|die gleiche)', score: -2 },
   {
     pattern:
-      '(\\d+|zwei|drei|vier|fünf|mehrere|mehrfach|x|etliche) (mails|e-mails|nachrichten|anfragen|anrufe) (geschrieben|geschickt|geschickt|gesendet)|(schon|bereits) (\\d+|zwei|drei|vier|fünf|mehrere|x|etliche) ?(mal|mails|e-mails|nachrichten)|was ist das (bitte |denn |hier )*für (ein|eine) ',
+      '(\\d+|zwei|drei|vier|fünf|mehrere|mehrfach|x|etliche) (mails|e-mails|nachrichten|anfragen|anrufe) (geschrieben|geschickt|geschickt|gesendet)|(schon|bereits) (\\d+|zwei|drei|vier|fünf|mehrere|x|etliche) ?(mal|mails|e-mails|nachrichten)|was ist das (bitte |denn |hier )*für (ein|eine)',
     score: -2,
     frustration: true,
   },
@@ -1193,7 +1198,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   { pattern: '(danke|dank) trotzdem|trotzdem (danke|vielen dank)', score: 2 },
   {
     pattern:
-      'obwohl [^.!?]{0,60}(sollte|sollten|eigentlich|bereits|schon|längst|doch|nicht|nie|nichts|kein\\w*)|nur (die |etwa die |ungefähr die )?hälfte|nur einen teil|(zahlungserinnerung|mahnung)',
+      'obwohl [^.!?]{0,60}(sollte|sollten|eigentlich|bereits|schon|längst|doch|nicht|nie|nichts|kein\\w*)|(nur (die |etwa die |ungefähr die )?hälfte|nur einen teil) [^.!?]{0,30}(erstattet|zurück|bekommen|erhalten|überwiesen|gutgeschrieben|geliefert)|(zahlungserinnerung|mahnung)',
     score: -2,
   },
   // A problem report: an expectation not met, a discrepancy, a repetition, a failure.
@@ -1258,7 +1263,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   },
   {
     pattern:
-      '(gar|überhaupt) nicht bestellt|aber nur|nur [^.!?]{0,20} statt|textbaustein|standardantwort|(sollte|sollten) (eigentlich |doch |schon |bereits )?(gestern|vorgestern|letzte woche|letzten [\\p{L}]+|am (montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|\\d+\\.))|immer nur|(reagiert|funktioniert|geht|lädt|läuft|startet|hält|klappt) ([\\p{L}]+ )?nur noch|(weiße|leere|schwarze|blaue) (seite|bildschirm|display)|beim ersten (tragen|waschen|benutzen|gebrauch|mal|laden|einschalten)|(beschreibung|website|webseite|foto|bild|angebot|produktseite) (sagt|zeigt|stand|steht|sagte|zeigte)[^.!?]{0,40} aber|nie bestellt|nichts bestellt|(zweimal|doppelt) [^.!?]{0,30}(genommen|abgebucht|abgezogen|belastet|berechnet)|aber (keiner|niemand|nichts|nix|kein\\w*)|aufgelegt|rausgeflogen|steht (immer noch|noch immer|weiterhin)|nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
+      '(gar|überhaupt) nicht bestellt|aber nur|jedes einzelne mal|(kleiner|größer|dunkler|heller|dünner|dicker|kürzer|länger) als (auf|im|in der|erwartet|abgebildet|beschrieben|gedacht|angegeben)|obwohl (ich|wir)|nur [^.!?]{0,20} statt|textbaustein|standardantwort|(sollte|sollten) (eigentlich |doch |schon |bereits )?(gestern|vorgestern|letzte woche|letzten [\\p{L}]+|am (montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|\\d+\\.))|immer nur|(reagiert|funktioniert|geht|lädt|läuft|startet|hält|klappt) ([\\p{L}]+ )?nur noch|(weiße|leere|schwarze|blaue) (seite|bildschirm|display)|beim ersten (tragen|waschen|benutzen|gebrauch|mal|laden|einschalten)|(beschreibung|website|webseite|foto|bild|angebot|produktseite) (sagt|zeigt|stand|steht|sagte|zeigte)[^.!?]{0,40} aber|nie bestellt|nichts bestellt|(zweimal|doppelt) [^.!?]{0,30}(genommen|abgebucht|abgezogen|belastet|berechnet)|aber (keiner|niemand|nichts|nix|kein\\w*)|aufgelegt|rausgeflogen|steht (immer noch|noch immer|weiterhin)|nicht (mal|einmal)|zu viel (abgebucht|berechnet|bezahlt|belastet|verlangt)|mehr als (angezeigt|angegeben|im shop|auf der website|auf der webseite|vereinbart|bestellt|ausgewiesen)|kaum (noch|mehr)|(fällt|fallen|geht|gehen|ging) ([\\p{L}\\p{N}]+ ){0,2}(auseinander|kaputt|ab)|löst sich (auf|ab)',
     score: -2,
     frustration: true,
   },
