@@ -21,14 +21,17 @@ describe('accuracy on the labelled messages', () => {
     });
   }
 
-  it('has at least 300 messages in German and English, every label a known value', () => {
+  it('has at least 300 messages in German and English, every label a known value, no held-out message in dev', () => {
     const items = [...loadEvalSet(EVAL_SETS.heldout), ...loadEvalSet(EVAL_SETS.dev)];
     assert.ok(items.length >= 300, `${items.length} messages`);
     for (const lang of ['de', 'en']) assert.ok(items.filter((i) => i.lang === lang).length >= 120, lang);
-    for (const item of items) assert.ok(rules.labels.includes(item.category), `${item.id}: category ${item.category}`);
-    assert.equal(new Set(items.map((i) => i.id)).size, items.length, 'ids are unique across the sets');
-    const texts = new Set(loadEvalSet(EVAL_SETS.dev).map((i) => i.text.toLowerCase()));
-    for (const item of loadEvalSet(EVAL_SETS.heldout)) assert.ok(!texts.has(item.text.toLowerCase()), `${item.id} is also in dev`);
+    const all = (Object.keys(EVAL_SETS) as EvalSetName[]).flatMap((name) => loadEvalSet(EVAL_SETS[name]));
+    for (const item of all) assert.ok(rules.labels.includes(item.category), `${item.id}: category ${item.category}`);
+    assert.equal(new Set(all.map((i) => i.id)).size, all.length, 'ids are unique across the sets');
+    // The probes were written independently and share a few one-word messages with it ("ok", "👍");
+    // what must not happen is a held-out message copied into the development set.
+    const dev = new Set(loadEvalSet(EVAL_SETS.dev).map((i) => i.text.toLowerCase()));
+    for (const item of loadEvalSet(EVAL_SETS.heldout)) assert.ok(!dev.has(item.text.toLowerCase()), `${item.id} is also in dev`);
   });
 
   it('documents the minimum it enforces', () => {

@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { compileCategoryRules, defaultCategoryRules, loadCategoryRules } from '../src/analysis/categories.ts';
 import { csatScore } from '../src/csat/answer.ts';
 import { analyzeSentiment, detectLanguage } from '../src/analysis/sentiment.ts';
+import { ENGLISH_PHRASES, GERMAN_PHRASES } from '../src/analysis/lexicon.ts';
 import { recordSettings } from '../src/storage/migrate.ts';
 import type { App } from '../src/app.ts';
 import { openTestApp, scrape, total } from './support/app.ts';
@@ -60,6 +61,24 @@ describe('categories', () => {
     ['danke', null],
     ['Vielen Dank für nichts', null],
     ['Is anyone there?', null],
+    // Probes written blind by others: one word is one piece of evidence, common phrasings.
+    ['Bis wann muss die Rücksendung bei euch sein? Das Paket kam am 3.', 'refund'],
+    ['My parcel was sent back to you, I was home all day', 'delivery'],
+    ['I sent the parcel back yesterday, when will I get my money?', 'refund'],
+    ['Wo finde ich im Account meine Order History?', 'account'],
+    ['Wann ist die Jacke wieder verfügbar?', 'product'],
+    ['Funktioniert das auch mit dem iPad?', 'product'],
+    ["The headphones won't connect to my laptop", 'product'],
+    ['Meine Kreditkarte wurde abgelehnt', 'billing'],
+    ['my card got declined, my bank says everything is fine', 'billing'],
+    ['What are your customer service hours?', 'other'],
+    ['I want a real human, this bot keeps sending me links', 'other'],
+    ['Are you a bot?', null],
+    ['Ist da jemand?', null],
+    ['its already here, that was fast', 'delivery'],
+    ['Leider ist keine Antwort auf meine Mail gekommen', null],
+    ['leider', null],
+    ['Vielen Dank, Sie waren mir eine große Hilfe!', null],
   ];
   for (const [text, category] of cases) {
     it(`"${text}" → ${category}`, () => assert.equal(rules.categorize(text), category));
@@ -86,6 +105,13 @@ describe('categories', () => {
     assert.equal(custom.categorize('order invoice'), 'money', 'a keyword beats a hint');
     assert.equal(custom.categorize('parcel with a Gutschein'), 'vouchers', 'weight 2 beats one keyword');
     assert.equal(custom.categorize('invoce'), null, 'typos: false');
+    const cased = compileCategoryRules({
+      version: 1,
+      categories: [{ name: 'carrier', patterns: ['\\bDHL\\b', '\\bdpd\\b', '\\bGLS\\b|\\bUPS\\b'] }],
+    });
+    assert.ok(cased.ok);
+    for (const text of ['dhl?', 'Mit DPD', 'ups'])
+      assert.equal(cased.rules.categorize(text), 'carrier', `${text}: patterns match in any case`);
     assert.deepEqual(custom.explain('Parcel order, Geld'), [
       { category: 'shipping', rule: 'parcel', weight: 1 },
       { category: 'shipping', rule: 'order', weight: 0.5 },
@@ -188,6 +214,43 @@ describe('sentiment in German and English', () => {
     ['Vielen lieben Dank, Sie haben mir sehr geholfen!', 'de', 'positive'],
     ['😡', 'en', 'negative'],
     ['👍', 'en', 'positive'],
+    // Probes written blind by others: a problem report needs no emotional word.
+    ['the zipper broke the first time I wore it', 'en', 'negative'],
+    ['my card got declined 4 times', 'en', 'negative'],
+    ['you refunded 29.99 but i paid 49.99', 'en', 'negative'],
+    ['I was told it would be here Monday', 'en', 'negative'],
+    ['Die Farbe sieht in echt ganz anders aus als auf den Fotos', 'de', 'negative'],
+    ['Nach dem ersten Waschen ist das Shirt eingelaufen', 'de', 'negative'],
+    ['Mein Paket ist seit 8 Tagen unterwegs und bewegt sich nicht mehr', 'de', 'negative'],
+    ['Schon das dritte Mal, dass ich schreibe', 'de', 'negative'],
+    ['The app crashes every time I open my basket', 'en', 'negative'],
+    // Sarcasm: praise as an exclamation, or a friendly emoji, after a problem.
+    ['Das Paket kam beschädigt an. Super.', 'de', 'negative'],
+    ['great, another delay 👍', 'en', 'negative'],
+    ['Toll, Account gelöscht ohne dass ich das wollte', 'de', 'negative'],
+    ['Toll!', 'de', 'positive'],
+    // Thanks are manners beside a request, a question or a problem; alone they are thanks.
+    ['Guten Tag, wann wird Bestellung 4711 zugestellt? Vielen Dank.', 'de', 'neutral'],
+    ['pls delete my account, thx', 'en', 'neutral'],
+    ['Habt ihr noch Aushilfen-Stellen frei? 😊', 'de', 'neutral'],
+    ['Paket nicht angekommen. Danke.', 'de', 'negative'],
+    ['Handyhülle passt perfekt, super Qualität. Danke!', 'de', 'positive'],
+    ['Danke für die Info!', 'de', 'positive'],
+    ['Sehr geehrte Damen und Herren, hiermit widerrufe ich meinen Kauf. Mit freundlichen Grüßen', 'de', 'neutral'],
+    // No complaint: the customer's own mistake, a wish, a recent "since", a question about use.
+    ["Hi, I'd like to cancel my order, I picked the wrong colour", 'en', 'neutral'],
+    ['Ich möchte keine Werbung mehr per E-Mail bekommen', 'de', 'neutral'],
+    ['Die Rücksendung ist seit gestern unterwegs, wann kommt die Gutschrift?', 'de', 'neutral'],
+    ['Does it keep working if the battery is low?', 'en', 'neutral'],
+    ['Can I order 3 times the same shirt in different sizes?', 'en', 'neutral'],
+    ['laptop fan is super loud. is this normal??', 'en', 'negative'],
+    // A negation ends at 'und'/'and'; a negated participle in a statement is a report; a condition is not.
+    ['Der Paketshop hat mein Paket verloren und keiner fühlt sich zuständig', 'de', 'negative'],
+    ['Die Zahlung wurde nicht verbucht', 'de', 'negative'],
+    ['Ich habe noch nicht bestellt. Gibt es Rabatt?', 'de', 'neutral'],
+    ["If it isn't delivered by Friday, can I cancel?", 'en', 'neutral'],
+    ['Hätte ich nicht gedacht, aber die Schuhe sind super', 'de', 'positive'],
+    ['Die Beratung in eurer Filiale in Hamburg war spitze!', 'de', 'positive'],
   ];
   for (const [text, language, polarity] of cases) {
     it(`"${text}" → ${language}, ${polarity}`, () => {
@@ -196,6 +259,25 @@ describe('sentiment in German and English', () => {
       assert.equal(result.polarity, polarity, `score ${result.score}`);
     });
   }
+  it('can match every phrase: no alternative ends with a space, which the word-end test after it would refuse', () => {
+    for (const { pattern } of [...ENGLISH_PHRASES, ...GERMAN_PHRASES]) {
+      let depth = 0;
+      let start = 0;
+      const alternatives: string[] = [];
+      for (let i = 0; i < pattern.length; i += 1) {
+        const c = pattern[i];
+        if (c === '\\') i += 1;
+        else if (c === '(') depth += 1;
+        else if (c === ')') depth -= 1;
+        else if (c === '|' && depth === 0) {
+          alternatives.push(pattern.slice(start, i));
+          start = i + 1;
+        }
+      }
+      alternatives.push(pattern.slice(start));
+      for (const alternative of alternatives) assert.ok(!alternative.endsWith(' '), `"${alternative}" ends with a space`);
+    }
+  });
   it('chooses the language per message', () => {
     assert.equal(detectLanguage('Hallo, wo ist meine Bestellung?'), 'de');
     assert.equal(detectLanguage('Hello, where is my order?'), 'en');

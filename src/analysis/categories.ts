@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { lexiconWords } from './sentiment.ts';
 
 export const DEFAULT_CATEGORIES_FILE = fileURLToPath(new URL('../../config/categories.json', import.meta.url));
 export const UNCATEGORIZED = 'unknown';
@@ -64,6 +65,17 @@ export function foldText(text: string): string {
 }
 
 const WORD = /[\p{L}\p{N}]+/gu;
+/** Words spelled right (the sentiment lists, folded): never read as a typo of a keyword. Built on first use. */
+let known: Set<string> | undefined;
+function spelledRight(word: string): boolean {
+  known ??= new Set([...lexiconWords()].map(foldText));
+  if (known.has(word)) return true;
+  // An inflected form of a known word ("große" of "groß"), as the sentiment scorer stems German.
+  for (const ending of ['en', 'er', 'es', 'em', 'e', 'n', 's']) {
+    if (word.length - ending.length >= 4 && word.endsWith(ending) && known.has(word.slice(0, -ending.length))) return true;
+  }
+  return false;
+}
 function words(text: string): string[] {
   return foldText(text).match(WORD) ?? [];
 }
@@ -140,19 +152,74 @@ class TermIndex {
     collect(this.parts, tokens, i, out);
   }
 
-  /** Adds to `out` the terms a misspelt word stands for: one letter wrong, missing, extra, or two swapped ("retrun"). */
+  /**
+   * Adds to `out` the terms a misspelt word stands for: one letter wrong, missing, extra, or two
+   * swapped ("retrun"), never the first letter ("leider" is no "kleider", "mount" no "amount").
+   */
   typoTerms(word: string, out: Term[]): void {
     if (!this.typoTolerant || word.length < TYPO_MIN_LENGTH - 1) return;
+    const push = (term: Term) => {
+      if (term.words[0]!.text[0] === word[0]) out.push(term);
+    };
     // A letter missing: the word is a deletion of the keyword.
-    for (const { term } of this.typos.get(word) ?? []) out.push(term);
+    for (const { term } of this.typos.get(word) ?? []) push(term);
     for (let i = 0; i < word.length; i += 1) {
       const variant = word.slice(0, i) + word.slice(i + 1);
       // A letter extra: a deletion of the word is the keyword.
-      out.push(...(this.typoWords.get(variant) ?? []));
-      // A letter wrong (same place) or two swapped (next place); not two edits elsewhere ("großes" is no "größe").
-      for (const { term, at } of this.typos.get(variant) ?? []) if (Math.abs(at - i) <= 1) out.push(term);
+      for (const term of this.typoWords.get(variant) ?? []) push(term);
+      // A letter wrong (same place) or two swapped (next place); not two edits elsewhere ("großes" is no "größe",
+      // "gerade" no "geraet").
+      for (const { term, at } of this.typos.get(variant) ?? []) {
+        const keyword = term.words[0]!.text;
+        if (at === i ? neighbours(word[i]!, keyword[i]!) : Math.abs(at - i) === 1 && swapped(word, keyword, Math.min(at, i))) push(term);
+      }
     }
   }
+}
+
+/** Neighbouring keys on a German (QWERTZ) or English (QWERTY) keyboard: each row sits half a key right of the one above. */
+const NEIGHBOURS = new Map<string, Set<string>>();
+for (const rows of [
+  ['qwertzuiop', 'asdfghjkl', 'yxcvbnm'],
+  ['qwertyuiop', 'asdfghjkl', 'zxcvbnm'],
+]) {
+  rows.forEach((row, r) => {
+    for (let k = 0; k < row.length; k += 1) {
+      const near = NEIGHBOURS.get(row[k]!) ?? new Set<string>();
+      for (const key of [row[k - 1], row[k + 1], rows[r - 1]?.[k], rows[r - 1]?.[k + 1], rows[r + 1]?.[k - 1], rows[r + 1]?.[k]]) {
+        if (key) near.add(key);
+      }
+      NEIGHBOURS.set(row[k]!, near);
+    }
+  });
+}
+/**
+ * A wrong letter is a typo when its key neighbours the right one ("rechnumg", "passwprd"); a
+ * letter far off makes another word ("changed" is no "charged", "kleiner" no "Kleider").
+ */
+function neighbours(a: string, b: string): boolean {
+  return NEIGHBOURS.get(a)?.has(b) === true || NEIGHBOURS.get(b)?.has(a) === true;
+}
+
+/** Is `word` the keyword with the letters at k and k + 1 swapped? */
+function swapped(word: string, keyword: string, k: number): boolean {
+  return (
+    word.length === keyword.length && word[k] === keyword[k + 1] && word[k + 1] === keyword[k] && word.slice(k + 2) === keyword.slice(k + 2)
+  );
+}
+
+/**
+ * A rules-file pattern. Case-insensitive Unicode matching (the `iu` flags) is about ten times
+ * slower in V8 than plain Unicode matching, so a pattern without capital letters (outside escapes
+ * such as \D or \p{Lu}) is tested, case-sensitively, against the lower-cased text: the same matches.
+ */
+interface Pattern {
+  re: RegExp;
+  lower: boolean;
+}
+function compilePattern(source: string): Pattern {
+  const lower = !/\p{Lu}/u.test(source.replace(/\\[pP]\{[^}]*\}|\\./gu, ''));
+  return { re: new RegExp(source, lower ? 'u' : 'iu'), lower };
 }
 
 function collect(terms: readonly Term[] | undefined, tokens: readonly string[], i: number, out: Term[]): void {
@@ -214,8 +281,8 @@ export function compileCategoryRules(doc: unknown): RulesResult {
   }
   const errors: string[] = [];
   const names: string[] = [];
-  /** Per category: its patterns, and all of them merged into one, so that a message matching none costs one test. */
-  const patterns: { any: RegExp | null; each: RegExp[] }[] = [];
+  /** Per category: its patterns, and those without capitals merged into one, so that a message matching none costs one test. */
+  const patterns: { lowerAny: RegExp | null; each: Pattern[] }[] = [];
   const idsOf: Set<string>[] = [];
   const weights: number[] = [];
   const index = new TermIndex(parsed.data.typos);
@@ -233,17 +300,18 @@ export function compileCategoryRules(doc: unknown): RulesResult {
       });
     add(c.keywords, 'keywords', c.weight);
     add(c.hints, 'hints', c.weight * HINT_WEIGHT);
-    const compiled: RegExp[] = [];
+    const compiled: Pattern[] = [];
     c.patterns.forEach((pattern, j) => {
       try {
-        compiled.push(new RegExp(pattern, 'iu'));
+        compiled.push(compilePattern(pattern));
       } catch (error) {
         errors.push(`categories[${i}].patterns[${j}]: not a valid regular expression (${(error as Error).message})`);
       }
     });
     names.push(c.name);
     weights.push(c.weight);
-    patterns.push({ any: compiled.length > 1 ? new RegExp(compiled.map((r) => `(?:${r.source})`).join('|'), 'iu') : null, each: compiled });
+    const lower = compiled.filter((p) => p.lower).map((p) => p.re.source);
+    patterns.push({ lowerAny: lower.length > 1 ? new RegExp(lower.map((r) => `(?:${r})`).join('|'), 'u') : null, each: compiled });
     idsOf.push(new Set(c.ids.map((id) => id.toLowerCase())));
   });
   if (errors.length) return { ok: false, errors };
@@ -259,26 +327,46 @@ export function compileCategoryRules(doc: unknown): RulesResult {
     if (call === 1) countedIn.fill(0);
     const tokens = words(text);
     const hits: Term[] = [];
+    /** Per category, the last word a counted term of it covers. */
+    const coveredUntil = new Array<number>(names.length).fill(-1);
     for (let i = 0; i < tokens.length; i += 1) {
       const before = hits.length;
       index.termsAt(tokens, i, hits);
       const typo = hits.length === before;
-      if (typo) index.typoTerms(tokens[i]!, hits);
+      if (typo && !spelledRight(tokens[i]!)) index.typoTerms(tokens[i]!, hits);
+      // One word is one piece of evidence. Of the one-word keywords matching it, only the longest
+      // count ("Rücksendung" is "rücksend*", not "*sendung"; "Versandkosten" is "versandkosten", not
+      // "versand*"), and a category counts a word once ("Paket" matches "paket*" and "*paket";
+      // "meine Order" and "Order" overlap).
+      let longest = 0;
+      for (let k = before; k < hits.length; k += 1) {
+        const term = hits[k]!;
+        if (term.words.length === 1) longest = Math.max(longest, term.words[0]!.text.length);
+      }
+      // The longest and strongest first, so that they are the ones a category counts.
+      if (hits.length - before > 1) {
+        const here = hits.splice(before).sort((a, b) => b.words.length - a.words.length || b.weight - a.weight);
+        hits.push(...here);
+      }
       for (let k = before; k < hits.length; k += 1) {
         const term = hits[k]!;
         if (countedIn[term.id] === call) continue;
+        if (term.words.length === 1 && term.words[0]!.text.length < longest) continue;
+        if (coveredUntil[term.category]! >= i) continue;
         countedIn[term.id] = call;
+        coveredUntil[term.category] = i + term.words.length - 1;
         scores[term.category]! += term.weight;
         onHit?.(term.category, typo ? `~${term.source}` : term.source, term.weight);
       }
     }
+    const lowerText = text.toLowerCase();
     for (let i = 0; i < patterns.length; i += 1) {
-      const { any, each } = patterns[i]!;
-      if (any && !any.test(text)) continue;
-      for (const pattern of each) {
-        if (!pattern.test(text)) continue;
+      const { lowerAny, each } = patterns[i]!;
+      const anyLower = lowerAny === null || lowerAny.test(lowerText);
+      for (const { re, lower } of each) {
+        if (lower ? !anyLower || !re.test(lowerText) : !re.test(text)) continue;
         scores[i]! += weights[i]!;
-        onHit?.(i, `/${pattern.source}/`, weights[i]!);
+        onHit?.(i, `/${re.source}/`, weights[i]!);
       }
     }
     return scores;

@@ -28,7 +28,10 @@ import {
   GERMAN_NEGATORS,
   GERMAN_PHRASES,
   GERMAN_WORDS,
+  INTERJECTIONS,
   type PhraseRule,
+  REQUEST_PATTERN,
+  THANKS,
 } from './lexicon.ts';
 
 import type { Polarity } from '../domain/whatsapp.ts';
@@ -48,6 +51,32 @@ export const NEUTRAL_BAND = 0.5;
 const NEGATION = -0.75;
 /** A negated expectation ("nicht angekommen", "can't log in"). */
 const BROKEN_EXPECTATION = -2;
+/** A negated participle in a statement ("nicht verbucht", "wasn't updated"): a weaker broken expectation. */
+const NOT_DONE = -1;
+/** Thinking is no event: "hätte ich nicht gedacht", "I never expected that". */
+const THOUGHT = new Set([
+  'gedacht',
+  'erwartet',
+  'gewusst',
+  'gemerkt',
+  'thought',
+  'expected',
+  'realised',
+  'realized',
+  'noticed',
+  'imagined',
+  'meant',
+]);
+/** The subjunctive tells what did not happen as a wish or a guess ("hätte ich nicht gedacht", "wouldn't have worked"). */
+const HYPOTHETICAL = new Set(['hätte', 'hätten', 'wäre', 'wären', 'würde', 'würden', 'would', 'could', 'might', 'wouldnt', 'couldnt']);
+const PARTICIPLE: Record<Language, RegExp> = {
+  de: /^((ge|ver|be|er|ent|zer)\p{L}{3,}(t|en)|\p{L}{3,}iert|\p{L}{2,}ge\p{L}{2,}(t|en))$/u,
+  en: /^\p{L}{3,}ed$/u,
+};
+/** A condition is no report: "if it isn't delivered by Friday", "falls es nicht passt". */
+const CONDITIONS = new Set(['if', 'unless', 'falls', 'wenn', 'sofern']);
+/** The customer's own doing: "ich habe noch nicht bestellt", "I haven't decided yet". */
+const OWN = new Set(['ich', 'i']);
 /** Praise next to frustration counts this many times: sarcasm. */
 const SARCASM = -0.5;
 /** Clauses before "but"/"aber" weigh less, the clause after it more (VADER). */
@@ -55,6 +84,11 @@ const BEFORE_CONTRAST = 0.5;
 const AFTER_CONTRAST = 1.5;
 /** "??", "?!": impatience. */
 const IMPATIENCE = -1;
+/** Negative words and phrases summing to this or less make the message a reported problem. */
+const PROBLEM = -1;
+/** A short exclamation ("Toll.", "great.", "Echt super.") holds at most this many words. */
+const EXCLAMATION_WORDS = 4;
+const REQUEST = new RegExp(REQUEST_PATTERN, 'u');
 
 const require = createRequire(import.meta.url);
 const afinnEnglish = require('sentiment/languages/en/labels.json') as Record<string, number>;
@@ -85,7 +119,8 @@ function wordMap(base: Record<string, number>, curated: Readonly<Record<string, 
 
 /** One regular expression per language for all its phrases; the named group tells which matched. */
 function compilePhrases(rules: readonly PhraseRule[]): CompiledPhrases {
-  const source = rules.map((r, i) => `(?<p${i}>(?<![\\p{L}\\p{N}])(?:${r.pattern})(?![\\p{L}\\p{N}]))`).join('|');
+  // The word-start test once, outside the alternatives: most places in a text fail it at once.
+  const source = `(?<![\\p{L}\\p{N}])(?:${rules.map((r, i) => `(?<p${i}>(?:${r.pattern})(?![\\p{L}\\p{N}]))`).join('|')})`;
   return { regex: new RegExp(source, 'gu'), rules };
 }
 
@@ -111,6 +146,24 @@ const REVIEWED = { de: new Map(Object.entries(GERMAN_WORDS)), en: new Map(Object
 const BORROWED: Record<Language, ReadonlyMap<string, number>> = { en: REVIEWED.de, de: REVIEWED.en };
 const EMOJI = new Map<string, number>([...Object.entries(emojiRanking), ...Object.entries(EMOJI_WORDS)]);
 
+/**
+ * Every word the scorer's lists know, in either language: a word spelled right. The category rules
+ * never read such a word as a typo of a keyword ("leider" is no "Kleider", "Betrug" no "Betrag").
+ */
+export function lexiconWords(): Iterable<string> {
+  return new Set([
+    ...MODELS.en.words.keys(),
+    ...MODELS.de.words.keys(),
+    ...ENGLISH_NEGATORS,
+    ...GERMAN_NEGATORS,
+    ...Object.keys(ENGLISH_BOOSTERS),
+    ...Object.keys(GERMAN_BOOSTERS),
+    ...EXPECTATIONS,
+    ...GERMAN_HINTS,
+    ...ENGLISH_HINTS,
+  ]);
+}
+
 /** Words, and every emoji on its own. Apostrophes stay inside a word ("don't"). */
 const TOKEN = /\p{Extended_Pictographic}|[\p{L}\p{N}]+(?:['-][\p{L}\p{N}]+)*/gu;
 const EMOJI_TOKEN = /^\p{Extended_Pictographic}/u;
@@ -132,12 +185,12 @@ interface Token {
 }
 
 const GERMAN_HINTS = new Set(
-  'ich und nicht ist das die der den dem des mit mein meine meinen meiner wo bitte danke hallo noch kein keine sie wir habe haben hat bin sind sehr gut schlecht auf für warum wann schon immer auch ein eine einen einem zu von im es du ihr euch uns mir mich dir ja nein aber oder wie was wer leider wieder heute morgen gestern paket bestellung lieferung rechnung angekommen geld zurück frage hilfe nichts nie kann können könnt möchte würde wurde wird gibt gibts nach seit bei aus um dass diese dieser dieses jetzt schon mal euer eure ihre ihren kommt geht alles ware konto passwort'.split(
+  'ich und nicht ist das die der den dem des mit mein meine meinen meiner wo bitte danke hallo noch kein keine sie wir habe haben hat bin sind sehr gut schlecht auf für warum wann schon immer auch ein eine einen einem zu von im es du ihr euch uns mir mich dir ja nein aber oder wie was wer leider wieder heute morgen gestern paket bestellung lieferung rechnung angekommen geld zurück frage hilfe nichts nie kann können könnt möchte würde wurde wird gibt gibts nach seit bei aus um dass diese dieser dieses jetzt schon mal euer eure ihre ihren kommt geht alles ware konto passwort guten moin servus tschüss seit einer eines sich sein sind war waren steht stehen da dann denn doch nur gar etwas wieder woche tagen tage stunden minuten zum zur vom beim ob weil wenn als'.split(
     ' ',
   ),
 );
 const ENGLISH_HINTS = new Set(
-  "i and not is the my with where please thanks thank hello hi hey still no you we have has am are very good bad on for why when already always also it this that was a an to of in at me your our us yes but or how what who unfortunately again today tomorrow yesterday order package parcel delivery invoice arrived money back question help nothing never can could would will do does did don't can't i'm i've it's there here from since just been get got guys anyone".split(
+  "i and not is the my with where please thanks thank hello hi hey still no you we have has are very good bad on for why when already always it this that a to of at me your our us yes but or how what who unfortunately again today tomorrow yesterday order package parcel delivery invoice arrived money back question help nothing never can could would do does did don't can't i'm i've it's there here from since just been get got guys anyone".split(
     ' ',
   ),
 );
@@ -240,7 +293,8 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
   const model = MODELS[language];
 
   // 1. Phrases: score them, and take their words out of the word scoring.
-  let phraseScore = 0;
+  let phrasePositive = 0;
+  let phraseNegative = 0;
   let frustrated = false;
   model.phrases.regex.lastIndex = 0;
   for (const m of normalized.matchAll(model.phrases.regex)) {
@@ -252,7 +306,8 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
     );
     const rule = model.phrases.rules[index];
     if (!rule) continue;
-    phraseScore += rule.score;
+    if (rule.score > 0) phrasePositive += rule.score;
+    else phraseNegative += rule.score;
     trace?.push(`phrase "${m[0]}" ${rule.score}${rule.frustration ? ' (frustration)' : ''}`);
     frustrated ||= rule.frustration === true;
     const end = m.index + m[0].length;
@@ -277,49 +332,187 @@ export function analyzeSentiment(text: string, trace?: string[]): SentimentResul
   // Questions: the sentence a clause belongs to ends with "?".
   const questionClause = questionClauses(normalized, tokens);
 
-  // 3. Words and emoji.
-  let positive = 0;
-  let negative = 0;
+  // 3. Words and emoji. Thanks are kept apart: whether they count depends on the whole message.
+  const scores = new Array<number>(tokens.length).fill(0);
+  let thanks = 0;
   tokens.forEach((t, i) => {
     if (t.consumed) return;
+    const polite = THANKS[t.text];
+    if (polite !== undefined) {
+      thanks += polite;
+      return;
+    }
     let score: number;
     if (t.emoji) {
       score = EMOJI.get(t.text) ?? 0;
     } else {
-      const negated = negatedAt(tokens, clauseOf, i, model);
-      if (negated && EXPECTATIONS.has(t.text)) {
+      const negation = negatedAt(tokens, clauseOf, i, model);
+      const negated = negation !== null;
+      if (negated && EXPECTATIONS.has(t.text) && !wishedAt(tokens, clauseOf, i) && !inClause(tokens, clauseOf, i, CONDITIONS)) {
         score = BROKEN_EXPECTATION;
       } else {
         const base = model.negators.has(t.bare) ? undefined : wordScore(t.text, language);
-        if (!base) return;
+        if (!base) {
+          // Something that did not happen, told as a fact: "wurde nicht verbucht", "wasn't updated".
+          if (
+            negated &&
+            !questionClause[i] &&
+            PARTICIPLE[language].test(t.text) &&
+            !THOUGHT.has(t.text) &&
+            !wishedAt(tokens, clauseOf, i) &&
+            !inClause(tokens, clauseOf, i, HYPOTHETICAL) &&
+            !inClause(tokens, clauseOf, i, CONDITIONS) &&
+            !inClause(tokens, clauseOf, i, OWN)
+          )
+            scores[i] = NOT_DONE;
+          return;
+        }
         // "super ärgerlich": an intensifier before a scored word only intensifies it.
         if (model.boosters[t.text] !== undefined && intensifies(tokens, clauseOf, i, language)) return;
-        score = base * boostAt(tokens, clauseOf, i, model) * (negated ? NEGATION : 1);
+        // German negation reaches back to a verb or a praise word ("gefällt mir nicht"), not to
+        // a complaint ("angeblich nicht angekommen" is no "not allegedly").
+        const flips = negation === 'before' || (negation === 'after' && base > 0);
+        score = base * boostAt(tokens, clauseOf, i, model) * (flips ? NEGATION : 1);
         if (score > 0 && questionClause[i]) score = 0;
       }
     }
-    if (contrastClause >= 0) score *= i < contrastClause ? BEFORE_CONTRAST : AFTER_CONTRAST;
     if (concession[i]) score *= BEFORE_CONTRAST;
-    trace?.push(`${t.text} ${Math.round(score * 100) / 100}`);
-    if (score > 0) positive += score;
-    else negative += score;
+    scores[i] = score;
+  });
+  // After "but"/"aber" the clause weighs more than the one before, if it says something
+  // ("Überweisung nicht angekommen, hab aber den Beleg" stays a complaint).
+  if (
+    contrastClause >= 0 &&
+    tokens.some((t, i) => i >= contrastClause && (scores[i] !== 0 || (t.consumed && !CONTRAST_WORDS.has(t.text))))
+  ) {
+    scores.forEach((s, i) => {
+      scores[i] = s * (i < contrastClause ? BEFORE_CONTRAST : AFTER_CONTRAST);
+    });
+  }
+
+  // 4. Context. A reported problem turns praise in a short exclamation, and a friendly emoji, into
+  // sarcasm ("Toll.", "tv has a dead pixel. amazing.", "… obwohl ich zuhause war 👍"). Thanks count
+  // only in a message that is thanks: not beside a problem, a request or a question.
+  let negative = phraseNegative;
+  for (const s of scores) if (s < 0) negative += s;
+  const problem = negative <= PROBLEM;
+  if (problem) {
+    const exclamation = exclamationClauses(tokens, scores, model);
+    scores.forEach((s, i) => {
+      if (s > 0 && (exclamation[i] || tokens[i]!.emoji)) scores[i] = -s;
+    });
+  }
+  let positive = phrasePositive;
+  negative = phraseNegative;
+  scores.forEach((s, i) => {
+    if (s !== 0) trace?.push(`${tokens[i]!.text} ${Math.round(s * 100) / 100}`);
+    if (s > 0) positive += s;
+    else negative += s;
   });
   if (frustrated) positive *= SARCASM;
   if (IMPATIENT.test(normalized)) negative += IMPATIENCE;
-  const score = Math.round((phraseScore + positive + negative) * 100) / 100;
+  if (thanks > 0) {
+    // A smiley beside a greeting is manners, too ("Hallöchen 🙂").
+    const greeting = tokens.every((t) => t.emoji || GREETINGS.has(t.text));
+    const manners = problem || greeting || REQUEST.test(normalized);
+    trace?.push(`thanks ${thanks}${manners ? ' (manners: 0)' : ''}`);
+    if (!manners) positive += thanks;
+  }
+  const score = Math.round((positive + negative) * 100) / 100;
   return { language, score, polarity: score >= NEUTRAL_BAND ? 'positive' : score <= -NEUTRAL_BAND ? 'negative' : 'neutral' };
 }
 
-/** Is the word at i negated by an unconsumed negator of its clause (before it; in German also after it)? */
-function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number, model: LanguageModel): boolean {
+/**
+ * For each token: is it in a short exclamation, a clause of a few words that are all praise,
+ * intensifiers, interjections or emoji, with some praise ("Toll.", "Echt super.", "great, just great")?
+ */
+function exclamationClauses(tokens: readonly Token[], scores: readonly number[], model: LanguageModel): boolean[] {
+  const result = new Array<boolean>(tokens.length).fill(false);
+  let from = 0;
+  while (from < tokens.length) {
+    let to = from;
+    while (to < tokens.length && tokens[to]!.clause === tokens[from]!.clause) to += 1;
+    let praise = false;
+    let plain = to - from <= EXCLAMATION_WORDS;
+    for (let i = from; i < to && plain; i += 1) {
+      const t = tokens[i]!;
+      if (scores[i]! > 0) praise = true;
+      else if (!t.emoji && !INTERJECTIONS.has(t.text) && model.boosters[t.text] === undefined && THANKS[t.text] === undefined)
+        plain = false;
+    }
+    if (plain && praise) for (let i = from; i < to; i += 1) result[i] = true;
+    from = to;
+  }
+  return result;
+}
+
+/**
+ * Words that join two clauses without a comma: a negation does not reach over them ("Paket
+ * verloren und keiner fühlt sich zuständig", "no reply and the parcel is lost").
+ */
+const SCOPE_ENDS = new Set([
+  'and',
+  'or',
+  'because',
+  'while',
+  'when',
+  'if',
+  'und',
+  'oder',
+  'weil',
+  'denn',
+  'sondern',
+  'während',
+  'wenn',
+  'dass',
+]);
+
+/** Greetings, for a message that says nothing else. */
+const GREETINGS = new Set([
+  'hallo',
+  'hallöchen',
+  'hi',
+  'hey',
+  'hello',
+  'hiya',
+  'moin',
+  'servus',
+  'grüezi',
+  'guten',
+  'tag',
+  'morgen',
+  'abend',
+  'good',
+  'morning',
+  'afternoon',
+  'evening',
+]);
+
+/** Is the word at i negated by an unconsumed negator of its clause, before it or (German) after it? */
+function negatedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number, model: LanguageModel): 'before' | 'after' | null {
   const clause = clauseOf[i];
-  for (let j = i - 1; j >= 0 && clauseOf[j] === clause; j -= 1) {
-    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
+  for (let j = i - 1; j >= 0 && clauseOf[j] === clause && !SCOPE_ENDS.has(tokens[j]!.text); j -= 1) {
+    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return 'before';
   }
-  if (!model.negationReachesBack) return false;
-  for (let j = i + 1; j < tokens.length && clauseOf[j] === clause && j - i <= 4; j += 1) {
-    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return true;
+  if (!model.negationReachesBack) return null;
+  for (let j = i + 1; j < tokens.length && clauseOf[j] === clause && j - i <= 4 && !SCOPE_ENDS.has(tokens[j]!.text); j += 1) {
+    if (!tokens[j]!.consumed && model.negators.has(tokens[j]!.bare)) return 'after';
   }
+  return null;
+}
+
+/** Words of wanting: a negated expectation after one is a wish, not a complaint ("Ich möchte keine Werbung mehr bekommen"). */
+const WISHES = new Set(['möchte', 'möchten', 'will', 'wollen', 'wollte', 'want', 'wants', 'wanted', 'wish', 'rather', 'prefer']);
+
+/** Is one of the words in the clause of the word at i? */
+function inClause(tokens: readonly Token[], clauseOf: readonly number[], i: number, words: ReadonlySet<string>): boolean {
+  for (let j = 0; j < tokens.length; j += 1) if (clauseOf[j] === clauseOf[i] && words.has(tokens[j]!.bare)) return true;
+  return false;
+}
+
+/** Does a word of wanting come before the word at i in its clause? */
+function wishedAt(tokens: readonly Token[], clauseOf: readonly number[], i: number): boolean {
+  for (let j = i - 1; j >= 0 && clauseOf[j] === clauseOf[i]; j -= 1) if (WISHES.has(tokens[j]!.text)) return true;
   return false;
 }
 
