@@ -9,22 +9,21 @@ import { NAMESPACE } from './registry.ts';
 export const OPEN_STATES = ['unassigned', 'assigned', 'bot', 'waiting_customer'] as const;
 export const WAITING_THRESHOLDS = [0, 60, 120, 180, 300, 600, 1800, 3600] as const;
 
-const OPEN_SQL = `
+export const OPEN_SQL = `
   SELECT phone_number_id, state, category, count(*)::int AS n
     FROM conversations
    WHERE status = 'open'
    GROUP BY phone_number_id, state, category`;
 
-// One row per sentiment: how many waiting customers have waited longer than each threshold.
-const WAITING_SQL = `
+// One row per sentiment: how many waiting customers have waited longer than each threshold
+// (timestamps compared with now() minus the threshold: no per-row interval arithmetic).
+export const WAITING_SQL = `
   SELECT phone_number_id, CASE WHEN sentiment = 'negative' THEN 'negative' ELSE 'other' END AS sentiment,
-         ${WAITING_THRESHOLDS.map((t) => `count(*) FILTER (WHERE waited > ${t})::int AS over_${t}`).join(',\n         ')},
-         count(*) FILTER (WHERE window_closes > now() AND window_closes <= now() + interval '1 hour')::int AS window_closing
-    FROM (SELECT phone_number_id, sentiment,
-                 extract(epoch FROM now() - waiting_since) AS waited,
-                 last_customer_message_at + interval '24 hours' AS window_closes
-            FROM conversations
-           WHERE status = 'open' AND waiting_since IS NOT NULL) w
+         ${WAITING_THRESHOLDS.map((t) => `count(*) FILTER (WHERE waiting_since < now() - interval '${t} seconds')::int AS over_${t}`).join(',\n         ')},
+         count(*) FILTER (WHERE last_customer_message_at > now() - interval '24 hours'
+                            AND last_customer_message_at <= now() - interval '23 hours')::int AS window_closing
+    FROM conversations
+   WHERE status = 'open' AND waiting_since IS NOT NULL
    GROUP BY 1, 2`;
 
 export function registerConversationGauges(
@@ -56,12 +55,11 @@ export function registerConversationGauges(
 
   const collector: Collector = {
     name: 'conversations',
-    async update(database) {
-      const [openRows, waitingRows, numbers] = await Promise.all([
-        database.query<{ phone_number_id: string; state: string; category: string; n: number }>(OPEN_SQL),
-        database.query<Record<string, number> & { phone_number_id: string; sentiment: string }>(WAITING_SQL),
-        database.query<{ phone_number_id: string }>('SELECT phone_number_id FROM business_numbers'),
-      ]);
+    async update(db) {
+      // One after the other: the three share the collector's transaction (one connection).
+      const openRows = await db.query<{ phone_number_id: string; state: string; category: string; n: number }>(OPEN_SQL);
+      const waitingRows = await db.query<Record<string, number> & { phone_number_id: string; sentiment: string }>(WAITING_SQL);
+      const numbers = await db.query<{ phone_number_id: string }>('SELECT phone_number_id FROM business_numbers');
       // Every known business number shows every state and threshold, at 0 when nothing is there.
       const known = new Set([...numbers.rows.map((r) => r.phone_number_id), ...openRows.rows.map((r) => r.phone_number_id)]);
       open.reset();
