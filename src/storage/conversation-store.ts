@@ -267,11 +267,21 @@ export async function saveHandling(tx: Queryable, conversations: { id: number; h
   );
 }
 
-/** Records agent ids, so that per-agent series exist for every agent ever seen. */
+/**
+ * Records agent ids, so that per-agent series exist for every agent ever seen. A new agent's time
+ * totals start from -infinity: its whole (short) history is the window a scrape computes, until
+ * the agent_time job folds it (see agent-time-store.ts).
+ */
 export async function rememberAgents(tx: Queryable, agents: Iterable<string>): Promise<void> {
   const list = [...new Set(agents)].sort();
   if (list.length === 0) return;
-  await tx.query('INSERT INTO agents (agent) SELECT unnest($1::text[]) ON CONFLICT (agent) DO NOTHING', [list]);
+  await tx.query(
+    `WITH added AS (INSERT INTO agents (agent) SELECT unnest($1::text[]) ON CONFLICT (agent) DO NOTHING RETURNING agent)
+     INSERT INTO agent_time_totals (agent, until, status, online_seconds, busy_seconds)
+     SELECT agent, '-infinity', NULL, 0, 0 FROM added ORDER BY agent
+     ON CONFLICT (agent) DO NOTHING`,
+    [list],
+  );
 }
 
 /** Threads whose conversations time alone changes by `now` (the timers job folds them again). */
