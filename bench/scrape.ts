@@ -4,7 +4,8 @@
  * is started on it, and /metrics is scraped — right after start, while the agent_time job is
  * still folding the seeded history into totals, and again once it has. Prints per scale:
  * seeding time, the job's catch-up time, scrape latency (p50/p90/max of BENCH_SCRAPES), each
- * collector's duration as the exporter reports it, the exporter's CPU per scrape, and each
+ * collector's duration as the exporter reports it, CPU per scrape in the exporter and in its
+ * PostgreSQL backends (from /proc, less what they use idle: robust to a busy machine), and each
  * collector query's execution time inside PostgreSQL (EXPLAIN ANALYZE, median of 5), with the
  * original full-history agents query for comparison. Load averages are printed with the numbers.
  *
@@ -16,6 +17,7 @@
  * BENCH_KEEP=1 keeps the databases.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -66,13 +68,44 @@ interface ScrapeRound {
   seconds: number[];
   collectors: Map<string, number[]>;
   failed: number;
-  cpuSeconds: number;
+  /** CPU seconds per scrape in the exporter and in its PostgreSQL backends, less what they use idle. */
+  cpu: { exporter: number; postgres: number };
 }
 
-async function scrapeRound(base: string, count: number): Promise<ScrapeRound> {
-  const round: ScrapeRound = { seconds: [], collectors: new Map(), failed: 0, cpuSeconds: 0 };
-  let cpuBefore: number | undefined;
-  let cpuAfter: number | undefined;
+/** CPU seconds a process has used (Linux /proc; clock ticks of 10 ms), 0 when it is gone. */
+function processCpu(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU of the exporter process and of every PostgreSQL backend serving it. */
+async function cpuOf(exporterPid: number, client: pg.Client): Promise<{ exporter: number; postgres: Map<number, number> }> {
+  const { rows } = await client.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE application_name = 'whatsapp-helpdesk-exporter' AND datname = current_database()`,
+  );
+  return { exporter: processCpu(exporterPid), postgres: new Map(rows.map((r) => [r.pid, processCpu(r.pid)])) };
+}
+
+function cpuSince(before: Awaited<ReturnType<typeof cpuOf>>, after: Awaited<ReturnType<typeof cpuOf>>) {
+  let postgres = 0;
+  for (const [pid, cpu] of after.postgres) postgres += cpu - (before.postgres.get(pid) ?? 0);
+  return { exporter: after.exporter - before.exporter, postgres };
+}
+
+async function scrapeRound(base: string, count: number, exporterPid: number, client: pg.Client, measureCpu = true): Promise<ScrapeRound> {
+  const round: ScrapeRound = { seconds: [], collectors: new Map(), failed: 0, cpu: { exporter: NaN, postgres: NaN } };
+  // What the exporter and its backends use without scrapes (jobs, timers), to subtract.
+  const idleStart = await cpuOf(exporterPid, client);
+  const idleStarted = performance.now();
+  if (measureCpu) await new Promise((r) => setTimeout(r, 3_000));
+  const idleEnd = await cpuOf(exporterPid, client);
+  const idle = cpuSince(idleStart, idleEnd);
+  const idleSeconds = (performance.now() - idleStarted) / 1000;
+  const started = performance.now();
   for (let i = 0; i < count; i++) {
     // Scrapes within a second share one collector run: space them as Prometheus would (less so).
     await new Promise((r) => setTimeout(r, 1_050));
@@ -84,11 +117,14 @@ async function scrapeRound(base: string, count: number): Promise<ScrapeRound> {
       if (duration !== undefined) round.collectors.set(collector, [...(round.collectors.get(collector) ?? []), duration]);
       if (metric(text, 'whatsapp_scrape_collector_success', `collector="${collector}"`) !== 1) round.failed += 1;
     }
-    const cpu = metric(text, 'process_cpu_seconds_total');
-    if (i === 0) cpuBefore = cpu;
-    cpuAfter = cpu;
   }
-  round.cpuSeconds = count > 1 && cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / (count - 1) : NaN;
+  const used = cpuSince(idleEnd, await cpuOf(exporterPid, client));
+  const seconds = (performance.now() - started) / 1000;
+  if (measureCpu)
+    round.cpu = {
+      exporter: (used.exporter - (idle.exporter * seconds) / idleSeconds) / count,
+      postgres: (used.postgres - (idle.postgres * seconds) / idleSeconds) / count,
+    };
   return round;
 }
 
@@ -96,7 +132,7 @@ function report(title: string, round: ScrapeRound): void {
   const s = round.seconds;
   console.log(
     `  ${title}: ${s.length} scrapes p50 ${ms(quantile(s, 0.5))}, p90 ${ms(quantile(s, 0.9))}, max ${ms(Math.max(...s))}; ` +
-      `collectors failed ${round.failed}; exporter CPU per scrape ${ms(round.cpuSeconds)} (${load()})`,
+      `collectors failed ${round.failed}; ${Number.isNaN(round.cpu.exporter) ? '' : `CPU per scrape: exporter ${ms(round.cpu.exporter)}, PostgreSQL ${ms(round.cpu.postgres)} `}(${load()})`,
   );
   for (const [collector, durations] of round.collectors) {
     console.log(`    collector ${collector}: p50 ${ms(quantile(durations, 0.5))}, max ${ms(Math.max(...durations))}`);
@@ -171,17 +207,23 @@ for (const years of SCALES) {
       await new Promise((r) => setTimeout(r, 100));
     }
     console.log(`  exporter ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    report('right after start (agent_time job catching up)', await scrapeRound(base, SCRAPES));
-    const pending = async () =>
-      (
-        await client.query<{ n: number }>(
+    // Meanwhile: when has the agent_time job folded every agent's seeded history?
+    const watcher = new pg.Client({ connectionString: url.toString() });
+    await watcher.connect();
+    const caughtUp = (async () => {
+      for (;;) {
+        const { rows } = await watcher.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM agents a LEFT JOIN agent_time_totals t ON t.agent = a.agent
             WHERE t.until IS NULL OR t.until = '-infinity'`,
-        )
-      ).rows[0]!.n;
-    while ((await pending()) > 0) await new Promise((r) => setTimeout(r, 200));
-    console.log(`  agent_time totals complete ${((performance.now() - started) / 1000).toFixed(1)} s after start (${load()})`);
-    report('with totals', await scrapeRound(base, SCRAPES));
+        );
+        if (rows[0]!.n === 0) return (performance.now() - started) / 1000;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    report('right after start (agent_time job catching up)', await scrapeRound(base, SCRAPES, child.pid!, client, false));
+    console.log(`  agent_time totals complete ${(await caughtUp).toFixed(1)} s after start (${load()})`);
+    await watcher.end();
+    report('with totals', await scrapeRound(base, SCRAPES, child.pid!, client));
 
     console.log('  collector queries:');
     await executionTime(client, 'agents', AGENT_GAUGES_SQL);

@@ -84,10 +84,15 @@ export class ScrapeCollectors {
         const started = performance.now();
         try {
           await withTimeout(
-            this.database.transaction(async (tx) => {
-              // Cancels the collector's SQL at the timeout; JIT compilation only slows queries this short.
-              await tx.query(`SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(this.timeoutMs)}; SET LOCAL jit = off`);
-              await collector.update(tx);
+            this.database.withConnection(async (connection) => {
+              // One round trip opens the transaction: the statement timeout cancels the collector's
+              // SQL in PostgreSQL; JIT compilation only slows queries this short.
+              await connection.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(this.timeoutMs)}; SET LOCAL jit = off`);
+              try {
+                await collector.update(connection);
+              } finally {
+                await connection.query('ROLLBACK').catch(() => undefined);
+              }
             }),
             // The wait gives up a little later than the database, which cancels the statement itself;
             // the margin covers a database that no longer answers at all.

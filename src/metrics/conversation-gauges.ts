@@ -26,6 +26,12 @@ export const WAITING_SQL = `
    WHERE status = 'open' AND waiting_since IS NOT NULL
    GROUP BY 1, 2`;
 
+/** All three in one statement (one round trip), as JSON arrays. */
+const CONVERSATIONS_SQL = `
+  SELECT (SELECT json_agg(o) FROM (${OPEN_SQL}) o) AS open,
+         (SELECT json_agg(w) FROM (${WAITING_SQL}) w) AS waiting,
+         (SELECT json_agg(phone_number_id) FROM business_numbers) AS numbers`;
+
 export function registerConversationGauges(
   collectors: ScrapeCollectors,
   categories: readonly string[],
@@ -56,19 +62,21 @@ export function registerConversationGauges(
   const collector: Collector = {
     name: 'conversations',
     async update(db) {
-      // One after the other: the three share the collector's transaction (one connection).
-      const openRows = await db.query<{ phone_number_id: string; state: string; category: string; n: number }>(OPEN_SQL);
-      const waitingRows = await db.query<Record<string, number> & { phone_number_id: string; sentiment: string }>(WAITING_SQL);
-      const numbers = await db.query<{ phone_number_id: string }>('SELECT phone_number_id FROM business_numbers');
+      const { rows } = await db.query<{
+        open: { phone_number_id: string; state: string; category: string; n: number }[] | null;
+        waiting: (Record<string, number> & { phone_number_id: string; sentiment: string })[] | null;
+        numbers: string[] | null;
+      }>(CONVERSATIONS_SQL);
+      const openRows = rows[0]?.open ?? [];
+      const waitingRows = rows[0]?.waiting ?? [];
       // Every known business number shows every state and threshold, at 0 when nothing is there.
-      const known = new Set([...numbers.rows.map((r) => r.phone_number_id), ...openRows.rows.map((r) => r.phone_number_id)]);
+      const known = new Set([...(rows[0]?.numbers ?? []), ...openRows.map((r) => r.phone_number_id)]);
       open.reset();
       for (const id of known) {
         const business_number = businessNumber(id);
         for (const state of OPEN_STATES) for (const category of categories) open.set({ state, category, business_number }, 0);
       }
-      for (const r of openRows.rows)
-        open.inc({ state: r.state, category: r.category, business_number: businessNumber(r.phone_number_id) }, r.n);
+      for (const r of openRows) open.inc({ state: r.state, category: r.category, business_number: businessNumber(r.phone_number_id) }, r.n);
       waiting.reset();
       for (const id of known) {
         for (const sentiment of ['negative', 'other']) {
@@ -76,7 +84,7 @@ export function registerConversationGauges(
         }
       }
       let closing = 0;
-      for (const row of waitingRows.rows) {
+      for (const row of waitingRows) {
         const labels = { sentiment: row.sentiment, business_number: businessNumber(row.phone_number_id) };
         for (const t of WAITING_THRESHOLDS) waiting.inc({ ...labels, over_seconds: String(t) }, row[`over_${t}`] ?? 0);
         closing += row.window_closing ?? 0;

@@ -32,16 +32,17 @@ const WINDOW_CTES = `
                      WHERE e.agent = w.agent AND e.occurred_at >= w.from_at AND e.occurred_at <= w.to_at
                     OFFSET 0) e ON true
   ), window_ordered AS (
-    SELECT agent, status, at,
-           lead(at) OVER (PARTITION BY agent ORDER BY at, ord, event_id) AS next_at,
-           row_number() OVER (PARTITION BY agent ORDER BY at DESC, ord DESC, event_id DESC) AS from_end
+    -- The row without a next one is the latest status (lead() is null only for the last row).
+    SELECT agent, status, at, lead(at) OVER (PARTITION BY agent ORDER BY at, ord, event_id) AS next_at
       FROM window_events
-  ), window_online AS (
-    SELECT o.agent, range_agg(tstzrange(o.at, coalesce(o.next_at, w.to_at))) AS spans
+  ), window_online AS MATERIALIZED (
+    -- Online spans follow one another, so their lengths add up to the length of their union.
+    SELECT o.agent, range_agg(tstzrange(o.at, coalesce(o.next_at, w.to_at))) AS spans,
+           sum(extract(epoch FROM coalesce(o.next_at, w.to_at) - o.at)) AS seconds
       FROM window_ordered o JOIN windows w ON w.agent = o.agent
      WHERE o.status = 'online'
      GROUP BY o.agent
-  ), window_handling AS (
+  ), window_handling AS MATERIALIZED (
     -- Only agents online in the window can be busy in it.
     SELECT w.agent, range_agg(tstzrange(h.lower_at, greatest(h.lower_at, h.upper_at))) AS spans
       FROM windows w
@@ -58,12 +59,11 @@ const WINDOW_CTES = `
      WHERE w.agent IN (SELECT agent FROM window_online)
      GROUP BY w.agent
   ), computed AS (
-    SELECT w.agent, l.status,
-           coalesce((SELECT sum(extract(epoch FROM upper(s) - lower(s))) FROM unnest(o.spans) s), 0) AS online_seconds,
+    SELECT w.agent, l.status, coalesce(o.seconds, 0) AS online_seconds,
            coalesce((SELECT sum(extract(epoch FROM upper(s) - lower(s)))
                        FROM unnest(o.spans * coalesce(h.spans, '{}'::tstzmultirange)) s), 0) AS busy_seconds
       FROM windows w
-      JOIN window_ordered l ON l.agent = w.agent AND l.from_end = 1
+      JOIN window_ordered l ON l.agent = w.agent AND l.next_at IS NULL
       LEFT JOIN window_online o ON o.agent = w.agent
       LEFT JOIN window_handling h ON h.agent = w.agent
   )`;
