@@ -47,14 +47,17 @@ export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): P
     if (!firstOf.has(keyOf(d))) firstOf.set(keyOf(d), i);
   });
   const unique = [...firstOf.values()].map((i) => deliveries[i]!);
-  const tuples = unique.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, ${storableBody(`$${3 * j + 3}::jsonb`)}, 'stored')`);
+  // One statement text whatever the number of bodies (arrays, in the order given), so that it is
+  // prepared once per connection.
   const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer; withheld: boolean }>(
     `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
-     VALUES ${tuples.join(', ')}
+     SELECT r.provider, decode(r.sha256, 'hex'), ${storableBody('r.body::jsonb')}, 'stored'
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(provider, sha256, body, n)
+      ORDER BY r.n
      ON CONFLICT (provider, body_sha256) DO UPDATE SET outcome = 'stored', error = NULL
        WHERE webhook_deliveries.outcome = 'rejected'
      RETURNING id, provider, body_sha256, payload IS NULL AS withheld`,
-    unique.flatMap((d) => [d.provider, d.bodySha256, d.body]),
+    [unique.map((d) => d.provider), unique.map((d) => d.bodySha256.toString('hex')), unique.map((d) => d.body)],
   );
   const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
   const ids = deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? (idOf.get(keyOf(d)) ?? null) : null));
