@@ -35,7 +35,6 @@ import {
   KnownBusinessNumbers,
   type MessageToStore,
   messageRowsOf,
-  messagesWithFailures,
   type StoredMessage,
   upsertBusinessNumbers,
   upsertContacts,
@@ -181,11 +180,7 @@ async function writeGroup(tx: Queryable, items: Prepared[], options: WriterOptio
     batches.flatMap((b) => b.attributions),
   ))
     start(a.thread, a.sentAt);
-  for (const f of await messagesWithFailures(
-    tx,
-    statuses.map((s) => s.messageId),
-  ))
-    start(f.thread, f.sentAt);
+  for (const s of statuses) if (s.refold) start(s.refold.thread, s.refold.sentAt);
   for (const s of await recordSurveyReplies(tx, messages, items, options.csat.responseWindowMs)) start(s.thread, s.since);
   for (const s of await recordProviderRatings(
     tx,
@@ -243,9 +238,12 @@ async function recordSurveyReplies(tx: Queryable, stored: StoredMessage[], items
   if (candidates.length === 0) return [];
   const original = new Map<string, { message: Message; analysis: MessageAnalysis | undefined }>();
   for (const item of items) for (const m of item.batch.messages) original.set(m.id, { message: m, analysis: item.analysis.get(m.id) });
+  // Only threads with surveys need looking at (insertMessages said which): most have none.
   const surveys = await surveysAround(
     tx,
-    candidates.map((m) => ({ thread: { phoneNumberId: m.phoneNumberId!, customer: m.customer! }, at: m.sentAt })),
+    candidates
+      .filter((m) => m.surveyThread)
+      .map((m) => ({ thread: { phoneNumberId: m.phoneNumberId!, customer: m.customer! }, at: m.sentAt })),
     responseWindowMs,
   );
   const replies: string[] = [];
