@@ -76,7 +76,11 @@ interface Prepared extends WriteRequest {
   analysis: Map<string, MessageAnalysis>;
 }
 
-/** At most 200 requests per transaction, and as many transactions at once as the pool allows less one for scrapes. */
+/**
+ * At most 200 requests per transaction, and at most two transactions at once (one while the pool
+ * has only two connections): a third or fourth only split the waiting requests into smaller
+ * groups, which costs more statements per webhook than it gains in parallelism.
+ */
 export function createWriter(database: Database, options: WriterOptions): { submit: (request: WriteRequest) => Promise<WriteOutcome> } {
   const knownNumbers = new KnownBusinessNumbers();
   const committer: Writer = new GroupCommitter(
@@ -89,7 +93,7 @@ export function createWriter(database: Database, options: WriterOptions): { subm
     },
     {
       maxGroupSize: 200,
-      maxConcurrentGroups: Math.max(1, Math.min(4, database.poolSize - 1)),
+      maxConcurrentGroups: Math.max(1, Math.min(2, database.poolSize - 1)),
       // A database outage fails every item alike; anything else may be one item's fault.
       splitOnError: (error) => !isUnavailable(error),
     },
