@@ -10,7 +10,6 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { maintainAgentTime } from '../src/jobs/agent-time.ts';
 import { AGENT_GAUGES_SQL, advanceTotals, watermark } from '../src/storage/agent-time-store.ts';
-import type { Queryable } from '../src/storage/database.ts';
 import { FULL_HISTORY_AGENTS_SQL } from './support/agent-time-reference.ts';
 import { sample, scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -73,16 +72,16 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
 
 let runs = 0;
 
-async function compare(q: Queryable, agents: string[]): Promise<void> {
+async function compare(agents: string[]): Promise<void> {
   // One transaction: both queries see the same now() and the same rows.
-  await q.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-  try {
-    const totals = await q.query(`SELECT * FROM (${AGENT_GAUGES_SQL}) s WHERE agent = ANY($1) ORDER BY agent`, [agents]);
-    const full = await q.query(`SELECT * FROM (${FULL_HISTORY_AGENTS_SQL}) s WHERE agent = ANY($1) ORDER BY agent`, [agents]);
-    assert.deepEqual(totals.rows, full.rows);
-  } finally {
-    await q.query('COMMIT');
-  }
+  const [totals, full] = await db.database.transaction(async (q) => {
+    await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    return [
+      await q.query(`SELECT * FROM (${AGENT_GAUGES_SQL}) s WHERE agent = ANY($1) ORDER BY agent`, [agents]),
+      await q.query(`SELECT * FROM (${FULL_HISTORY_AGENTS_SQL}) s WHERE agent = ANY($1) ORDER BY agent`, [agents]),
+    ];
+  });
+  assert.deepEqual(totals.rows, full.rows);
 }
 
 describe('agent time from running totals', () => {
@@ -93,74 +92,72 @@ describe('agent time from running totals', () => {
         const agents = [0, 1, 2, 3].map((i) => `prop-${process.pid}-${run}-${i}`);
         const base = Date.now() - 3 * 24 * 60 * MINUTE;
         const at = (m: number) => new Date(base + m * MINUTE);
-        await db.database.withConnection(async (q) => {
-          // Agents and their history arrive as another client would write them: no totals yet.
-          await q.query('INSERT INTO agents (agent) SELECT unnest($1::text[])', [agents]);
-          const { rows } = await q.query<{ id: number }>(
-            `INSERT INTO conversations (phone_number_id, contact_wa_id, status, state, opened_at, cycle_started_at, handler,
+        // Plain statements, one at a time (the embedded database has one connection).
+        const q = db.database;
+        // Agents and their history arrive as another client would write them: no totals yet.
+        await q.query('INSERT INTO agents (agent) SELECT unnest($1::text[])', [agents]);
+        const { rows } = await q.query<{ id: number }>(
+          `INSERT INTO conversations (phone_number_id, contact_wa_id, status, state, opened_at, cycle_started_at, handler,
                                         last_customer_message_at, last_activity_at)
              VALUES ('prop', $1, 'resolved', 'resolved', now(), now(), 'agent', now(), now()) RETURNING id`,
-            [`prop-${run}`],
-          );
-          const conversation = rows[0]!.id;
-          const handling: number[] = [];
-          let events = 0;
-          for (const op of ops) {
-            switch (op.kind) {
-              case 'presence':
-                await q.query('INSERT INTO agent_status_events (event_id, agent, status, occurred_at) VALUES ($1, $2, $3, $4)', [
-                  `p${run}-${op.tie}-${events++}`,
-                  agents[op.agent],
-                  op.status,
-                  at(op.minute),
-                ]);
-                break;
-              case 'handle': {
-                const { rows: added } = await q.query<{ id: number }>(
-                  'INSERT INTO agent_handling (agent, conversation_id, started_at, ended_at) VALUES ($1, $2, $3, $4) RETURNING id',
-                  [agents[op.agent], conversation, at(op.start), op.end === null ? null : at(op.start + op.end)],
-                );
-                handling.push(added[0]!.id);
-                break;
-              }
-              case 'end':
-                if (handling.length === 0) break;
-                await q.query(
-                  `UPDATE agent_handling SET ended_at = CASE WHEN $2::int IS NULL THEN NULL ELSE started_at + make_interval(mins => $2::int) END
-                    WHERE id = $1`,
-                  [handling[op.pick % handling.length], op.end],
-                );
-                break;
-              case 'move':
-                if (handling.length === 0) break;
-                await q.query('UPDATE agent_handling SET agent = $2, started_at = $3 WHERE id = $1', [
-                  handling[op.pick % handling.length],
-                  agents[op.agent],
-                  at(op.start),
-                ]);
-                break;
-              case 'drop':
-                if (handling.length === 0) break;
-                await q.query('DELETE FROM agent_handling WHERE id = $1', [handling.splice(op.pick % handling.length, 1)[0]]);
-                break;
-              case 'advance': {
-                // Totals folded up to any moment before the watermark (as an earlier job run did).
-                await q.query('BEGIN');
-                const limit = await watermark(q);
-                const to = new Date(Math.min(limit.getTime(), at(op.minute).getTime()));
-                await advanceTotals(q, to, { stepMs: 0, limit: 1000 });
-                await q.query('COMMIT');
-                break;
-              }
-              case 'job':
-                await maintainAgentTime({ database: db.database });
-                await compare(q, agents);
-                break;
+          [`prop-${run}`],
+        );
+        const conversation = rows[0]!.id;
+        const handling: number[] = [];
+        let events = 0;
+        for (const op of ops) {
+          switch (op.kind) {
+            case 'presence':
+              await q.query('INSERT INTO agent_status_events (event_id, agent, status, occurred_at) VALUES ($1, $2, $3, $4)', [
+                `p${run}-${op.tie}-${events++}`,
+                agents[op.agent],
+                op.status,
+                at(op.minute),
+              ]);
+              break;
+            case 'handle': {
+              const { rows: added } = await q.query<{ id: number }>(
+                'INSERT INTO agent_handling (agent, conversation_id, started_at, ended_at) VALUES ($1, $2, $3, $4) RETURNING id',
+                [agents[op.agent], conversation, at(op.start), op.end === null ? null : at(op.start + op.end)],
+              );
+              handling.push(added[0]!.id);
+              break;
             }
+            case 'end':
+              if (handling.length === 0) break;
+              await q.query(
+                `UPDATE agent_handling SET ended_at = CASE WHEN $2::int IS NULL THEN NULL ELSE started_at + make_interval(mins => $2::int) END
+                    WHERE id = $1`,
+                [handling[op.pick % handling.length], op.end],
+              );
+              break;
+            case 'move':
+              if (handling.length === 0) break;
+              await q.query('UPDATE agent_handling SET agent = $2, started_at = $3 WHERE id = $1', [
+                handling[op.pick % handling.length],
+                agents[op.agent],
+                at(op.start),
+              ]);
+              break;
+            case 'drop':
+              if (handling.length === 0) break;
+              await q.query('DELETE FROM agent_handling WHERE id = $1', [handling.splice(op.pick % handling.length, 1)[0]]);
+              break;
+            case 'advance':
+              // Totals folded up to any moment before the watermark (as an earlier job run did).
+              await db.database.transaction(async (tx) => {
+                const limit = await watermark(tx);
+                await advanceTotals(tx, new Date(Math.min(limit.getTime(), at(op.minute).getTime())), { stepMs: 0, limit: 1000 });
+              });
+              break;
+            case 'job':
+              await maintainAgentTime({ database: db.database });
+              await compare(agents);
+              break;
           }
-          await maintainAgentTime({ database: db.database });
-          await compare(q, agents);
-        });
+        }
+        await maintainAgentTime({ database: db.database });
+        await compare(agents);
       }),
       { numRuns: 60 },
     );
