@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { maintainAgentTime } from '../src/jobs/agent-time.ts';
 import { AGENT_GAUGES_SQL, advanceTotals, watermark } from '../src/storage/agent-time-store.ts';
+import { rememberAgents } from '../src/storage/conversation-store.ts';
 import { FULL_HISTORY_AGENTS_SQL } from './support/agent-time-reference.ts';
 import { sample, scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -198,6 +199,29 @@ describe('agent time from running totals', () => {
       [agent],
     );
     assert.deepEqual(await changes(), [240, 120], 'presence 4 hours ago is logged, 10 minutes ago is not');
+  });
+
+  it('computes folded and new agents exactly in one scrape (recent windows by time, whole histories per agent)', async () => {
+    const folded = `mixed-folded-${process.pid}`;
+    const fresh = `mixed-new-${process.pid}`;
+    await db.database.query('INSERT INTO agents (agent) VALUES ($1)', [folded]);
+    const presence = (agent: string, id: string, status: string, ago: string) =>
+      db.database.query(
+        `INSERT INTO agent_status_events (event_id, agent, status, occurred_at) VALUES ($1, $2, $3, now() - $4::interval)`,
+        [id, agent, status, ago],
+      );
+    await presence(folded, 'mf-1', 'online', '3 days');
+    await presence(folded, 'mf-2', 'away', '2 days');
+    await maintainAgentTime({ database: db.database });
+    // A new agent as the write path starts it (whole history in the window), with presence both
+    // days ago and within the last hour, and the folded agent active in the last hour too.
+    await db.database.transaction((tx) => rememberAgents(tx, [fresh]));
+    await presence(fresh, 'mn-1', 'online', '2 days');
+    await presence(fresh, 'mn-2', 'offline', '47 hours');
+    await presence(fresh, 'mn-3', 'online', '20 minutes');
+    await presence(folded, 'mf-3', 'online', '25 minutes');
+    await presence(folded, 'mf-4', 'offline', '10 minutes');
+    await compare([folded, fresh]);
   });
 
   it('exports no time counters for an agent without totals, and exact ones once the job ran', async () => {

@@ -15,22 +15,32 @@ import type { Queryable } from './database.ts';
 /**
  * CTEs after a `windows (agent, from_at, to_at, status0)` CTE, ending in `computed (agent,
  * status, online_seconds, busy_seconds)`: the time in each window and the latest status by its
- * end. Events at the same instant are ordered by event id. Each agent's rows come from index
- * range scans: its presence in the window (OFFSET 0 keeps the planner from turning these lookups
- * into a scan of the whole history) and, for agents online in the window, its earliest open
+ * end. Events at the same instant are ordered by event id. Rows come from index range scans:
+ * the presence of windows shorter than a day (a scrape's, the job's steps) from one scan by time
+ * for all agents, that of longer windows (an agent's whole history) per agent (OFFSET 0 keeps the
+ * planner from turning those lookups into a scan of the whole history); and, for agents online in the window, its earliest open
  * handling interval — open intervals reach to now, so their union is one range from there, and a
  * scrape reads one row per agent rather than every open conversation — and the closed ones that
  * end inside the window.
  */
 const WINDOW_CTES = `
-  window_events AS (
+  recent_events AS MATERIALIZED (
+    SELECT agent, occurred_at, event_id, status FROM agent_status_events
+     WHERE occurred_at >= (SELECT min(from_at) FROM windows WHERE from_at >= to_at - interval '1 day')
+       AND occurred_at <= (SELECT max(to_at) FROM windows)
+  ), window_events AS (
     SELECT w.agent, w.from_at AS at, 0 AS ord, ''::text AS event_id, w.status0 AS status FROM windows w
+    UNION ALL
+    SELECT w.agent, e.occurred_at, 1, e.event_id, e.status
+      FROM recent_events e JOIN windows w ON w.agent = e.agent AND e.occurred_at >= w.from_at AND e.occurred_at <= w.to_at
+     WHERE w.from_at >= w.to_at - interval '1 day'
     UNION ALL
     SELECT w.agent, e.occurred_at, 1, e.event_id, e.status
       FROM windows w
       JOIN LATERAL (SELECT e.occurred_at, e.event_id, e.status FROM agent_status_events e
                      WHERE e.agent = w.agent AND e.occurred_at >= w.from_at AND e.occurred_at <= w.to_at
                     OFFSET 0) e ON true
+     WHERE w.from_at < w.to_at - interval '1 day'
   ), window_ordered AS (
     -- The row without a next one is the latest status (lead() is null only for the last row).
     SELECT agent, status, at, lead(at) OVER (PARTITION BY agent ORDER BY at, ord, event_id) AS next_at

@@ -106,6 +106,8 @@ CREATE TRIGGER agent_time_handling_truncated AFTER TRUNCATE ON agent_handling
 -- intervals are): one index range scan or one backward step.
 DROP INDEX agent_status_events_agent_idx;
 CREATE INDEX agent_status_events_agent_idx ON agent_status_events (agent, occurred_at, event_id) INCLUDE (status);
+-- Everyone's presence of the last hour or so (a scrape's windows): one range scan, not a probe per agent.
+CREATE INDEX agent_status_events_occurred_idx ON agent_status_events (occurred_at) INCLUDE (agent, event_id, status);
 -- An agent's handling in a window: its earliest open interval (open ones reach to now, so their
 -- union is one range from there) and the closed ones that end after the window starts.
 DROP INDEX agent_handling_agent_idx;
