@@ -14,7 +14,8 @@
  *
  * BENCH_SCALES: years of history per run (default 1,10). BENCH_REFERENCE: scales at which to time
  * the original query (default 1; it takes tens of seconds). BENCH_EXPLAIN=1 prints the plans.
- * BENCH_KEEP=1 keeps the databases.
+ * BENCH_KEEP=1 keeps the databases; BENCH_DATABASE=<name> scrapes an existing one instead of
+ * seeding (any database of this schema, seeded by any means).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,6 +41,8 @@ const REFERENCE = new Set((process.env.BENCH_REFERENCE ?? '1').split(',').filter
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 20);
 const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
 const KEEP = process.env.BENCH_KEEP === '1';
+/** Scrape an existing database (seeded before, e.g. kept with BENCH_KEEP=1) instead of seeding one. */
+const REUSE = process.env.BENCH_DATABASE;
 
 const load = () =>
   `load ${loadavg()
@@ -163,12 +166,12 @@ console.log(
   `scrape bench: ${cpus().length} × ${cpus()[0]?.model}, PostgreSQL ${version[0]!.server_version}, Node ${process.version}; ${load()}`,
 );
 
-for (const years of SCALES) {
-  const dbName = `wa_bench_scrape_${years}y_${randomBytes(3).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${dbName}`);
+for (const years of REUSE ? [0] : SCALES) {
+  const dbName = REUSE ?? `wa_bench_scrape_${years}y_${randomBytes(3).toString('hex')}`;
+  if (!REUSE) await admin.query(`CREATE DATABASE ${dbName}`);
   const url = new URL(adminUrl);
   url.pathname = `/${dbName}`;
-  console.log(`\n${years} year(s) of history — database ${dbName}`);
+  console.log(`\n${REUSE ? 'existing' : `${years} year(s) of`} history — database ${dbName}`);
   const client = new pg.Client({ connectionString: url.toString() });
   let child: ReturnType<typeof spawn> | undefined;
   try {
@@ -176,9 +179,11 @@ for (const years of SCALES) {
     await migrate(database);
     await database.close();
     await client.connect();
-    const seedStarted = performance.now();
-    await seedHistory(client, years, console.log);
-    console.log(`  seeded in ${((performance.now() - seedStarted) / 1000).toFixed(0)} s (${load()})`);
+    if (!REUSE) {
+      const seedStarted = performance.now();
+      await seedHistory(client, years, console.log);
+      console.log(`  seeded in ${((performance.now() - seedStarted) / 1000).toFixed(0)} s (${load()})`);
+    }
 
     const port = await freePort();
     const started = performance.now();
@@ -189,7 +194,7 @@ for (const years of SCALES) {
         DATABASE_URL: url.toString(),
         LOG_LEVEL: 'warn',
         // Retention would start by anonymising everything older than 90 days: not what this measures.
-        RETENTION_DAYS: String(365 * years + 30),
+        RETENTION_DAYS: String(365 * Math.max(years, 10) + 30),
         WHATSAPP_APP_SECRET: 'bench-secret',
         WHATSAPP_VERIFY_TOKEN: 'bench-verify',
         EVENTS_API_TOKEN: 'bench-events',
@@ -241,7 +246,7 @@ for (const years of SCALES) {
       await new Promise((r) => child!.once('exit', r));
     }
     await client.end().catch(() => undefined);
-    if (KEEP) console.log(`  kept database ${dbName}`);
+    if (KEEP || REUSE) console.log(`  kept database ${dbName}`);
     else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   }
 }

@@ -15,7 +15,9 @@
  *
  * BENCH_SECONDS: measured seconds per run (default 5, after a 1 s warm-up). BENCH_HISTORY=N seeds
  * N years of history first (bench/seed-history.ts), so the write path works on a full database.
- * BENCH_ENV: extra exporter settings, e.g. BENCH_ENV="LOG_LEVEL=info".
+ * BENCH_ENV: extra exporter settings, e.g. BENCH_ENV="LOG_LEVEL=info". BENCH_PROGRAM: a compiled
+ * exporter to run instead of building this one (e.g. another commit's `npm run build -- dist-x`,
+ * then BENCH_PROGRAM=dist-x/main.js), to compare versions in the same conditions.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +47,7 @@ const EXTRA_ENV = Object.fromEntries(
     .filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
+const PROGRAM = process.env.BENCH_PROGRAM;
 const SECRET = 'bench-app-secret-4f1c9a7e';
 const load = () =>
   `load ${loadavg()
@@ -99,7 +102,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 async function startExporter(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, [PROGRAM ?? 'dist/main.js'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -171,8 +174,11 @@ async function backendPids(): Promise<number[]> {
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
 try {
-  console.log('building the exporter (npm run build) …');
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'ignore' });
+  if (PROGRAM) console.log(`running ${PROGRAM}`);
+  else {
+    console.log('building the exporter (npm run build) …');
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'ignore' });
+  }
   const database = createPostgresDatabase('postgres', { connectionString: url.toString(), max: 1 }, pino({ level: 'silent' }));
   await migrate(database);
   await database.close();
