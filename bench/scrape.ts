@@ -18,10 +18,8 @@
  * seeding (any database of this schema, seeded by any means).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import pg from 'pg';
 import { pino } from 'pino';
 import { OPEN_SQL, WAITING_SQL } from '../src/metrics/conversation-gauges.ts';
@@ -30,6 +28,7 @@ import { createPostgresDatabase } from '../src/storage/database.ts';
 import { migrate } from '../src/storage/migrate.ts';
 import { FULL_HISTORY_AGENTS_SQL } from '../test/support/agent-time-reference.ts';
 import { seedHistory } from './seed-history.ts';
+import { exporterBackends, freePort, load, processCpu, waitReady } from './support.ts';
 
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) {
@@ -44,23 +43,11 @@ const KEEP = process.env.BENCH_KEEP === '1';
 /** Scrape an existing database (seeded before, e.g. kept with BENCH_KEEP=1) instead of seeding one. */
 const REUSE = process.env.BENCH_DATABASE;
 
-const load = () =>
-  `load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`;
 const ms = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`;
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function metric(text: string, name: string, labels = ''): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
@@ -75,22 +62,10 @@ interface ScrapeRound {
   cpu: { exporter: number; postgres: number };
 }
 
-/** CPU seconds a process has used (Linux /proc; clock ticks of 10 ms), 0 when it is gone. */
-function processCpu(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 /** CPU of the exporter process and of every PostgreSQL backend serving it. */
 async function cpuOf(exporterPid: number, client: pg.Client): Promise<{ exporter: number; postgres: Map<number, number> }> {
-  const { rows } = await client.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE application_name = 'whatsapp-helpdesk-exporter' AND datname = current_database()`,
-  );
-  return { exporter: processCpu(exporterPid), postgres: new Map(rows.map((r) => [r.pid, processCpu(r.pid)])) };
+  const pids = await exporterBackends(client);
+  return { exporter: processCpu(exporterPid), postgres: new Map(pids.map((pid) => [pid, processCpu(pid)])) };
 }
 
 function cpuSince(before: Awaited<ReturnType<typeof cpuOf>>, after: Awaited<ReturnType<typeof cpuOf>>) {
@@ -202,15 +177,7 @@ for (const years of REUSE ? [0] : SCALES) {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 600) throw new Error('exporter did not become ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitReady(base, () => child!.exitCode !== null);
     console.log(`  exporter ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     // Meanwhile: when has the agent_time job folded every agent's seeded history?
     const watcher = new pg.Client({ connectionString: url.toString() });

@@ -21,15 +21,14 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createPostgresDatabase } from '../../src/storage/database.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { seedHistory } from '../seed-history.ts';
+import { exporterBackends, freePort, load, processCpu, rssMiB, waitReady } from '../support.ts';
 import { startCountingProxy } from './pg-counter.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -49,36 +48,6 @@ const EXTRA_ENV = Object.fromEntries(
 );
 const PROGRAM = process.env.BENCH_PROGRAM;
 const SECRET = 'bench-app-secret-4f1c9a7e';
-const load = () =>
-  `load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** CPU seconds a process has used (Linux /proc, clock ticks of 10 ms); 0 once it is gone. */
-function processCpu(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function rssMiB(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 const dbName = `wa_bench_ingest_${randomBytes(4).toString('hex')}`;
 const admin = new pg.Client({ connectionString: adminUrl });
@@ -119,15 +88,7 @@ async function startExporter(databaseUrl: string): Promise<{ child: ChildProcess
   });
   children.add(child);
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const ready = await fetch(`${base}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (child.exitCode !== null || i > 600) throw new Error('exporter did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(base, () => child.exitCode !== null);
   return { child, url: `${base}/webhooks/whatsapp` };
 }
 
@@ -163,13 +124,6 @@ async function drive(target: string, concurrency: number, seconds: number, watch
   const result = JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
   seq = result.nextSeq;
   return { ...result, cpu };
-}
-
-async function backendPids(): Promise<number[]> {
-  const { rows } = await client.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE application_name = 'whatsapp-helpdesk-exporter' AND datname = current_database()`,
-  );
-  return rows.map((r) => r.pid);
 }
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
@@ -232,7 +186,7 @@ try {
   );
   for (const concurrency of CONCURRENCY) {
     const b = await drive(bareUrl, concurrency, SECONDS, () => [bare.pid!]);
-    const pids = [exporter.child.pid!, ...(await backendPids())];
+    const pids = [exporter.child.pid!, ...(await exporterBackends(client))];
     const e = await drive(exporter.url, concurrency, SECONDS, () => pids);
     for (const [k, v] of Object.entries(e.sent)) sent[k as 'messages'] += v;
     const non200 = e.sent.total - (e.statuses['200'] ?? 0);
