@@ -9,7 +9,8 @@
  *      inserted),
  *   3. folds every agent not folded yet up to the watermark — so a scrape never sees a reset
  *      agent's whole history as its window — and moves the others forward.
- * A batch touches at most BATCH agents with history to recompute, so every statement stays short.
+ * A batch touches at most BATCH agents with history to recompute, so every statement stays short,
+ * and a run that recomputes whole histories pauses between batches for as long as each took.
  */
 import { addMissingAgents, advanceTotals, resetChangedAgents, watermark } from '../storage/agent-time-store.ts';
 import type { Database } from '../storage/database.ts';
@@ -41,6 +42,7 @@ export interface AgentTimeRun {
 export async function maintainAgentTime(context: AgentTimeContext): Promise<AgentTimeRun | null> {
   const run: AgentTimeRun = { recomputed: 0, added: 0, advanced: 0 };
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
+    const started = performance.now();
     const result = await context.database.transaction(async (tx) => {
       const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [LOCKS.agentTime]);
       if (!rows[0]?.locked) return null;
@@ -57,6 +59,10 @@ export async function maintainAgentTime(context: AgentTimeContext): Promise<Agen
     run.advanced += result.advanced;
     const more = result.changed.consumed === BATCH || result.added === BATCH - result.changed.reset || result.advanced === ADVANCE_BATCH;
     if (!more) break;
+    // Catching up (after an upgrade or a bulk load) recomputes whole histories: pause as long as
+    // the batch took, so that scrapes and webhooks keep at least half of the database's time.
+    if (result.changed.reset + result.added > 0)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, performance.now() - started)));
   }
   return run;
 }
