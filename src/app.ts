@@ -18,6 +18,7 @@ import { enabledAdapters, PROVIDERS } from './ingest/adapters.ts';
 import { EVENT_TYPES } from './ingest/helpdesk/events.ts';
 import { adapterRouter } from './ingest/pipeline.ts';
 import { createWriter } from './ingest/writer.ts';
+import type { AgentTimeContext } from './jobs/agent-time.ts';
 import type { TimersContext } from './jobs/conversation-timers.ts';
 import type { SettleContext } from './jobs/settle-facts.ts';
 import { settleDueFacts } from './jobs/settle-facts.ts';
@@ -59,6 +60,8 @@ export interface App {
   surveys: SurveyContext | undefined;
   /** What the retention job needs. */
   retention: RetentionContext;
+  /** What the agent time job needs (running totals behind whatsapp_agent_*_seconds_total). */
+  agentTime: AgentTimeContext;
 }
 
 export function createApp(deps: AppDependencies): App {
@@ -152,5 +155,6 @@ export function createApp(deps: AppDependencies): App {
     settle,
     surveys,
     retention,
+    agentTime: { database },
   };
 }

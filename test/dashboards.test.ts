@@ -229,7 +229,12 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
     const exporterPort = (server.address() as AddressInfo).port;
     // The jobs main.ts schedules, every second instead of every 15–30 s.
     const scheduler = new Scheduler(app.metrics.jobs, silentLogger);
-    startAppJobs(scheduler, app, { conversationTimers: '* * * * * *', csatSurveys: '* * * * * *', retention: '0 0 * * * *' });
+    startAppJobs(scheduler, app, {
+      conversationTimers: '* * * * * *',
+      csatSurveys: '* * * * * *',
+      retention: '0 0 * * * *',
+      agentTime: '* * * * * *',
+    });
     try {
       // The repository's configuration; only addresses and intervals change (and `for:`, as in alerting.test.ts).
       stack = await startMonitoring({ exporterPort });

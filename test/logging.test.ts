@@ -119,3 +119,56 @@ describe('a constraint violation on the write path', () => {
     }
   });
 });
+
+describe('the request log', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(() => db.drop());
+  const capture = (level: string) => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    return { lines, logger: createLogger(level, sink) };
+  };
+  const express = (logger: ReturnType<typeof createLogger>) => createApp({ config: testConfig(), database: db.database, logger }).express;
+
+  it('writes one line per answered request with its id, method, path without query and status; none for probes', async () => {
+    const { lines, logger } = capture('info');
+    const app = express(logger);
+    const ok = await request(app).get('/healthz').set('X-Request-Id', 'probe-1');
+    assert.equal(ok.headers['x-request-id'], 'probe-1');
+    const missing = await request(app).get(`/api/v1/customers/${PHONE}?token=secret`).set('X-Request-Id', 'abc.123');
+    assert.equal(missing.headers['x-request-id'], 'abc.123');
+    const generated = await request(app).get('/').set('X-Request-Id', 'not a token!');
+    assert.match(generated.headers['x-request-id'] ?? '', /^[0-9a-f-]{36}$/);
+    const requestLines = lines.filter((l) => l.msg === 'request completed');
+    assert.deepEqual(
+      requestLines.map((l) => [l.level, l.req, (l.res as { statusCode: number }).statusCode >= 400]),
+      [
+        [40, { id: 'abc.123', method: 'GET', path: '/api/v1/customers/{wa_id}' }, true],
+        [30, { id: generated.headers['x-request-id'], method: 'GET', path: '/' }, false],
+      ],
+    );
+    assert.equal(typeof requestLines[1]?.responseTime, 'number');
+    assert.ok(!JSON.stringify(lines).includes(PHONE) && !JSON.stringify(lines).includes('secret'));
+  });
+
+  it('leaves successful requests out at LOG_LEVEL=warn and keeps client errors', async () => {
+    const { lines, logger } = capture('warn');
+    const app = express(logger);
+    await request(app).get('/');
+    await request(app).get('/no-such-page');
+    assert.deepEqual(
+      lines
+        .filter((l) => l.msg === 'request completed')
+        .map((l) => [l.level, (l.req as { path: string }).path, (l.res as { statusCode: number }).statusCode]),
+      [[40, '/no-such-page', 404]],
+    );
+  });
+});

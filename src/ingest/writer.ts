@@ -35,7 +35,6 @@ import {
   KnownBusinessNumbers,
   type MessageToStore,
   messageRowsOf,
-  messagesWithFailures,
   type StoredMessage,
   upsertBusinessNumbers,
   upsertContacts,
@@ -77,7 +76,11 @@ interface Prepared extends WriteRequest {
   analysis: Map<string, MessageAnalysis>;
 }
 
-/** At most 200 requests per transaction, and as many transactions at once as the pool allows less one for scrapes. */
+/**
+ * At most 200 requests per transaction, and at most two transactions at once (one while the pool
+ * has only two connections): a third or fourth only split the waiting requests into smaller
+ * groups, which costs more statements per webhook than it gains in parallelism.
+ */
 export function createWriter(database: Database, options: WriterOptions): { submit: (request: WriteRequest) => Promise<WriteOutcome> } {
   const knownNumbers = new KnownBusinessNumbers();
   const committer: Writer = new GroupCommitter(
@@ -90,7 +93,7 @@ export function createWriter(database: Database, options: WriterOptions): { subm
     },
     {
       maxGroupSize: 200,
-      maxConcurrentGroups: Math.max(1, Math.min(4, database.poolSize - 1)),
+      maxConcurrentGroups: Math.max(1, Math.min(2, database.poolSize - 1)),
       // A database outage fails every item alike; anything else may be one item's fault.
       splitOnError: (error) => !isUnavailable(error),
     },
@@ -181,11 +184,7 @@ async function writeGroup(tx: Queryable, items: Prepared[], options: WriterOptio
     batches.flatMap((b) => b.attributions),
   ))
     start(a.thread, a.sentAt);
-  for (const f of await messagesWithFailures(
-    tx,
-    statuses.map((s) => s.messageId),
-  ))
-    start(f.thread, f.sentAt);
+  for (const s of statuses) if (s.refold) start(s.refold.thread, s.refold.sentAt);
   for (const s of await recordSurveyReplies(tx, messages, items, options.csat.responseWindowMs)) start(s.thread, s.since);
   for (const s of await recordProviderRatings(
     tx,
@@ -257,9 +256,12 @@ async function recordSurveyReplies(tx: Queryable, stored: StoredMessage[], items
   if (candidates.length === 0) return [];
   const original = new Map<string, { message: Message; analysis: MessageAnalysis | undefined }>();
   for (const item of items) for (const m of item.batch.messages) original.set(m.id, { message: m, analysis: item.analysis.get(m.id) });
+  // Only threads with surveys need looking at (insertMessages said which): most have none.
   const surveys = await surveysAround(
     tx,
-    candidates.map((m) => ({ thread: { phoneNumberId: m.phoneNumberId!, customer: m.customer! }, at: m.sentAt })),
+    candidates
+      .filter((m) => m.surveyThread)
+      .map((m) => ({ thread: { phoneNumberId: m.phoneNumberId!, customer: m.customer! }, at: m.sentAt })),
     responseWindowMs,
   );
   const replies: string[] = [];

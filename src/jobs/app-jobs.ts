@@ -1,9 +1,10 @@
 /**
  * The exporter's background jobs, in one list: what main.ts schedules, and what tests schedule
- * faster. The conversation timers always run, settling facts when SETTLE_AFTER is above zero,
- * and CSAT surveys only when the app can send them.
+ * faster. The conversation timers and the agent time totals always run, settling facts when
+ * SETTLE_AFTER is above zero, and CSAT surveys only when the app can send them.
  */
 import { sendDueSurveys } from '../csat/send-surveys.ts';
+import { type AgentTimeContext, maintainAgentTime } from './agent-time.ts';
 import { advanceDueConversations } from './conversation-timers.ts';
 import type { Scheduler } from './scheduler.ts';
 import { settleDueFacts } from './settle-facts.ts';
@@ -12,8 +13,16 @@ import type { SurveyContext } from '../csat/send-surveys.ts';
 import type { TimersContext } from './conversation-timers.ts';
 import type { SettleContext } from './settle-facts.ts';
 
-/** Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s; retention hourly. */
-export const DEFAULT_SCHEDULES = { conversationTimers: '*/30 * * * * *', csatSurveys: '*/15 * * * * *', retention: '0 0 * * * *' };
+/**
+ * Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s;
+ * retention hourly; agent time totals every 10 s (corrections of the past reach them within that).
+ */
+export const DEFAULT_SCHEDULES = {
+  conversationTimers: '*/30 * * * * *',
+  csatSurveys: '*/15 * * * * *',
+  retention: '0 0 * * * *',
+  agentTime: '*/10 * * * * *',
+};
 
 /** Facts are settled every half SETTLE_AFTER, between every second and every 5 s. */
 export function settleSchedule(settleMs: number): string {
@@ -27,6 +36,7 @@ export interface JobContexts {
   settle: SettleContext;
   surveys: SurveyContext | undefined;
   retention: RetentionContext;
+  agentTime: AgentTimeContext;
 }
 
 export function startAppJobs(scheduler: Scheduler, app: JobContexts, schedules = DEFAULT_SCHEDULES): void {
@@ -45,6 +55,11 @@ export function startAppJobs(scheduler: Scheduler, app: JobContexts, schedules =
       },
     });
   }
+  scheduler.start({
+    name: 'agent_time',
+    schedule: schedules.agentTime,
+    run: async () => (await maintainAgentTime(app.agentTime)) !== null,
+  });
   scheduler.start({
     name: 'retention',
     schedule: schedules.retention,

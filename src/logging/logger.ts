@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { safeError } from './safe-error.ts';
 
 /** Fields that carry personal data (phone numbers, names, message text, raw bodies) or secrets. */
@@ -80,26 +79,47 @@ export function loggedPath(url: string): string {
   return path;
 }
 
-export function httpLogger(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId(req: IncomingMessage, res: ServerResponse) {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    serializers: {
-      err: safeError,
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel(_req, res, error) {
-      if (error || res.statusCode >= 500) return 'error';
-      if (res.statusCode >= 400) return 'warn';
-      return 'info';
-    },
-    // Scrapes and probes every few seconds would drown the log.
-    autoLogging: { ignore: (req) => ['/metrics', '/healthz', '/readyz'].includes(req.url?.split('?')[0] ?? '') },
-  });
+/** Scrapes and probes every few seconds would drown the log. */
+const QUIET_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The request id: the caller's X-Request-Id when it is a plain token, else a new UUID. */
+    id?: string;
+  }
+}
+
+/**
+ * One log line per request when it is answered — info for 2xx/3xx, warn for 4xx, error for 5xx
+ * — with the request id (echoed in X-Request-Id), method, logged path, status and response time.
+ * Written without a child logger or serializers per request: a line the level leaves out costs a
+ * level check, so LOG_LEVEL=warn makes a busy webhook endpoint nearly free to log.
+ */
+export function httpLogger(logger: Logger): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    req.id = id;
+    res.setHeader('X-Request-Id', id);
+    const url = req.url ?? '';
+    if (QUIET_PATHS.has(url.split('?')[0] ?? '')) return next();
+    const started = Date.now();
+    const method = req.method;
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      res.off('finish', finished);
+      res.off('close', finished);
+      const status = res.statusCode;
+      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const line = { req: { id, method, path: loggedPath(url) }, res: { statusCode: status }, responseTime: Date.now() - started };
+      if (status >= 500) logger.error({ ...line, err: safeError(new Error(`failed with status code ${status}`)) }, 'request errored');
+      else logger[level](line, 'request completed');
+    };
+    res.on('finish', finished);
+    res.on('close', finished);
+    next();
+  };
 }

@@ -1,38 +1,15 @@
 /**
- * Agents: presence, open conversations, and online / busy time, computed from PostgreSQL at
- * scrape time. Online time is the union of the intervals between an `online` event and the
- * agent's next status event; busy time is the part of it during which the agent was handling at
- * least one open conversation. Utilization = rate(busy) / rate(online).
+ * Agents: presence, open conversations, and online / busy time, read from PostgreSQL at scrape
+ * time. Online time is the union of the intervals between an `online` event and the agent's next
+ * status event; busy time is the part of it during which the agent was handling at least one open
+ * conversation. Utilization = rate(busy) / rate(online). Both come from running totals kept by
+ * the agent_time job plus the last hour or so, computed now (src/storage/agent-time-store.ts):
+ * the scrape's cost follows what is live, not the length of the history.
  */
 import { Counter, Gauge } from 'prom-client';
+import { readAgentGauges } from '../storage/agent-time-store.ts';
 import type { Collector, ScrapeCollectors } from './collectors.ts';
 import { NAMESPACE } from './registry.ts';
-
-const AGENTS_SQL = `
-  WITH presence AS (
-    SELECT agent, status, occurred_at,
-           lead(occurred_at) OVER (PARTITION BY agent ORDER BY occurred_at, event_id) AS next_at,
-           row_number() OVER (PARTITION BY agent ORDER BY occurred_at DESC, event_id DESC) AS latest
-      FROM agent_status_events
-     WHERE occurred_at <= now()
-  ), online AS (
-    SELECT agent, range_agg(tstzrange(occurred_at, coalesce(next_at, now()))) AS spans
-      FROM presence WHERE status = 'online' GROUP BY agent
-  ), handling AS (
-    SELECT agent, range_agg(tstzrange(started_at, greatest(started_at, coalesce(ended_at, now())))) AS spans
-      FROM agent_handling WHERE started_at <= now() GROUP BY agent
-  ), open_conversations AS (
-    SELECT assigned_agent AS agent, count(*)::int AS n FROM conversations WHERE status = 'open' AND assigned_agent IS NOT NULL GROUP BY 1
-  )
-  SELECT a.agent,
-         coalesce((SELECT status = 'online' FROM presence p WHERE p.agent = a.agent AND p.latest = 1), false) AS online,
-         coalesce(oc.n, 0) AS open_conversations,
-         coalesce((SELECT sum(extract(epoch FROM upper(s) - lower(s))) FROM unnest(o.spans) s), 0)::float8 AS online_seconds,
-         coalesce((SELECT sum(extract(epoch FROM upper(s) - lower(s))) FROM unnest(o.spans * coalesce(h.spans, '{}'::tstzmultirange)) s), 0)::float8 AS busy_seconds
-    FROM agents a
-    LEFT JOIN online o ON o.agent = a.agent
-    LEFT JOIN handling h ON h.agent = a.agent
-    LEFT JOIN open_conversations oc ON oc.agent = a.agent`;
 
 /**
  * An open interval counts up to now; when its close is reported a little late (an `offline`
@@ -86,19 +63,16 @@ export function registerAgentGauges(collectors: ScrapeCollectors, label: (agent:
 
   const collector: Collector = {
     name: 'agents',
-    async update(database) {
-      const { rows } = await database.query<{
-        agent: string;
-        online: boolean;
-        open_conversations: number;
-        online_seconds: number;
-        busy_seconds: number;
-      }>(AGENTS_SQL);
+    async update(db) {
+      const rows = await readAgentGauges(db);
       for (const metric of all) metric.reset();
       for (const r of rows) {
         const agent = label(r.agent);
         online.set({ agent }, r.online ? 1 : 0);
         openConversations.set({ agent }, r.open_conversations);
+        // No totals yet (an agent the job has not reached after an upgrade or a bulk load): its
+        // counters appear once they are known, rather than starting at a wrong value.
+        if (r.online_seconds === null || r.busy_seconds === null) continue;
         const last = exported.get(r.agent);
         const values = { online: monotonic(last?.online, r.online_seconds), busy: monotonic(last?.busy, r.busy_seconds) };
         exported.set(r.agent, values);

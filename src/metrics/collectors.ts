@@ -2,22 +2,27 @@
  * Scrape-time collectors: gauges (and the agent time counters) computed from PostgreSQL when
  * Prometheus scrapes, so they are right after a restart and the same on every replica. All
  * collectors run once per scrape (prom-client asks each metric in parallel; they share one run),
- * each bounded by a timeout. A failing collector never fails the scrape: its series disappear
- * and `whatsapp_scrape_collector_success{collector}` says 0.
+ * each in its own read-only transaction whose statement_timeout is the collector timeout: a slow
+ * query is cancelled in PostgreSQL, not merely abandoned while it goes on burning database CPU.
+ * A failing collector never fails the scrape: its series disappear and
+ * `whatsapp_scrape_collector_success{collector}` says 0.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { Database } from '../storage/database.ts';
+import type { Database, Queryable } from '../storage/database.ts';
 import { safeError } from '../logging/safe-error.ts';
 import { NAMESPACE } from './registry.ts';
 
 export interface Collector {
   readonly name: string;
-  /** Reads the database and sets this collector's metrics. */
-  update(database: Database): Promise<void>;
+  /** Reads the database (a transaction bounded by the collector timeout) and sets this collector's metrics. */
+  update(db: Queryable): Promise<void>;
   /** Removes this collector's series (after a failure, so no stale values are exported). */
   clear(): void;
 }
+
+/** How much longer than the statement timeout the scrape waits for a collector's transaction. */
+const CANCEL_MARGIN_MS = 500;
 
 /** Scrapes within this many ms share one collector run (e.g. two Prometheus servers in HA). */
 const SHARE_WINDOW_MS = 1_000;
@@ -79,15 +84,27 @@ export class ScrapeCollectors {
         const started = performance.now();
         try {
           await withTimeout(
-            collector.update(this.database),
-            this.timeoutMs,
+            this.database.withConnection(async (connection) => {
+              // One round trip opens the transaction: the statement timeout cancels the collector's
+              // SQL in PostgreSQL; JIT compilation only slows queries this short.
+              await connection.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(this.timeoutMs)}; SET LOCAL jit = off`);
+              try {
+                await collector.update(connection);
+              } finally {
+                await connection.query('ROLLBACK').catch(() => undefined);
+              }
+            }),
+            // The wait gives up a little later than the database, which cancels the statement itself;
+            // the margin covers a database that no longer answers at all.
+            this.timeoutMs + CANCEL_MARGIN_MS,
             `collector ${collector.name} timed out after ${this.timeoutMs} ms`,
           );
           this.success.set({ collector: collector.name }, 1);
         } catch (error) {
           collector.clear();
           this.success.set({ collector: collector.name }, 0);
-          this.logger.warn({ collector: collector.name, err: safeError(error) }, 'scrape collector failed');
+          const err = isStatementTimeout(error) ? new Error(`collector ${collector.name} timed out after ${this.timeoutMs} ms`) : error;
+          this.logger.warn({ collector: collector.name, err: safeError(err) }, 'scrape collector failed');
         }
         this.duration.set({ collector: collector.name }, (performance.now() - started) / 1000);
       }),
@@ -102,4 +119,10 @@ async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** PostgreSQL cancelled the statement (57014: statement_timeout), possibly wrapped as unavailability. */
+function isStatementTimeout(error: unknown): boolean {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return e?.code === '57014' || e?.cause?.code === '57014';
 }

@@ -9,23 +9,28 @@ import { NAMESPACE } from './registry.ts';
 export const OPEN_STATES = ['unassigned', 'assigned', 'bot', 'waiting_customer'] as const;
 export const WAITING_THRESHOLDS = [0, 60, 120, 180, 300, 600, 1800, 3600] as const;
 
-const OPEN_SQL = `
+export const OPEN_SQL = `
   SELECT phone_number_id, state, category, count(*)::int AS n
     FROM conversations
    WHERE status = 'open'
    GROUP BY phone_number_id, state, category`;
 
-// One row per sentiment: how many waiting customers have waited longer than each threshold.
-const WAITING_SQL = `
+// One row per sentiment: how many waiting customers have waited longer than each threshold
+// (timestamps compared with now() minus the threshold: no per-row interval arithmetic).
+export const WAITING_SQL = `
   SELECT phone_number_id, CASE WHEN sentiment = 'negative' THEN 'negative' ELSE 'other' END AS sentiment,
-         ${WAITING_THRESHOLDS.map((t) => `count(*) FILTER (WHERE waited > ${t})::int AS over_${t}`).join(',\n         ')},
-         count(*) FILTER (WHERE window_closes > now() AND window_closes <= now() + interval '1 hour')::int AS window_closing
-    FROM (SELECT phone_number_id, sentiment,
-                 extract(epoch FROM now() - waiting_since) AS waited,
-                 last_customer_message_at + interval '24 hours' AS window_closes
-            FROM conversations
-           WHERE status = 'open' AND waiting_since IS NOT NULL) w
+         ${WAITING_THRESHOLDS.map((t) => `count(*) FILTER (WHERE waiting_since < now() - interval '${t} seconds')::int AS over_${t}`).join(',\n         ')},
+         count(*) FILTER (WHERE last_customer_message_at > now() - interval '24 hours'
+                            AND last_customer_message_at <= now() - interval '23 hours')::int AS window_closing
+    FROM conversations
+   WHERE status = 'open' AND waiting_since IS NOT NULL
    GROUP BY 1, 2`;
+
+/** All three in one statement (one round trip), as JSON arrays. */
+const CONVERSATIONS_SQL = `
+  SELECT (SELECT json_agg(o) FROM (${OPEN_SQL}) o) AS open,
+         (SELECT json_agg(w) FROM (${WAITING_SQL}) w) AS waiting,
+         (SELECT json_agg(phone_number_id) FROM business_numbers) AS numbers`;
 
 export function registerConversationGauges(
   collectors: ScrapeCollectors,
@@ -58,22 +63,23 @@ export function registerConversationGauges(
 
   const collector: Collector = {
     name: 'conversations',
-    async update(database) {
-      const [openRows, waitingRows, numbers] = await Promise.all([
-        database.query<{ phone_number_id: string; state: string; category: string; n: number }>(OPEN_SQL),
-        database.query<Record<string, number> & { phone_number_id: string; sentiment: string }>(WAITING_SQL),
-        database.query<{ phone_number_id: string }>('SELECT phone_number_id FROM business_numbers'),
-      ]);
+    async update(db) {
+      const { rows } = await db.query<{
+        open: { phone_number_id: string; state: string; category: string; n: number }[] | null;
+        waiting: (Record<string, number> & { phone_number_id: string; sentiment: string })[] | null;
+        numbers: string[] | null;
+      }>(CONVERSATIONS_SQL);
+      const openRows = rows[0]?.open ?? [];
+      const waitingRows = rows[0]?.waiting ?? [];
       // Every known business number shows every state and threshold, at 0 when nothing is there.
-      const known = new Set([...numbers.rows.map((r) => r.phone_number_id), ...openRows.rows.map((r) => r.phone_number_id)]);
+      const known = new Set([...(rows[0]?.numbers ?? []), ...openRows.map((r) => r.phone_number_id)]);
       open.reset();
       for (const id of known) {
         const business_number = businessNumber(id);
         onBusinessNumber(business_number);
         for (const state of OPEN_STATES) for (const category of categories) open.set({ state, category, business_number }, 0);
       }
-      for (const r of openRows.rows)
-        open.inc({ state: r.state, category: r.category, business_number: businessNumber(r.phone_number_id) }, r.n);
+      for (const r of openRows) open.inc({ state: r.state, category: r.category, business_number: businessNumber(r.phone_number_id) }, r.n);
       waiting.reset();
       for (const id of known) {
         for (const sentiment of ['negative', 'other']) {
@@ -81,7 +87,7 @@ export function registerConversationGauges(
         }
       }
       let closing = 0;
-      for (const row of waitingRows.rows) {
+      for (const row of waitingRows) {
         const labels = { sentiment: row.sentiment, business_number: businessNumber(row.phone_number_id) };
         for (const t of WAITING_THRESHOLDS) waiting.inc({ ...labels, over_seconds: String(t) }, row[`over_${t}`] ?? 0);
         closing += row.window_closing ?? 0;

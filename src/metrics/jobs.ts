@@ -5,7 +5,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { NAMESPACE } from './registry.ts';
 
-export const JOB_NAMES = ['conversation_timers', 'csat_surveys', 'retention'] as const;
+export const JOB_NAMES = ['conversation_timers', 'csat_surveys', 'retention', 'agent_time'] as const;
 
 export class JobMetrics {
   readonly runs: Counter<'task' | 'outcome'>;

@@ -204,6 +204,20 @@ export const PERSONAL_DATA: Readonly<Record<string, TableRule>> = Object.freeze(
       ended_at: keep(EVENT_TIME),
     },
   },
+  agent_time_totals: {
+    about: 'per-agent online and busy seconds folded up to a watermark (the agent time counters); no customer data',
+    columns: {
+      agent: keep('agent id'),
+      until: keep('watermark time'),
+      status: keep('presence at the watermark'),
+      online_seconds: keep('total'),
+      busy_seconds: keep('total'),
+    },
+  },
+  agent_time_changes: {
+    about: 'corrections of past agent presence or handling, until the agent_time job applies them; no customer data',
+    columns: { agent: keep('agent id'), since: keep(EVENT_TIME) },
+  },
   csat_surveys: {
     about: 'CSAT surveys; anonymised with their conversation (erasure also cancels a pending one)',
     columns: {

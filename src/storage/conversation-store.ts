@@ -251,7 +251,13 @@ export async function saveConversations(tx: Queryable, items: ConversationToSave
   }
 }
 
-/** Replaces the handling intervals of the conversations given (they follow the fold). */
+/**
+ * Replaces the handling intervals of the conversations given (they follow the fold), writing only
+ * the difference: an interval the fold gives again stays as it is, one whose end moved is
+ * updated, the rest are deleted or inserted. Most folds change no interval, and a closing one is
+ * an update of its end — which the agent time log (migration 030) does not take for a change of
+ * the past, as a delete and re-insert from its start would be.
+ */
 export async function saveHandling(tx: Queryable, conversations: { id: number; handling: HandlingInterval[] }[]): Promise<void> {
   if (conversations.length === 0) return;
   const ids = conversations.map((c) => c.id);
@@ -259,19 +265,44 @@ export async function saveHandling(tx: Queryable, conversations: { id: number; h
     c.handling.map((h) => ({ conversation_id: c.id, agent: h.agent, started_at: h.from, ended_at: h.to })),
   );
   await tx.query(
-    `WITH gone AS (DELETE FROM agent_handling WHERE conversation_id = ANY($1::bigint[]))
+    `WITH r AS (
+       SELECT conversation_id, agent, started_at, ended_at,
+              row_number() OVER (PARTITION BY conversation_id, agent, started_at ORDER BY ended_at NULLS LAST) AS n
+         FROM jsonb_to_recordset($2::jsonb) AS r(conversation_id bigint, agent text, started_at timestamptz, ended_at timestamptz)
+     ), h AS (
+       SELECT id, conversation_id, agent, started_at, ended_at,
+              row_number() OVER (PARTITION BY conversation_id, agent, started_at ORDER BY ended_at NULLS LAST, id) AS n
+         FROM agent_handling WHERE conversation_id = ANY($1::bigint[])
+     ), pairs AS (
+       SELECT h.id, h.ended_at AS old_ended_at, r.conversation_id, r.agent, r.started_at, r.ended_at
+         FROM r FULL JOIN h ON h.conversation_id = r.conversation_id AND h.agent = r.agent AND h.started_at = r.started_at AND h.n = r.n
+     ), gone AS (
+       DELETE FROM agent_handling a USING pairs p WHERE a.id = p.id AND p.conversation_id IS NULL
+     ), moved AS (
+       UPDATE agent_handling a SET ended_at = p.ended_at
+         FROM pairs p WHERE a.id = p.id AND p.conversation_id IS NOT NULL AND p.ended_at IS DISTINCT FROM p.old_ended_at
+     )
      INSERT INTO agent_handling (conversation_id, agent, started_at, ended_at)
-     SELECT conversation_id, agent, started_at, ended_at
-       FROM jsonb_to_recordset($2::jsonb) AS r(conversation_id bigint, agent text, started_at timestamptz, ended_at timestamptz)`,
+     SELECT conversation_id, agent, started_at, ended_at FROM pairs WHERE id IS NULL`,
     [ids, JSON.stringify(rows)],
   );
 }
 
-/** Records agent ids, so that per-agent series exist for every agent ever seen. */
+/**
+ * Records agent ids, so that per-agent series exist for every agent ever seen. A new agent's time
+ * totals start from -infinity: its whole (short) history is the window a scrape computes, until
+ * the agent_time job folds it (see agent-time-store.ts).
+ */
 export async function rememberAgents(tx: Queryable, agents: Iterable<string>): Promise<void> {
   const list = [...new Set(agents)].sort();
   if (list.length === 0) return;
-  await tx.query('INSERT INTO agents (agent) SELECT unnest($1::text[]) ON CONFLICT (agent) DO NOTHING', [list]);
+  await tx.query(
+    `WITH added AS (INSERT INTO agents (agent) SELECT unnest($1::text[]) ON CONFLICT (agent) DO NOTHING RETURNING agent)
+     INSERT INTO agent_time_totals (agent, until, status, online_seconds, busy_seconds)
+     SELECT agent, '-infinity', NULL, 0, 0 FROM added ORDER BY agent
+     ON CONFLICT (agent) DO NOTHING`,
+    [list],
+  );
 }
 
 /** Threads whose conversations time alone changes by `now` (the timers job folds them again). */

@@ -4,6 +4,7 @@
  * and message text). Connection trouble becomes a DatabaseUnavailableError, which the HTTP
  * layer answers with 503 so that Meta retries instead of dropping the webhook.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { safeError } from '../logging/safe-error.ts';
@@ -72,12 +73,46 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
 }
 
+/** Distinct statements named at most; beyond this (dynamic SQL), statements go unnamed. */
+const MAX_NAMED_STATEMENTS = 500;
+
+/**
+ * Names parameterised statements after their text, so that each connection parses (and, once
+ * PostgreSQL settles on a generic plan, plans) a statement once instead of at every execution:
+ * on the write path, parsing and planning cost more server time than executing. node-postgres
+ * prepares a named statement on a connection the first time it runs there. Statements without
+ * parameters (BEGIN, multi-statement strings) keep the simple protocol. Not for the embedded
+ * database: its connections share one backend session, where a replaced connection would
+ * prepare a name that already exists.
+ */
+export class StatementNames {
+  private readonly names = new Map<string, string>();
+
+  config(sql: string, params: unknown[] | undefined): string | pg.QueryConfig {
+    if (!params || params.length === 0) return sql;
+    let name = this.names.get(sql);
+    if (name === undefined) {
+      if (this.names.size >= MAX_NAMED_STATEMENTS) return { text: sql, values: params };
+      name = `wa_${createHash('sha256').update(sql).digest('base64url').slice(0, 24)}`;
+      this.names.set(sql, name);
+    }
+    return { name, text: sql, values: params };
+  }
+}
+
+/** A connection whose parameterised statements are named (see StatementNames). */
+function namingClient(client: pg.PoolClient, names: StatementNames): Queryable {
+  const query = (sql: string, params?: unknown[]) => client.query(names.config(sql, params) as pg.QueryConfig);
+  return { query: query as unknown as Queryable['query'] };
+}
+
 export function createPostgresDatabase(
   kind: Database['kind'],
   options: PoolOptions,
   logger: Logger,
   onClose?: () => Promise<void>,
 ): Database {
+  const names = kind === 'postgres' ? new StatementNames() : undefined;
   const statementTimeout = options.statementTimeoutMs ?? 10_000;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
@@ -99,9 +134,10 @@ export function createPostgresDatabase(
   const database: Database = {
     kind,
     poolSize: options.max,
-    async query(sql, params) {
+    async query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]) {
       try {
-        return await pool.query(sql, params as unknown[]);
+        if (names) return await pool.query<R>(names.config(sql, params) as pg.QueryConfig);
+        return await pool.query<R>(sql, params);
       } catch (error) {
         throw classify(error);
       }
@@ -137,7 +173,7 @@ export function createPostgresDatabase(
       }
       let broken: unknown;
       try {
-        return await work(client);
+        return await work(names ? namingClient(client, names) : client);
       } catch (error) {
         if (isUnavailable(error)) broken = error;
         throw classify(error);

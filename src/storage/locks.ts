@@ -9,6 +9,8 @@ export const LOCKS = {
   conversationTimers: 7_331_002,
   /** Transaction lock of each retention batch: one replica removes expired personal data at a time. */
   retention: 7_331_003,
+  /** Transaction lock of the agent time job: one replica folds agent time totals at a time. */
+  agentTime: 7_331_004,
   /** Base of the thread locks: THREAD_LOCK_BUCKETS keys from here serialise writers of the same threads. */
   threadsBase: 7_340_000,
 } as const;

@@ -47,14 +47,17 @@ export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): P
     if (!firstOf.has(keyOf(d))) firstOf.set(keyOf(d), i);
   });
   const unique = [...firstOf.values()].map((i) => deliveries[i]!);
-  const tuples = unique.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, ${storableBody(`$${3 * j + 3}::jsonb`)}, 'stored')`);
+  // One statement text whatever the number of bodies (arrays, in the order given), so that it is
+  // prepared once per connection.
   const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer; withheld: boolean }>(
     `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
-     VALUES ${tuples.join(', ')}
+     SELECT r.provider, decode(r.sha256, 'hex'), ${storableBody('r.body::jsonb')}, 'stored'
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(provider, sha256, body, n)
+      ORDER BY r.n
      ON CONFLICT (provider, body_sha256) DO UPDATE SET outcome = 'stored', error = NULL
        WHERE webhook_deliveries.outcome = 'rejected'
      RETURNING id, provider, body_sha256, payload IS NULL AS withheld`,
-    unique.flatMap((d) => [d.provider, d.bodySha256, d.body]),
+    [unique.map((d) => d.provider), unique.map((d) => d.bodySha256.toString('hex')), unique.map((d) => d.body)],
   );
   const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
   const ids = deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? (idOf.get(keyOf(d)) ?? null) : null));
@@ -202,6 +205,8 @@ export interface StoredMessage {
   sentAt: Date;
   contextId: string | null;
   isRequest: boolean;
+  /** A customer message in a thread that has CSAT surveys (sent, answered or expired): it may answer one. */
+  surveyThread: boolean;
 }
 
 export async function insertMessages(tx: Queryable, messages: MessageToStore[]): Promise<StoredMessage[]> {
@@ -244,6 +249,7 @@ export async function insertMessages(tx: Queryable, messages: MessageToStore[]):
     inserted: boolean;
     context_wamid: string | null;
     is_request: boolean;
+    survey_thread: boolean;
   }>(
     `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
                            type, sent_at, text_body, context_wamid, payload, delivery_id, is_request, category, sentiment,
@@ -266,7 +272,11 @@ export async function insertMessages(tx: Queryable, messages: MessageToStore[]):
             sent_at = LEAST(messages.sent_at, excluded.sent_at)
       WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
      RETURNING delivery_id, wamid, phone_number_id, contact_wa_id, direction, type, sender, agent_id, sent_at,
-               context_wamid, is_request, (xmax = 0) AS inserted`,
+               context_wamid, is_request, (xmax = 0) AS inserted,
+               (direction = 'inbound' AND sender = 'customer' AND EXISTS (
+                  SELECT 1 FROM csat_surveys s
+                   WHERE s.contact_wa_id = messages.contact_wa_id AND s.phone_number_id = messages.phone_number_id
+                     AND s.status IN ('sent', 'answered', 'expired'))) AS survey_thread`,
     [json(rows)],
   );
   return stored.map((r) => ({
@@ -282,23 +292,8 @@ export async function insertMessages(tx: Queryable, messages: MessageToStore[]):
     sentAt: r.sent_at,
     contextId: r.context_wamid,
     isRequest: r.is_request,
+    surveyThread: r.survey_thread,
   }));
-}
-
-/**
- * Outbound messages whose answer-ness a new status may have changed: WhatsApp reported them
- * failed (a send that never reached the customer is no answer), or delivered after a failure.
- * Their threads are folded again from the message's send time.
- */
-export async function messagesWithFailures(tx: Queryable, messageIds: string[]): Promise<{ thread: ThreadKey; sentAt: Date }[]> {
-  if (messageIds.length === 0) return [];
-  const { rows } = await tx.query<{ phone_number_id: string; contact_wa_id: string; sent_at: Date }>(
-    `SELECT m.phone_number_id, m.contact_wa_id, m.sent_at FROM messages m
-      WHERE m.wamid = ANY($1::text[]) AND m.direction = 'outbound' AND m.phone_number_id IS NOT NULL AND m.contact_wa_id IS NOT NULL
-        AND EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed')`,
-    [[...new Set(messageIds)]],
-  );
-  return rows.map((r) => ({ thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }, sentAt: r.sent_at }));
 }
 
 /**
@@ -328,6 +323,12 @@ export interface StoredStatus {
   messageId: string;
   status: string;
   errorCodes: number[];
+  /**
+   * The thread and send time of the outbound message it reports on, when the message's
+   * answer-ness may have changed: WhatsApp reported it failed (a send that never reached the
+   * customer is no answer), now or before. Its thread is folded again from the send time.
+   */
+  refold: { thread: ThreadKey; sentAt: Date } | null;
 }
 
 export async function insertStatuses(tx: Queryable, statuses: (Status & { deliveryId: number | null })[]): Promise<StoredStatus[]> {
@@ -343,14 +344,33 @@ export async function insertStatuses(tx: Queryable, statuses: (Status & { delive
       delivery_id: s.deliveryId,
     }));
   if (rows.length === 0) return [];
-  const { rows: stored } = await tx.query<{ delivery_id: number | null; wamid: string; status: string; error_codes: number[] }>(
-    `INSERT INTO message_statuses (wamid, status, occurred_at, recipient_id, error_codes, payload, delivery_id)
-     SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, r.delivery_id
-       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
-            error_codes integer[], payload jsonb, delivery_id bigint)
-      WHERE ${messageNotAnonymised('r.wamid')}
-     ON CONFLICT (wamid, status) DO NOTHING
-     RETURNING delivery_id, wamid, status, error_codes`,
+  // One statement stores the statuses and finds the outbound messages with a failure among
+  // theirs (stored before, or in this very statement, which its own subqueries cannot see).
+  const { rows: stored } = await tx.query<{
+    delivery_id: number | null;
+    wamid: string;
+    status: string;
+    error_codes: number[];
+    phone_number_id: string | null;
+    contact_wa_id: string | null;
+    sent_at: Date | null;
+    failed: boolean;
+  }>(
+    `WITH stored AS (
+       INSERT INTO message_statuses (wamid, status, occurred_at, recipient_id, error_codes, payload, delivery_id)
+       SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, r.delivery_id
+         FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
+              error_codes integer[], payload jsonb, delivery_id bigint)
+        WHERE ${messageNotAnonymised('r.wamid')}
+       ON CONFLICT (wamid, status) DO NOTHING
+       RETURNING delivery_id, wamid, status, error_codes
+     )
+     SELECT s.delivery_id, s.wamid, s.status, s.error_codes, m.phone_number_id, m.contact_wa_id, m.sent_at,
+            (EXISTS (SELECT 1 FROM stored f WHERE f.wamid = s.wamid AND f.status = 'failed')
+             OR EXISTS (SELECT 1 FROM message_statuses f WHERE f.wamid = s.wamid AND f.status = 'failed')) AS failed
+       FROM stored s
+       LEFT JOIN messages m ON m.wamid = s.wamid AND m.direction = 'outbound'
+                           AND m.phone_number_id IS NOT NULL AND m.contact_wa_id IS NOT NULL`,
     [json(rows)],
   );
   return stored.map((r) => ({
@@ -358,6 +378,10 @@ export async function insertStatuses(tx: Queryable, statuses: (Status & { delive
     messageId: r.wamid,
     status: r.status,
     errorCodes: r.error_codes,
+    refold:
+      r.failed && r.phone_number_id && r.contact_wa_id && r.sent_at
+        ? { thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id }, sentAt: r.sent_at }
+        : null,
   }));
 }
 

@@ -1,0 +1,225 @@
+/**
+ * `npm run bench`: webhook ingest against a bare Node HTTP server in the same run. Builds the
+ * exporter (`npm run build`, as the image runs it), starts it on a fresh PostgreSQL database,
+ * starts a bare HTTP server (bench/ingest/bare-server.ts), and drives both with signed Meta
+ * webhooks from a separate load-generator process (bench/ingest/load-generator.ts) at each
+ * concurrency. Prints per concurrency: webhooks/s and p50/p99 latency of both, the ratio, CPU
+ * per webhook in the exporter, in its PostgreSQL backends and in the bare server (from /proc:
+ * less distorted by a busy machine than throughput), the exporter's peak RSS, answers other than
+ * 200, and at the end whether every webhook was stored. Before the timed runs, a short run
+ * through a counting proxy (bench/ingest/pg-counter.ts) counts statements, round trips and
+ * transactions per webhook. Load averages are printed with the numbers.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench
+ *   BENCH_SECONDS=10 BENCH_CONCURRENCY=1,8,32,64 BENCH_HISTORY=1 npm run bench
+ *
+ * BENCH_SECONDS: measured seconds per run (default 5, after a 1 s warm-up). BENCH_HISTORY=N seeds
+ * N years of history first (bench/seed-history.ts), so the write path works on a full database.
+ * BENCH_ENV: extra exporter settings, e.g. BENCH_ENV="LOG_LEVEL=info". BENCH_PROGRAM: a compiled
+ * exporter to run instead of building this one (e.g. another commit's `npm run build -- dist-x`,
+ * then BENCH_PROGRAM=dist-x/main.js), to compare versions in the same conditions.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createPostgresDatabase } from '../../src/storage/database.ts';
+import { migrate } from '../../src/storage/migrate.ts';
+import { seedHistory } from '../seed-history.ts';
+import { exporterBackends, freePort, load, processCpu, rssMiB, waitReady } from '../support.ts';
+import { startCountingProxy } from './pg-counter.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const adminUrl = process.env.DATABASE_URL;
+if (!adminUrl) {
+  console.error('bench needs DATABASE_URL (a PostgreSQL server; a database is created and dropped)');
+  process.exit(2);
+}
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
+const HISTORY = Number(process.env.BENCH_HISTORY ?? 0);
+const EXTRA_ENV = Object.fromEntries(
+  (process.env.BENCH_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
+const PROGRAM = process.env.BENCH_PROGRAM;
+const SECRET = 'bench-app-secret-4f1c9a7e';
+
+const dbName = `wa_bench_ingest_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+const { rows: version } = await admin.query<{ server_version: string }>('SHOW server_version');
+console.log(
+  `ingest bench: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, PostgreSQL ${version[0]!.server_version}, Node ${process.version}; ${load()}`,
+);
+await admin.query(`CREATE DATABASE ${dbName}`);
+const url = new URL(adminUrl);
+url.pathname = `/${dbName}`;
+const client = new pg.Client({ connectionString: url.toString() });
+
+const children = new Set<ChildProcess>();
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  children.delete(child);
+}
+
+async function startExporter(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [PROGRAM ?? 'dist/main.js'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      WHATSAPP_APP_SECRET: SECRET,
+      WHATSAPP_VERIFY_TOKEN: 'bench-verify-token',
+      EVENTS_API_TOKEN: 'bench-events-token-8d2e',
+      LOG_LEVEL: 'warn',
+      RETENTION_DAYS: String(365 * Math.max(1, HISTORY) + 30),
+      ...EXTRA_ENV,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.add(child);
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(base, () => child.exitCode !== null);
+  return { child, url: `${base}/webhooks/whatsapp` };
+}
+
+interface LoadResult {
+  concurrency: number;
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  sent: { messages: number; statuses: number; total: number };
+  nextSeq: number;
+}
+
+let seq = 0;
+const sent = { messages: 0, statuses: 0, total: 0, non200: 0 };
+/** Runs the load generator against `target`; returns its result and the CPU the watched processes used. */
+async function drive(target: string, concurrency: number, seconds: number, watch: () => number[]): Promise<LoadResult & { cpu: number[] }> {
+  const before = watch().map(processCpu);
+  const generator = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/ingest/load-generator.ts', target, String(concurrency), String(seconds), SECRET, String(seq)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.add(generator);
+  let out = '';
+  generator.stdout!.on('data', (chunk) => {
+    out += chunk;
+  });
+  await new Promise((r) => generator.once('exit', r));
+  children.delete(generator);
+  const cpu = watch().map((pid, i) => processCpu(pid) - (before[i] ?? 0));
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
+  seq = result.nextSeq;
+  return { ...result, cpu };
+}
+
+const f = (n: number, digits = 0) => n.toFixed(digits);
+try {
+  if (PROGRAM) console.log(`running ${PROGRAM}`);
+  else {
+    console.log('building the exporter (npm run build) …');
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'ignore' });
+  }
+  const database = createPostgresDatabase('postgres', { connectionString: url.toString(), max: 1 }, pino({ level: 'silent' }));
+  await migrate(database);
+  await database.close();
+  await client.connect();
+  if (HISTORY > 0) {
+    console.log(`seeding ${HISTORY} year(s) of history …`);
+    await seedHistory(client, HISTORY);
+  }
+
+  const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/ingest/bare-server.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(bare);
+  const barePort = await new Promise<number>((resolve, reject) => {
+    bare.stdout!.once('data', (chunk) => resolve(Number(String(chunk).trim())));
+    bare.once('exit', () => reject(new Error('bare server exited')));
+  });
+  const bareUrl = `http://127.0.0.1:${barePort}/webhooks/whatsapp`;
+
+  // Statements per webhook, through a counting proxy (a run of its own: the proxy adds a hop).
+  {
+    const pgUrl = new URL(url.toString());
+    const proxy = await startCountingProxy(Number(pgUrl.port || 5432), pgUrl.hostname);
+    pgUrl.port = String(proxy.port);
+    const counted = await startExporter(pgUrl.toString());
+    await new Promise((r) => setTimeout(r, 1_000));
+    proxy.reset();
+    const result = await drive(counted.url, 8, 3, () => []);
+    const c = { ...proxy.counts };
+    for (const [k, v] of Object.entries(result.sent)) sent[k as 'messages'] += v;
+    sent.non200 += result.sent.total - (result.statuses['200'] ?? 0);
+    const per = (n: number) => f(n / result.sent.total, 2);
+    console.log(
+      `per webhook at 8 connections (${result.sent.total} webhooks, background jobs included): ${per(c.statements)} statements, ` +
+        `${per(c.roundTrips)} round trips, ${per(c.parses)} parses, ${per(c.transactions)} transactions`,
+    );
+    await stop(counted.child);
+    await proxy.close();
+  }
+
+  const exporter = await startExporter(url.toString());
+  let peakRss = rssMiB(exporter.child.pid!);
+  const rssTimer = setInterval(() => {
+    peakRss = Math.max(peakRss, rssMiB(exporter.child.pid!));
+  }, 100);
+  console.log(`exporter idle RSS ${f(rssMiB(exporter.child.pid!))} MiB`);
+  console.log(`\n${SECONDS} s per run after 1 s warm-up; 60 % inbound text message, 40 % status; load generator in its own process`);
+  console.log(
+    'conn | bare /s  p50 ms  p99 ms | exporter /s  p50 ms  p99 ms  non-200 | ratio | CPU ms/webhook: exporter  PostgreSQL  bare | load',
+  );
+  for (const concurrency of CONCURRENCY) {
+    const b = await drive(bareUrl, concurrency, SECONDS, () => [bare.pid!]);
+    const pids = [exporter.child.pid!, ...(await exporterBackends(client))];
+    const e = await drive(exporter.url, concurrency, SECONDS, () => pids);
+    for (const [k, v] of Object.entries(e.sent)) sent[k as 'messages'] += v;
+    const non200 = e.sent.total - (e.statuses['200'] ?? 0);
+    sent.non200 += non200;
+    const [exporterCpu = 0, ...backendCpu] = e.cpu;
+    const postgresCpu = backendCpu.reduce((s, x) => s + x, 0);
+    console.log(
+      [
+        String(concurrency).padStart(4),
+        `${f(b.perSecond).padStart(7)}  ${f(b.p50, 1).padStart(6)}  ${f(b.p99, 1).padStart(6)}`,
+        `${f(e.perSecond).padStart(11)}  ${f(e.p50, 1).padStart(6)}  ${f(e.p99, 1).padStart(6)}  ${String(non200).padStart(7)}`,
+        `${f(e.perSecond / b.perSecond, 2).padStart(5)}`,
+        `${f((exporterCpu * 1000) / e.sent.total, 3).padStart(24)}  ${f((postgresCpu * 1000) / e.sent.total, 3).padStart(10)}  ${f(((b.cpu[0] ?? 0) * 1000) / b.sent.total, 3).padStart(4)}`,
+        load(),
+      ].join(' | '),
+    );
+  }
+  clearInterval(rssTimer);
+  console.log(`\nexporter peak RSS under load ${f(peakRss)} MiB`);
+  await new Promise((r) => setTimeout(r, 500));
+  const { rows } = await client.query<{ messages: number; statuses: number }>(
+    `SELECT (SELECT count(*) FROM messages WHERE wamid LIKE 'wamid.bench.%')::int AS messages,
+            (SELECT count(*) FROM message_statuses WHERE wamid LIKE 'wamid.out.%')::int AS statuses`,
+  );
+  const stored = rows[0]!;
+  const complete = stored.messages === sent.messages && stored.statuses === sent.statuses && sent.non200 === 0;
+  console.log(
+    `stored: ${stored.messages} of ${sent.messages} messages, ${stored.statuses} of ${sent.statuses} statuses; answers other than 200: ${sent.non200} — ${complete ? 'every webhook answered 200 and stored' : 'INCOMPLETE'}`,
+  );
+  if (!complete) process.exitCode = 1;
+} finally {
+  for (const child of [...children]) await stop(child);
+  await client.end().catch(() => undefined);
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+}
