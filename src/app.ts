@@ -66,22 +66,11 @@ export interface App {
 
 export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
-  const registry = createRegistry(config.businessHours);
-  const ingest = new IngestMetrics(registry, PROVIDERS, EVENT_TYPES);
-  const conversations = new ConversationMetrics(registry, config.categories.labels);
-  const jobs = new JobMetrics(registry);
-  const csat = new CsatMetrics(registry);
-  const privacy = new PrivacyMetrics(registry);
   const agentLabel = agentLabeler(config.agentLabels, config.pseudonymKey);
   const businessNumber = (phoneNumberId: string) => config.businessNumberNames.get(phoneNumberId) ?? phoneNumberId;
-  for (const name of config.businessNumberNames.values()) conversations.knowBusinessNumber(name);
-  const counting = new Counting({
-    ingest,
-    conversations,
-    undeliveredSurveys: (count) => csat.surveys.inc({ outcome: 'undelivered' }, count),
-    calendar: config.businessHours,
-    businessNumber,
+  const { registry, ingest, conversations, jobs, csat, privacy, auth, counting } = registerMetrics(config, database, logger, {
     agentLabel,
+    businessNumber,
   });
 
   const fold: FoldSettings = {
@@ -90,17 +79,13 @@ export function createApp(deps: AppDependencies): App {
     boundCategory: config.categories.bounded,
   };
   const settle: SettleContext = { database, settleMs: config.settleAfterMs, counting };
-  registerDatabaseMetrics(registry, database);
-  const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
-  registerConversationGauges(collectors, config.categories.labels, businessNumber, (name) => conversations.knowBusinessNumber(name));
-  registerAgentGauges(collectors, agentLabel);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(httpLogger(logger));
   app.use(securityHeaders());
-  app.use(authFailureGuard(new AuthFailureLimiter(deps.authLimit), new AuthMetrics(registry)));
+  app.use(authFailureGuard(new AuthFailureLimiter(deps.authLimit), auth));
 
   const writer = createWriter(database, {
     lifecycle: fold.lifecycle,
@@ -157,4 +142,42 @@ export function createApp(deps: AppDependencies): App {
     retention,
     agentTime: { database },
   };
+}
+
+/**
+ * Every metric family and scrape-time collector of the exporter, in one list (docs/metrics.md
+ * documents each; test/metric-contract.test.ts holds the two together). Families of a feature
+ * live in its folder (CSAT, privacy, HTTP auth); they are all registered here.
+ */
+function registerMetrics(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  labels: { agentLabel: (agent: string) => string; businessNumber: (phoneNumberId: string) => string },
+) {
+  const registry = createRegistry(config.businessHours);
+  const ingest = new IngestMetrics(registry, PROVIDERS, EVENT_TYPES);
+  const conversations = new ConversationMetrics(registry, config.categories.labels);
+  const jobs = new JobMetrics(registry);
+  const csat = new CsatMetrics(registry);
+  const privacy = new PrivacyMetrics(registry);
+  const auth = new AuthMetrics(registry);
+  registerDatabaseMetrics(registry, database);
+  for (const name of config.businessNumberNames.values()) conversations.knowBusinessNumber(name);
+
+  // Scrape-time collectors: gauges and agent time read from the database when Prometheus scrapes.
+  const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
+  registerConversationGauges(collectors, config.categories.labels, labels.businessNumber, (name) => conversations.knowBusinessNumber(name));
+  registerAgentGauges(collectors, labels.agentLabel);
+
+  // The one place that counts what a committed write established.
+  const counting = new Counting({
+    ingest,
+    conversations,
+    undeliveredSurveys: (count) => csat.surveys.inc({ outcome: 'undelivered' }, count),
+    calendar: config.businessHours,
+    businessNumber: labels.businessNumber,
+    agentLabel: labels.agentLabel,
+  });
+  return { registry, ingest, conversations, jobs, csat, privacy, auth, collectors, counting };
 }
