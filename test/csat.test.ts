@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
 import type { App } from '../src/app.ts';
 import { sendDueSurveys } from '../src/csat/send-surveys.ts';
 import { settleDueFacts } from '../src/jobs/settle-facts.ts';
-import { EVENTS_TOKEN, scrape, testApp, total } from './support/app.ts';
+import { postEvents as sendEvents, postWebhook as sendWebhook, scrape, testApp, total } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
+import { inbound, PHONE_NUMBER_ID, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
 
 interface GraphCall {
   path: string;
@@ -85,18 +84,8 @@ after(async () => {
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 
-function postWebhook(payload: unknown, target: App = app) {
-  const { body, signature } = signed(payload);
-  return request(target.express)
-    .post('/webhooks/whatsapp')
-    .set('Content-Type', 'application/json')
-    .set('X-Hub-Signature-256', signature)
-    .send(body)
-    .expect(200);
-}
-function postEvents(events: object[]) {
-  return request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).send(events).expect(200);
-}
+const postWebhook = (payload: unknown, target: App = app) => sendWebhook(target, payload).expect(200);
+const postEvents = (events: object[]) => sendEvents(app, events).expect(200);
 
 /** A conversation the customer opened `writtenAgo` minutes ago, alice answered and resolved `resolvedAgo` minutes ago. */
 async function resolvedConversation(customer: string, text: string, writtenAgo: number, resolvedAgo: number) {

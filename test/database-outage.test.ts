@@ -4,9 +4,9 @@ import { after, before, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
 import { createPostgresDatabase, type Database } from '../src/storage/database.ts';
-import { metricValue, testApp } from './support/app.ts';
+import { metricValue, postWebhook, testApp } from './support/app.ts';
 import { createTestDatabase, silentLogger, type TestDatabase } from './support/database.ts';
-import { inbound, signed, textMessage } from './support/meta.ts';
+import { inbound, textMessage } from './support/meta.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
 let db: TestDatabase;
@@ -34,14 +34,7 @@ after(async () => {
   await db.drop();
 });
 
-function post(payload: unknown) {
-  const { body, signature } = signed(payload);
-  return request(app.express)
-    .post('/webhooks/whatsapp')
-    .set('Content-Type', 'application/json')
-    .set('X-Hub-Signature-256', signature)
-    .send(body);
-}
+const post = (payload: unknown) => postWebhook(app, payload);
 
 it('answers 503 with Retry-After while the database is down or hung, keeps what it had, and recovers', {
   skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (a TCP proxy in front of PostgreSQL)',

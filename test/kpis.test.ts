@@ -10,9 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
 import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
-import { EVENTS_TOKEN, sample, scrape, openTestApp, testApp, total } from './support/app.ts';
+import { EVENTS_TOKEN, openTestApp, postEvents, postWebhook, sample, scrape, testApp, total } from './support/app.ts';
 import type { TestDatabase } from './support/database.ts';
-import { envelope, inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
+import { envelope, inbound, PHONE_NUMBER_ID, status, statuses, textMessage, unix, wamid } from './support/meta.ts';
 import { skipUnless } from './support/tools.ts';
 
 /**
@@ -69,22 +69,6 @@ const BERT = '4915100000002';
 const CLARA = '4915100000003';
 const DORA = '4915100000004';
 const EMIL = '4915100000005';
-
-function postWebhook(target: App, payload: unknown) {
-  const { body, signature } = signed(payload);
-  return request(target.express)
-    .post('/webhooks/whatsapp')
-    .set('Content-Type', 'application/json')
-    .set('X-Hub-Signature-256', signature)
-    .send(body);
-}
-
-function postEvents(target: App, events: unknown, token = EVENTS_TOKEN) {
-  return request(target.express)
-    .post('/api/v1/events')
-    .set('Authorization', `Bearer ${token}`)
-    .send(events as object);
-}
 
 const event = (id: string, type: string, s: number, fields: Record<string, unknown>) => ({
   id,

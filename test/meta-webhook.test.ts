@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
 import type { TestDatabase } from './support/database.ts';
-import { metricValue, openTestApp, testApp } from './support/app.ts';
+import { metricValue, openTestApp, postWebhook, testApp } from './support/app.ts';
 import {
   APP_SECRET,
   contact,
@@ -29,14 +29,7 @@ let app: App;
 before(async () => ({ db, app } = await openTestApp()));
 after(() => db.drop());
 
-function post(target: App, payload: unknown, secret = APP_SECRET) {
-  const { body, signature } = signed(payload, secret);
-  return request(target.express)
-    .post('/webhooks/whatsapp')
-    .set('Content-Type', 'application/json')
-    .set('X-Hub-Signature-256', signature)
-    .send(body);
-}
+const post = postWebhook;
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.database.query<{ n: string }>(sql, params)).rows[0]!.n);
 

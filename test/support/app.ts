@@ -2,7 +2,8 @@
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import type { Database } from '../../src/storage/database.ts';
-import { APP_SECRET, VERIFY_TOKEN } from './meta.ts';
+import request from 'supertest';
+import { APP_SECRET, signed, VERIFY_TOKEN } from './meta.ts';
 import { createTestDatabase, silentLogger, type TestDatabase } from './database.ts';
 
 export const EVENTS_TOKEN = 'test-events-token';
@@ -90,4 +91,22 @@ export async function webhookOutcomes(app: App, provider: string): Promise<Recor
 /** What changed between two readings of the same counters (unchanged ones left out). */
 export function changes(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v === (before[k] ?? 0) ? [] : [[k, v - (before[k] ?? 0)]])));
+}
+
+/** POSTs a Meta webhook to the app, serialised and signed the way Meta signs (with APP_SECRET, unless another secret is given). */
+export function postWebhook(target: App, payload: unknown, secret = APP_SECRET) {
+  const { body, signature } = signed(payload, secret);
+  return request(target.express)
+    .post('/webhooks/whatsapp')
+    .set('Content-Type', 'application/json')
+    .set('X-Hub-Signature-256', signature)
+    .send(body);
+}
+
+/** POSTs helpdesk events (one or an array) to the events API with the bearer token. */
+export function postEvents(target: App, events: unknown, token = EVENTS_TOKEN) {
+  return request(target.express)
+    .post('/api/v1/events')
+    .set('Authorization', `Bearer ${token}`)
+    .send(events as object);
 }
