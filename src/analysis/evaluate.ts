@@ -24,6 +24,15 @@ export const EVAL_SETS = {
   'probe-f': set('analysis-probe-f.jsonl'),
   'probe-g': set('analysis-probe-g.jsonl'),
   'probe-h': set('analysis-probe-h.jsonl'),
+  'probe-i': set('analysis-probe-i.jsonl'),
+  'probe-j': set('analysis-probe-j.jsonl'),
+  'probe-k': set('analysis-probe-k.jsonl'),
+  'probe-l': set('analysis-probe-l.jsonl'),
+  'probe-m': set('analysis-probe-m.jsonl'),
+  'probe-n': set('analysis-probe-n.jsonl'),
+  'probe-o': set('analysis-probe-o.jsonl'),
+  'probe-p': set('analysis-probe-p.jsonl'),
+  'probe-q': set('analysis-probe-q.jsonl'),
 } as const;
 export type EvalSetName = keyof typeof EVAL_SETS;
 
@@ -35,12 +44,21 @@ export const MINIMUM_ACCURACY: Record<EvalSetName, { polarity: number; category:
   heldout: { polarity: 0.95, category: 0.97 },
   dev: { polarity: 0.98, category: 0.98 },
   'probe-a': { polarity: 0.97, category: 0.97 },
-  'probe-c': { polarity: 0.87, category: 0.9 },
+  'probe-c': { polarity: 0.87, category: 0.95 },
   'probe-d': { polarity: 0.92, category: 0.95 },
   'probe-e': { polarity: 0.95, category: 0.95 },
-  'probe-f': { polarity: 0.95, category: 0.85 },
+  'probe-f': { polarity: 0.95, category: 0.92 },
   'probe-g': { polarity: 0.92, category: 0.87 },
   'probe-h': { polarity: 0.95, category: 0.95 },
+  'probe-i': { polarity: 0.97, category: 0.95 },
+  'probe-j': { polarity: 0.97, category: 0.95 },
+  'probe-k': { polarity: 0.97, category: 0.95 },
+  'probe-l': { polarity: 0.97, category: 0.97 },
+  'probe-m': { polarity: 0.97, category: 0.95 },
+  'probe-n': { polarity: 0.97, category: 0.97 },
+  'probe-o': { polarity: 0.97, category: 0.95 },
+  'probe-p': { polarity: 0.97, category: 0.97 },
+  'probe-q': { polarity: 0.97, category: 0.97 },
 };
 
 const POLARITIES = ['negative', 'neutral', 'positive'] as const;

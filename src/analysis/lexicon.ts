@@ -215,6 +215,10 @@ export const ENGLISH_WORDS: Readonly<Record<string, number>> = {
   warped: -2,
   mouldy: -3,
   moldy: -3,
+  mushy: -2,
+  squashed: -2,
+  // A topic word ("yoga blocks", "building blocks"), not a feeling.
+  blocks: 0,
   rusty: -2,
   pending: -1,
   wet: -2,
@@ -623,6 +627,15 @@ export const GERMAN_WORDS: Readonly<Record<string, number>> = {
   warte: -1,
   unzufrieden: -2,
   leider: -1,
+  unterirdisch: -3,
+  // English praise in German messages.
+  nice: 2,
+  // Typed in a hurry.
+  deffekt: -2,
+  defeckt: -2,
+  matschig: -2,
+  verschimmelt: -3,
+  schimmelig: -3,
 };
 
 /** Emoji the Emoji Sentiment Ranking lacks or reads otherwise in a complaint ("😤" is anger here). */
@@ -646,6 +659,8 @@ export const EMOJI_WORDS: Readonly<Record<string, number>> = {
   '❤': 3,
   '👌': 2,
   '👏': 2,
+  // A wave is a greeting, not praise ("hey 👋").
+  '👋': 0,
 };
 
 /**
@@ -660,6 +675,14 @@ export const THANKS: Readonly<Record<string, number>> = {
   thankyou: 2,
   thx: 2,
   thnx: 2,
+  // Typed in a hurry: "Thnaks", "thanx", "danek".
+  thnaks: 2,
+  thansk: 2,
+  tahnks: 2,
+  thanx: 2,
+  thnks: 2,
+  danek: 2,
+  dnake: 2,
   ty: 2,
   cheers: 2,
   appreciate: 2,
@@ -710,7 +733,7 @@ export const INTERJECTIONS: ReadonlySet<string> = new Set([
  * message are manners.
  */
 export const REQUEST_PATTERN =
-  "\\?|\\b(please|pls|plz|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like|i would like|i want to|i need|i'd appreciate|i would appreciate|how do i|how can i|let me know|wanted to ask|is it possible|bitte|kann ich|kannst du|könnt ihr|können sie|könnten sie|könntet ihr|würden sie|würdet ihr|ich möchte|ich würde gerne?|ich hätte gerne?|ich brauche|ich bitte|wollte (nur |mal )?fragen|möchte (gerne? )?fragen|wie kann ich|ist es möglich|hiermit)\\b";
+  "\\?|\\b(please|pls|plz|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like|i would like|i want to|i need|i'd appreciate|i would appreciate|how do i|how can i|let me know|wanted to ask|is it possible|bitte|kann ich|kannst du|könnt ihr|können sie|könnten sie|könntet ihr|würden sie|würdet ihr|ich möchte|ich würde gerne?|ich hätte gerne?|ich brauche|brauche|benötige|ich bitte|wollte (nur |mal )?fragen|möchte (gerne? )?fragen|wie kann ich|ist es möglich|hiermit)\\b";
 
 /** Words that negate what follows them in their clause (German: the whole clause, "gefällt mir nicht"). */
 export const ENGLISH_NEGATORS: ReadonlySet<string> = new Set([
@@ -993,11 +1016,82 @@ export interface PhraseRule {
  * lower-cased message with one merged regular expression per language.
  */
 export const ENGLISH_PHRASES: readonly PhraseRule[] = [
-  { pattern: 'thanks? (you )?for (nothing|nothing at all)|thank you for nothing', score: -4, frustration: true },
+  {
+    pattern:
+      'thanks? (you )?(so much |a lot |very much )?for (absolutely |literally |really )?(nothing|nothing at all)|thank you for nothing',
+    score: -4,
+    frustration: true,
+  },
   { pattern: 'thanks? in advance|thank you in advance|kind regards|best regards|many thanks in advance', score: 0 },
   { pattern: 'good (morning|afternoon|evening|day|night)', score: 0 },
   { pattern: 'no problem|no worries|not a problem', score: 2 },
   { pattern: 'not bad', score: 2 },
+  // Thanks for a problem solved are praise, and the problem they name is over.
+  {
+    pattern:
+      '(thanks?|thank you|thx|ty|cheers)( you)?( so much| a lot| very much)? for (fixing|sorting|resolving|solving|correcting|handling|processing|refunding|replacing|exchanging|waiving|crediting|reimbursing|taking care|looking into|helping|getting back|the (quick|fast|speedy|swift|refund|replacement|help)|your (quick|fast|speedy|swift|help|patience))[^.!?]*',
+    score: 3,
+  },
+  { pattern: 'not (a )?(single|one) (reply|answer|response|word|message|email|e-mail|call|update)', score: -3, frustration: true },
+  {
+    pattern: "i (did|have done|did absolutely) nothing wrong|(didn't|did not|haven't) do(ne)? anything wrong",
+    score: -2,
+    frustration: true,
+  },
+  { pattern: "nowhere (did it say|does it say|was it|is it|mentioned|stated)|(never|wasn't|was not) mentioned", score: -2 },
+  { pattern: '(pass on|give|send) (my |our )?(thanks|compliments|praise)', score: 3 },
+  { pattern: 'lasts (forever|ages|for ages)', score: 2 },
+  { pattern: '(\\d+|two|three|four|five|six) (days|weeks|months) for (a|an|one|my|the|some)', score: -2, frustration: true },
+  { pattern: '(but|and) (still )?no [\\p{L}]+ yet', score: -2, frustration: true },
+  {
+    pattern: "(getting |i'm |im |i am |so |really |totally )*fed up|sick (and tired )?of (this|it|waiting|you)",
+    score: -3,
+    frustration: true,
+  },
+  {
+    pattern: '(still )?no (refund|reply|answer|response|money|update|parcel|package|delivery|confirmation|news|word)( from you)? yet',
+    score: -2,
+    frustration: true,
+  },
+  {
+    pattern:
+      '(is )?(any ?(one|body)|someone|somebody) (actually |even |ever )?(reading|checking|looking at) (this|these|my messages)|(been )?sitting here (for|since)',
+    score: -2,
+    frustration: true,
+  },
+  {
+    pattern:
+      "(can't|cannot|cant|can not) (really |honestly |exactly )?say (that )?(i'?m|i am|im|we'?re|we are) (happy|satisfied|impressed|pleased|thrilled)",
+    score: -3,
+  },
+  { pattern: '(that was|this is|this was) (my|our) (last|final) order', score: -3, frustration: true },
+  { pattern: '(on time|quick|fast|perfect) (again|as always)|again on time', score: 2 },
+  { pattern: '(got|received|sent me|delivered|left|dropped|put|sent|gave) [^.!?]{0,40} instead( of)?', score: -2 },
+  { pattern: 'ordered (a |an |the )?[^.!?,]{0,30}(,| and| but) (got|received)', score: -2 },
+  {
+    pattern:
+      '(left|dumped|thrown|threw|put|dropped) [^.!?]{0,30}(on|at|in front of|outside) (the |my )?(doorstep|porch|street|pavement|bins?)|in the rain',
+    score: -2,
+  },
+  { pattern: '(not|and not) (with |to )?(a|your|this|the|some) (stupid |dumb )?(bot|chatbot|machine)', score: -2, frustration: true },
+  // Something done in the customer's name without them: "someone changed my email, and it wasn't me".
+  { pattern: "(it )?(wasn't|was not|wasnt) (me|us)", score: -2 },
+  // A wrong item: "instead of the face cream I got shampoo".
+  {
+    pattern:
+      'instead of [^.!?]{1,40}\\b(i got|i received|we got|i was sent|you sent|came|arrived|was in|were in|showed up|was delivered|got delivered)',
+    score: -2,
+  },
+  {
+    pattern:
+      '(can|could) (barely|hardly) (hear|see|read|use|open|close|charge|connect|understand)|(barely|hardly) (works|working|holds|charges)',
+    score: -2,
+  },
+  // Describing oneself to ask for help is no complaint: "I'm not very good with computers".
+  {
+    pattern: 'not (very |that |so |too )?(good|great) (with|at) (computers|technology|tech|phones|smartphones|apps|the internet|online)',
+    score: 0,
+  },
   { pattern: "(would|i'd|we'd) like( to)?|i'd love to|(looks?|feels?|seems?|something|anything) like", score: 0 },
   {
     pattern:
@@ -1132,7 +1226,12 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
 ];
 
 export const GERMAN_PHRASES: readonly PhraseRule[] = [
-  { pattern: '(vielen )?dank (auch )?für (gar )?nichts|danke für (gar )?nichts', score: -4, frustration: true },
+  {
+    pattern:
+      '(vielen )?(herzlichen |lieben |besten )?dank (auch )?für (gar |überhaupt )?(nichts|nix)|danke für (gar |überhaupt )?(nichts|nix)',
+    score: -4,
+    frustration: true,
+  },
   {
     pattern:
       '(danke|dank) (schon )?(im voraus|vorab)|vorab (vielen )?dank|(mit )?(freundlichen|besten|lieben|herzlichen) grüßen|(liebe|viele|beste|freundliche) grüße|lg|mfg|vg',
@@ -1174,6 +1273,7 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
     score: -2,
     frustration: true,
   },
+  { pattern: 'wieder (mal |einmal )?(super |total |richtig |echt )?(pünktlich|schnell|perfekt|top|einwandfrei|problemlos)', score: 2 },
   {
     pattern:
       'schon wieder|wieder ?mal|(zum|das) (zweite|dritte|vierte|fünfte|x-te|hundertste|\\d+\\.)n? ?mal|immer wieder (das gleiche|dasselbe)|ständig',
@@ -1212,6 +1312,12 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
     pattern: 'bis (heute|jetzt) (ist |wurde |habe ich |hab ich |kam |kommt )?(nichts|nix|kein\\w*|nicht|noch nicht|noch nichts)',
     score: -2,
     frustration: true,
+  },
+  // Time that passes happily is no waiting: "schlaf seit Wochen wie ein Murmeltier".
+  {
+    pattern:
+      'seit ([\\p{L}\\p{N}]+ ){1,2}(ohne (probleme|murren|ausfall)|problemlos|jeden tag|täglich|begeistert|nichts anderes|wie (ein|a) [\\p{L}]+)',
+    score: 1,
   },
   {
     pattern:
@@ -1284,4 +1390,41 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
   { pattern: '(zu|sehr|super|extrem|mega|total|echt|richtig|ziemlich|unglaublich|viel zu) laut', score: -2 },
   { pattern: 'funktioniert wieder|geht wieder|alles gut|alles bestens', score: 2 },
   { pattern: 'alles klar', score: 0 },
+  // Thanks for a problem solved are praise, and the problem they name is over.
+  {
+    pattern:
+      '(danke|vielen dank|dankeschön|herzlichen dank)( euch| ihnen| dir)?,? (für|fürs|dass)[^.!?]{0,60}(schnell\\p{L}*|erledigt|gelöst|korrigiert|erstattet|geklärt|behoben|ersetzt|umgetauscht|unkompliziert\\p{L}*|problemlos)[^.!?]*',
+    score: 3,
+  },
+  { pattern: 'kein(e|en)? einzige(n|s|r)? (antwort|rückmeldung|nachricht|mail|e-mail|anruf|reaktion)', score: -3, frustration: true },
+  { pattern: '(ist|sind|war) (echt |einfach |voll |total |wirklich |der )*(der )?hammer|(ein|a) (echter |wahrer )?traum', score: 3 },
+  {
+    pattern:
+      '(kann|könnte) (echt |wirklich |ehrlich |leider )*(nicht|kaum) (behaupten|sagen),? (dass|das) (ich|wir) [^.!?]{0,40}(zufrieden|glücklich|begeistert|happy)',
+    score: -3,
+  },
+  { pattern: '(das )?(war|ist) (meine|unsere) (allerletzte|letzte) bestellung', score: -3, frustration: true },
+  { pattern: '(will|möchte|verlange) ([\\p{L}]+ ){0,2}(sofort|jetzt sofort|umgehend)', score: -2, frustration: true },
+  { pattern: 'liest (das|hier) (hier |eigentlich |überhaupt |auch )*(jemand|einer|irgendwer)', score: -2, frustration: true },
+  { pattern: '(das )?war(en)? (ich|wir) nicht', score: -2 },
+  { pattern: '(habe|hab) (doch |auch |absolut |überhaupt |gar )?(nichts|nix) (falsch|verkehrt) gemacht', score: -2, frustration: true },
+  { pattern: '(stand|steht|war) ([\\p{L}]+ ){0,2}nirgends|nirgends (stand|steht|erwähnt|angegeben)', score: -2 },
+  { pattern: '(richtet|richten sie|richte|richtet bitte) ([\\p{L}]+ ){0,4}(dank|dankeschön|lob|grüße) aus', score: 3 },
+  { pattern: '(hält|halten|hielt) (echt |wirklich |super |total )?(ewig|ewigkeiten|ewigkeiten lang|super lange)', score: 2 },
+  {
+    pattern: '(\\d+|zwei|drei|vier|fünf|sechs) (tage|wochen|monate) für (ein|eine|einen|das|die|den|mein|meine)',
+    score: -2,
+    frustration: true,
+  },
+  { pattern: '(vor die (tür|haustür)|in den regen|im regen) (gestellt|gelegt|geworfen|abgestellt)|im regen', score: -2 },
+  // A wrong item: "Statt der Gesichtscreme war ein Shampoo im Paket".
+  {
+    pattern:
+      '(an)?statt (de[rmns]|die|das|eine[rmns]?|meine[rmns]?)? ?[^.!?]{1,60}\\b(war|waren|kam|kamen|gekommen|geliefert|geschickt|erhalten|drin|im paket|(hab|habe|haben) (ich|wir) [^.!?]{0,40}(bekommen|erhalten))\\b',
+    score: -2,
+  },
+  { pattern: 'umsonst [^.!?]{0,20}(hingefahren|gefahren|gelaufen|gewartet|gekommen|angerufen)|umsonst hin', score: -2, frustration: true },
+  { pattern: 'kaum (zu hören|zu sehen|zu lesen|zu verstehen|hörbar|lesbar|sichtbar)', score: -2 },
+  // Asking for help is no complaint: "Ich weiß leider nicht, wie ich mich einlogge".
+  { pattern: '(weiß|weiss) (leider |jetzt |gerade )?(nicht|nicht genau|nicht mehr),? wie', score: 0 },
 ];
