@@ -1041,7 +1041,11 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   { pattern: "nowhere (did it say|does it say|was it|is it|mentioned|stated)|(never|wasn't|was not) mentioned", score: -2 },
   { pattern: '(pass on|give|send) (my |our )?(thanks|compliments|praise)', score: 3 },
   { pattern: 'lasts (forever|ages|for ages)', score: 2 },
-  { pattern: '(\\d+|two|three|four|five|six) (days|weeks|months) for (a|an|one|my|the|some)', score: -2, frustration: true },
+  {
+    pattern: '(took|takes|taking|needed|waited|wow,?|after) (\\d+|two|three|four|five|six) (days|weeks|months) for (a|an|one|my|the|some)',
+    score: -2,
+    frustration: true,
+  },
   { pattern: '(but|and) (still )?no [\\p{L}]+ yet', score: -2, frustration: true },
   {
     pattern: "(getting |i'm |im |i am |so |really |totally )*fed up|sick (and tired )?of (this|it|waiting|you)",
@@ -1067,10 +1071,14 @@ export const ENGLISH_PHRASES: readonly PhraseRule[] = [
   { pattern: '(that was|this is|this was) (my|our) (last|final) order', score: -3, frustration: true },
   { pattern: '(on time|quick|fast|perfect) (again|as always)|again on time', score: 2 },
   { pattern: '(got|received|sent me|delivered|left|dropped|put|sent|gave) [^.!?]{0,40} instead( of)?', score: -2 },
-  { pattern: 'ordered (a |an |the )?[^.!?,]{0,30}(,| and| but) (got|received)', score: -2 },
   {
     pattern:
-      '(left|dumped|thrown|threw|put|dropped) [^.!?]{0,30}(on|at|in front of|outside) (the |my )?(doorstep|porch|street|pavement|bins?)|in the rain',
+      'ordered (a |an |the )?[^.!?,]{0,30}(,| and| but) (got|received) (a |an )?(wrong|only|something|the same|two|different|another)',
+    score: -2,
+  },
+  {
+    pattern:
+      '(left|dumped|thrown|threw|put|dropped) [^.!?]{0,30}(on|at|in front of|outside) (the |my )?(doorstep|porch|street|pavement|bins?)|(left|sitting|standing|lying|stood|out|outside) in the rain',
     score: -2,
   },
   { pattern: '(not|and not) (with |to )?(a|your|this|the|some) (stupid |dumb )?(bot|chatbot|machine)', score: -2, frustration: true },
@@ -1404,19 +1412,23 @@ export const GERMAN_PHRASES: readonly PhraseRule[] = [
     score: -3,
   },
   { pattern: '(das )?(war|ist) (meine|unsere) (allerletzte|letzte) bestellung', score: -3, frustration: true },
-  { pattern: '(will|möchte|verlange) ([\\p{L}]+ ){0,2}(sofort|jetzt sofort|umgehend)', score: -2, frustration: true },
+  { pattern: '(will|verlange) ([\\p{L}]+ ){0,2}(sofort|jetzt sofort|umgehend)', score: -2, frustration: true },
   { pattern: 'liest (das|hier) (hier |eigentlich |überhaupt |auch )*(jemand|einer|irgendwer)', score: -2, frustration: true },
-  { pattern: '(das )?war(en)? (ich|wir) nicht', score: -2 },
+  { pattern: 'das war(en)? (ich|wir) (aber |doch |definitiv |ganz sicher )?nicht', score: -2 },
   { pattern: '(habe|hab) (doch |auch |absolut |überhaupt |gar )?(nichts|nix) (falsch|verkehrt) gemacht', score: -2, frustration: true },
   { pattern: '(stand|steht|war) ([\\p{L}]+ ){0,2}nirgends|nirgends (stand|steht|erwähnt|angegeben)', score: -2 },
   { pattern: '(richtet|richten sie|richte|richtet bitte) ([\\p{L}]+ ){0,4}(dank|dankeschön|lob|grüße) aus', score: 3 },
   { pattern: '(hält|halten|hielt) (echt |wirklich |super |total )?(ewig|ewigkeiten|ewigkeiten lang|super lange)', score: 2 },
   {
-    pattern: '(\\d+|zwei|drei|vier|fünf|sechs) (tage|wochen|monate) für (ein|eine|einen|das|die|den|mein|meine)',
+    pattern:
+      '(dauert|gedauert|brauchte|braucht|gewartet|wow,?|nach) (\\d+|zwei|drei|vier|fünf|sechs) (tage|wochen|monate|tagen|wochen|monaten) für (ein|eine|einen|das|die|den|mein|meine)',
     score: -2,
     frustration: true,
   },
-  { pattern: '(vor die (tür|haustür)|in den regen|im regen) (gestellt|gelegt|geworfen|abgestellt)|im regen', score: -2 },
+  {
+    pattern: '(vor die (tür|haustür)|in den regen|im regen) (gestellt|gelegt|geworfen|abgestellt|stehen lassen|liegen lassen|gelassen)',
+    score: -2,
+  },
   // A wrong item: "Statt der Gesichtscreme war ein Shampoo im Paket".
   {
     pattern:
