@@ -13,13 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import request from 'supertest';
 import { parse } from 'yaml';
 import { DEFAULT_CONFIG, parseGeneratorArgs } from '../prometheus/config.ts';
-import { RULES_FILE, ruleOutputs } from '../prometheus/generate.ts';
-import { EVENTS_TOKEN, openTestApp } from './support/app.ts';
-import { inbound, PHONE_NUMBER_ID, signed, textMessage } from './support/meta.ts';
-import { startMonitoring, waitFor, type MonitoringStack } from './support/prometheus.ts';
+import { ruleOutputs, RULES_FILE } from '../prometheus/generate.ts';
+import { openTestApp, postEvents, postWebhook } from './support/app.ts';
+import { inbound, PHONE_NUMBER_ID, textMessage } from './support/meta.ts';
+import { type MonitoringStack, startMonitoring, waitFor } from './support/prometheus.ts';
 import { skipUnless } from './support/tools.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -309,15 +308,10 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
 
       // A customer who wrote 10 minutes ago and has not been answered.
       const customer = '4915100000777';
-      const { body, signature } = signed(
+      await postWebhook(
+        app,
         inbound(customer, 'Waiting', [textMessage(customer, 'Hallo? Ist da jemand?', new Date(Date.now() - 600_000))]),
-      );
-      await request(app.express)
-        .post('/webhooks/whatsapp')
-        .set('Content-Type', 'application/json')
-        .set('X-Hub-Signature-256', signature)
-        .send(body)
-        .expect(200);
+      ).expect(200);
 
       const page = await waitFor('the page notification', () =>
         hooks.received.find(
@@ -342,18 +336,14 @@ describe('end to end: a waiting customer pages the supervisors', { skip: e2eSkip
       assert.deepEqual(others, [], 'nothing else fires on a healthy exporter');
 
       // The agent answers: the alert resolves and the supervisors are told.
-      await request(app.express)
-        .post('/api/v1/events')
-        .set('Authorization', `Bearer ${EVENTS_TOKEN}`)
-        .send({
-          id: 'answer-1',
-          type: 'agent_message',
-          at: new Date().toISOString(),
-          customer,
-          phone_number_id: PHONE_NUMBER_ID,
-          agent: 'alice',
-        })
-        .expect(200);
+      await postEvents(app, {
+        id: 'answer-1',
+        type: 'agent_message',
+        at: new Date().toISOString(),
+        customer,
+        phone_number_id: PHONE_NUMBER_ID,
+        agent: 'alice',
+      }).expect(200);
       const resolved = await waitFor('the resolved notification', () =>
         hooks.received.find(
           (n) => n.body.status === 'resolved' && n.body.alerts.some((a) => a.labels.alertname === 'WhatsAppCustomerWaitingTooLong'),

@@ -4,7 +4,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
 import { loadConfig } from '../src/config/config.ts';
 import { compileCategoryRules, defaultCategoryRules, loadCategoryRules } from '../src/analysis/categories.ts';
 import { csatScore } from '../src/csat/answer.ts';
@@ -12,9 +11,9 @@ import { analyzeSentiment, detectLanguage } from '../src/analysis/sentiment.ts';
 import { ENGLISH_PHRASES, GERMAN_PHRASES } from '../src/analysis/lexicon.ts';
 import { recordSettings } from '../src/storage/migrate.ts';
 import type { App } from '../src/app.ts';
-import { openTestApp, scrape, total } from './support/app.ts';
+import { openTestApp, postWebhook, scrape, total } from './support/app.ts';
 import type { TestDatabase } from './support/database.ts';
-import { inbound, signed, textMessage, wamid, unix } from './support/meta.ts';
+import { inbound, textMessage, unix, wamid } from './support/meta.ts';
 
 describe('categories', () => {
   const rules = defaultCategoryRules();
@@ -309,15 +308,7 @@ describe('stored analysis and the analytics views', () => {
 
   it('stores category and sentiment with each message and counts inbound sentiment by category', async () => {
     const customer = '4915166600042';
-    const post = (payload: unknown) => {
-      const { body, signature } = signed(payload);
-      return request(app.express)
-        .post('/webhooks/whatsapp')
-        .set('Content-Type', 'application/json')
-        .set('X-Hub-Signature-256', signature)
-        .send(body)
-        .expect(200);
-    };
+    const post = (payload: unknown) => postWebhook(app, payload).expect(200);
     await post(
       inbound(customer, 'Kunde', [textMessage(customer, 'Meine Rechnung ist falsch, das ist ärgerlich', new Date('2026-11-23T08:15:00Z'))]),
     );
@@ -350,15 +341,10 @@ describe('stored analysis and the analytics views', () => {
   it('serves the weekday × hour heatmap in the business time zone to the read-only role, without personal data', async () => {
     await recordSettings(db.database, { timezone: 'Europe/Berlin' });
     // A follow-up that matches no rule counts under its conversation's category.
-    const { body, signature } = signed(
+    await postWebhook(
+      app,
       inbound('4915166600042', 'Kunde', [textMessage('4915166600042', 'Hallo nochmal', new Date('2026-11-23T08:20:00Z'))]),
-    );
-    await request(app.express)
-      .post('/webhooks/whatsapp')
-      .set('Content-Type', 'application/json')
-      .set('X-Hub-Signature-256', signature)
-      .send(body)
-      .expect(200);
+    ).expect(200);
     const rows = await db.database.withConnection(async (c) => {
       await c.query('SET ROLE whatsapp_readonly');
       try {

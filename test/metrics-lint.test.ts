@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
-import { openTestApp, sample, scrape, testApp } from './support/app.ts';
+import { openTestApp, postWebhook, sample, scrape, testApp } from './support/app.ts';
 import type { TestDatabase } from './support/database.ts';
-import { everyMessageType, inbound, signed, status, statuses, wamid } from './support/meta.ts';
+import { everyMessageType, inbound, status, statuses, wamid } from './support/meta.ts';
 import { skipUnless } from './support/tools.ts';
 
 let db: TestDatabase;
@@ -23,13 +23,7 @@ it('passes promtool check metrics after real traffic', { skip: skipUnless('promt
     inbound(from, 'Lint', everyMessageType(from)),
     statuses(status(wamid(), 'sent'), status(wamid(), 'failed', new Date(), { errors: [{ code: 131026 }] })),
   ]) {
-    const { body, signature } = signed(payload);
-    await request(app.express)
-      .post('/webhooks/whatsapp')
-      .set('Content-Type', 'application/json')
-      .set('X-Hub-Signature-256', signature)
-      .send(body)
-      .expect(200);
+    await postWebhook(app, payload).expect(200);
   }
   const metrics = await request(app.express).get('/metrics').expect(200);
   const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics.text, encoding: 'utf8' });

@@ -10,13 +10,12 @@ import type { App } from '../src/app.ts';
 import { inboundParams, statusParams, twilioSid } from '../src/demo/wire/twilio.ts';
 import { messageReceived, sessionMessageSent, statusEvent } from '../src/demo/wire/wati.ts';
 import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
-import { scrape, testApp } from './support/app.ts';
+import { postWebhook, scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { inbound, PHONE_NUMBER_ID, signed, statuses, status as statusItem, textMessage } from './support/meta.ts';
+import { inbound, PHONE_NUMBER_ID, statuses, status as statusItem, textMessage } from './support/meta.ts';
 import { agentOf, at, type Delivery, NOW, postEvent, type Step, TIMELINE, type Who } from './support/provider-deliveries.ts';
 import { postTwilio, TWILIO_SETTINGS } from './support/twilio.ts';
 import { postWati, WATI_SETTINGS } from './support/wati.ts';
-import supertest from 'supertest';
 
 let db: TestDatabase;
 let app: App;
@@ -33,14 +32,7 @@ const meta: Delivery = {
   provider: 'meta',
   businessNumber: PHONE_NUMBER_ID,
   async deliver(target, step) {
-    const webhook = (payload: unknown) => {
-      const { body, signature } = signed(payload);
-      return supertest(target.express)
-        .post('/webhooks/whatsapp')
-        .set('Content-Type', 'application/json')
-        .set('X-Hub-Signature-256', signature)
-        .send(body);
-    };
+    const webhook = (payload: unknown) => postWebhook(target, payload);
     switch (step.kind) {
       case 'customer':
         return [

@@ -9,13 +9,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import request from 'supertest';
 import type { App } from '../src/app.ts';
 import { advanceDueConversations } from '../src/jobs/conversation-timers.ts';
 import { settleDueFacts } from '../src/jobs/settle-facts.ts';
-import { EVENTS_TOKEN, sample, scrape, testApp, total } from './support/app.ts';
+import { postEvents, postWebhook, sample, scrape, testApp, total } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { signed, unix } from './support/meta.ts';
+import { unix } from './support/meta.ts';
 import { addThread, emptyKpis, type ModelInput, type ModelKpis } from './support/reference-model.ts';
 
 let db: TestDatabase;
@@ -79,17 +78,7 @@ const event = (phone: string, customer: string, id: string, type: string, s: num
 type Delivery = { kind: 'webhook'; changes: Json[] } | { kind: 'events'; events: Json[] };
 
 async function deliver(app: App, d: Delivery): Promise<void> {
-  const res =
-    d.kind === 'webhook'
-      ? await (() => {
-          const { body, signature } = signed(webhook(...d.changes));
-          return request(app.express)
-            .post('/webhooks/whatsapp')
-            .set('Content-Type', 'application/json')
-            .set('X-Hub-Signature-256', signature)
-            .send(body);
-        })()
-      : await request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).send(d.events);
+  const res = d.kind === 'webhook' ? await postWebhook(app, webhook(...d.changes)) : await postEvents(app, d.events);
   assert.equal(res.status, 200, res.text);
 }
 

@@ -6,9 +6,9 @@
  * over and resolved through the events API where the provider has no such event. A provider is
  * one `Delivery`; the KPI test compares what each delivery produces with Meta's.
  */
-import request from 'supertest';
+import type request from 'supertest';
 import type { App } from '../../src/app.ts';
-import { EVENTS_TOKEN } from './app.ts';
+import { postEvents } from './app.ts';
 
 /** Now, to the second; the timeline starts 3 hours earlier. */
 export const NOW = Math.floor(Date.now() / 1000) * 1000;
@@ -106,7 +106,7 @@ export function postEvent(app: App, run: string, businessNumber: string, step: E
         ...step.fields,
       }
     : step;
-  return request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).send(body);
+  return postEvents(app, body);
 }
 
 function isStep(value: Extract<Step, { kind: 'event' }> | Record<string, unknown>): value is Extract<Step, { kind: 'event' }> {

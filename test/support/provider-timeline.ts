@@ -5,14 +5,13 @@
  * database and business number; `kpiSeries` and `conversationRows` put them side by side.
  */
 import assert from 'node:assert/strict';
-import request from 'supertest';
 import type { App } from '../../src/app.ts';
 import { sendDueSurveys } from '../../src/csat/send-surveys.ts';
-import { startGraphApiStub, type GraphApiStub, type SentMessage } from '../../src/demo/graph-api.ts';
+import { type GraphApiStub, type SentMessage, startGraphApiStub } from '../../src/demo/graph-api.ts';
 import type { Database } from '../../src/storage/database.ts';
-import { EVENTS_TOKEN, scrape, testApp, total } from './app.ts';
+import { postEvents, postWebhook, scrape, testApp, total } from './app.ts';
 import { createTestDatabase } from './database.ts';
-import { inbound, PHONE_NUMBER_ID, signed, status, statuses, textMessage } from './meta.ts';
+import { inbound, PHONE_NUMBER_ID, status, statuses, textMessage } from './meta.ts';
 
 /** The timeline starts 3 hours ago; `at` is seconds after its start. */
 export const T0 = Math.floor(Date.now() / 1000) * 1000 - 3 * 3600_000;
@@ -162,17 +161,12 @@ function event(step: Step, phoneNumberId: string, fields: Record<string, unknown
 }
 
 async function metaWebhook(app: App, payload: unknown): Promise<void> {
-  const { body, signature } = signed(payload);
-  const res = await request(app.express)
-    .post('/webhooks/whatsapp')
-    .set('Content-Type', 'application/json')
-    .set('X-Hub-Signature-256', signature)
-    .send(body);
+  const res = await postWebhook(app, payload);
   if (res.status !== 200) throw new Error(`Meta webhook answered ${res.status}: ${res.text}`);
 }
 
 async function helpdeskEvents(app: App, events: unknown[]): Promise<void> {
-  const res = await request(app.express).post('/api/v1/events').set('Authorization', `Bearer ${EVENTS_TOKEN}`).send(events);
+  const res = await postEvents(app, events);
   if (res.status !== 200) throw new Error(`events API answered ${res.status}: ${res.text}`);
 }
 
