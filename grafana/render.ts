@@ -92,6 +92,23 @@ export function colorOverride(spec: string): Json {
   return { matcher: { id: 'byName', options: name }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }] };
 }
 
+/** A variable that picks a data source of one plugin type (`query` is the plugin id). */
+function datasourceVariable(name: string, label: string, pluginId: string): Json {
+  return {
+    name,
+    label,
+    type: 'datasource',
+    query: pluginId,
+    current: {},
+    hide: 0,
+    refresh: 1,
+    regex: '',
+    includeAll: false,
+    multi: false,
+    options: [],
+  };
+}
+
 function queryVariable(name: string, label: string, query: string, allValue?: string): Json {
   return {
     name,
@@ -121,33 +138,9 @@ function variable(name: Variable | (typeof TARGET_VARIABLES)[number]): Json {
     case 'instance':
       return queryVariable('instance', 'Instance', `label_values(${BUILD_INFO}{job=~"$job"}, instance)`);
     case 'datasource':
-      return {
-        name,
-        label: 'Prometheus',
-        type: 'datasource',
-        query: 'prometheus',
-        current: {},
-        hide: 0,
-        refresh: 1,
-        regex: '',
-        includeAll: false,
-        multi: false,
-        options: [],
-      };
+      return datasourceVariable(name, 'Prometheus', 'prometheus');
     case 'postgres':
-      return {
-        name,
-        label: 'PostgreSQL',
-        type: 'datasource',
-        query: 'grafana-postgresql-datasource',
-        current: {},
-        hide: 0,
-        refresh: 1,
-        regex: '',
-        includeAll: false,
-        multi: false,
-        options: [],
-      };
+      return datasourceVariable(name, 'PostgreSQL', 'grafana-postgresql-datasource');
     // Listed from a gauge zero-filled for every known business number; "All" also matches series
     // without the label (an exporter older than the label).
     case 'business_number':
