@@ -1,6 +1,8 @@
 /**
- * Background jobs on node-cron: never two runs of one job at once in a process (noOverlap), runs
- * counted in whatsapp_job_runs_total, failures logged through pino rather than node-cron's stderr.
+ * Background jobs on node-cron: never two runs of one job at once in a process (a tick that finds
+ * the previous run going is left out, quietly: node-cron's own noOverlap prints a plain-text
+ * warning to stderr among the JSON logs), runs counted in whatsapp_job_runs_total, failures
+ * logged through pino rather than node-cron's stderr.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
@@ -25,7 +27,12 @@ export class Scheduler {
   ) {}
 
   start(job: Job): void {
+    let current: Promise<void> | undefined;
     const execute = async () => {
+      if (current) {
+        this.logger.debug({ job: job.name }, 'job still running; this tick is left out');
+        return;
+      }
       const run = job.run().then(
         (ran) => {
           this.metrics.runs.inc({ task: job.name, outcome: ran ? 'success' : 'skipped' });
@@ -36,10 +43,14 @@ export class Scheduler {
           this.logger.warn({ job: job.name, err: safeError(error) }, 'job failed');
         },
       );
+      current = run;
       this.running.add(run);
-      await run.finally(() => this.running.delete(run));
+      await run.finally(() => {
+        this.running.delete(run);
+        current = undefined;
+      });
     };
-    const task = cron.schedule(job.schedule, execute, { name: job.name, noOverlap: true, timezone: 'UTC' });
+    const task = cron.schedule(job.schedule, execute, { name: job.name, timezone: 'UTC' });
     this.tasks.push(task);
     void execute(); // once at start, so state is current without waiting for the first tick
   }
