@@ -383,6 +383,14 @@ export function ruleGroups(config: MonitoringConfig = DEFAULT_CONFIG): RuleGroup
           summary: 'A scrape-time collector of the exporter is failing.',
           description: `Collector {{ $labels.collector }} has been failing for ${minutes(T.collectorFailingFor)}; its gauges are missing from /metrics.`,
         }),
+        alert('WhatsAppIngestBehind', {
+          expr: `max by (${BY_DEPLOYMENT}) (whatsapp_ingest_lag_seconds) > ${v(T.ingestLag)}`,
+          for: T.ingestLagFor,
+          severity: 'warning',
+          audience: 'oncall',
+          summary: 'Stored webhooks are not being applied to the conversations.',
+          description: `The oldest webhook answered but not applied has waited {{ $value | humanizeDuration }} (more than ${minutes(T.ingestLag)} for ${minutes(T.ingestLagFor)}): every KPI and gauge is that far behind.`,
+        }),
         alert('WhatsAppTimersJobStalled', {
           expr: `time() - max by (${BY_DEPLOYMENT}) (whatsapp_job_last_success_timestamp_seconds{task="conversation_timers"}) > ${v(T.timersStalled)} or (sum by (${BY_DEPLOYMENT}) (increase(whatsapp_job_runs_total{task="conversation_timers", outcome="error"}[10m])) > 0 and on (${BY_DEPLOYMENT}) sum by (${BY_DEPLOYMENT}) (increase(whatsapp_job_runs_total{task="conversation_timers", outcome="success"}[10m])) == 0)`,
           for: 300,

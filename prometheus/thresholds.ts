@@ -162,6 +162,12 @@ export const THRESHOLDS = {
   databaseErrorRatio: t(0.1, 'ratio', 'More than 10 % of the webhook and event requests of the last 2 minutes answered 503 …'),
   databaseMinimumErrors: t(3, 'requests', '… and at least 3 of them: one transient 503 (Meta retries it) never pages.'),
   collectorFailingFor: t(600, 's', 'A scrape-time collector failing for 10 minutes leaves dashboards and alerts blind.'),
+  ingestLag: t(
+    300,
+    's',
+    'A stored webhook has waited 5 minutes to be applied: a burst is deferred for 30 s at most, so this is sustained overload or an applier that fails; the KPIs are that far behind.',
+  ),
+  ingestLagFor: t(300, 's', 'Held for 5 minutes, so a large burst worked off at full speed does not open a ticket.'),
   timersStalled: t(300, 's', 'The conversation timers job (every 30 s) has not succeeded for 5 minutes on any replica.'),
   retentionStalled: t(
     10800,

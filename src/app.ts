@@ -2,7 +2,9 @@
  * Builds the HTTP application from its dependencies. Starting and stopping it is main.ts's job,
  * so tests build apps freely (supertest) against their own databases and registries.
  */
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
+import proxyaddr from 'proxy-addr';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/config.ts';
@@ -14,9 +16,12 @@ import { errorHandler, HttpError } from './http/errors.ts';
 import { AuthFailureLimiter, authFailureGuard, AuthMetrics, type AuthLimitOptions } from './http/auth-limiter.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { serviceRouter } from './http/service-routes.ts';
+import type { RawRequest } from './ingest/adapter.ts';
 import { enabledAdapters, PROVIDERS } from './ingest/adapters.ts';
 import { EVENT_TYPES } from './ingest/helpdesk/events.ts';
+import { fastWebhookPath } from './ingest/fast-path.ts';
 import { adapterRouter } from './ingest/pipeline.ts';
+import { IngestQueue } from './ingest/queue.ts';
 import { createWriter } from './ingest/writer.ts';
 import type { AgentTimeContext } from './jobs/agent-time.ts';
 import type { TimersContext } from './jobs/conversation-timers.ts';
@@ -29,6 +34,7 @@ import { registerConversationGauges } from './metrics/conversation-gauges.ts';
 import { ConversationMetrics } from './metrics/conversations.ts';
 import { Counting } from './metrics/counting.ts';
 import { registerDatabaseMetrics } from './metrics/database.ts';
+import { registerIngestQueueGauges, webhookApplyFailures } from './metrics/ingest-queue.ts';
 import { IngestMetrics } from './metrics/ingest.ts';
 import { JobMetrics } from './metrics/jobs.ts';
 import { createRegistry } from './metrics/registry.ts';
@@ -50,6 +56,11 @@ export interface AppDependencies {
 
 export interface App {
   express: Express;
+  /**
+   * The request listener to serve: the busiest webhook POSTs on plain HTTP (ingest/fast-path.ts),
+   * everything else through Express (which reaches the same handling for those POSTs too).
+   */
+  handler: RequestListener;
   registry: Registry;
   metrics: { ingest: IngestMetrics; conversations: ConversationMetrics; jobs: JobMetrics };
   /** What the conversation timers job needs (main.ts schedules it; tests call it directly). */
@@ -62,16 +73,23 @@ export interface App {
   retention: RetentionContext;
   /** What the agent time job needs (running totals behind whatsapp_agent_*_seconds_total). */
   agentTime: AgentTimeContext;
+  /** Webhooks answered once stored and applied behind: main.ts sweeps leftovers; tests wait for idle(). */
+  ingestQueue: IngestQueue;
 }
 
 export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
   const agentLabel = agentLabeler(config.agentLabels, config.pseudonymKey);
   const businessNumber = (phoneNumberId: string) => config.businessNumberNames.get(phoneNumberId) ?? phoneNumberId;
-  const { registry, ingest, conversations, jobs, csat, privacy, auth, counting } = registerMetrics(config, database, logger, {
-    agentLabel,
-    businessNumber,
-  });
+  const { registry, ingest, conversations, jobs, csat, privacy, auth, counting, applyFailures } = registerMetrics(
+    config,
+    database,
+    logger,
+    {
+      agentLabel,
+      businessNumber,
+    },
+  );
 
   const fold: FoldSettings = {
     lifecycle: lifecycleSettings(config),
@@ -85,7 +103,8 @@ export function createApp(deps: AppDependencies): App {
   app.set('trust proxy', config.trustProxy);
   app.use(httpLogger(logger));
   app.use(securityHeaders());
-  app.use(authFailureGuard(new AuthFailureLimiter(deps.authLimit), auth));
+  const limiter = new AuthFailureLimiter(deps.authLimit);
+  app.use(authFailureGuard(limiter, auth));
 
   const writer = createWriter(database, {
     lifecycle: fold.lifecycle,
@@ -94,22 +113,56 @@ export function createApp(deps: AppDependencies): App {
     csat: { enabled: config.whatsappAccessToken !== undefined, delayMs: config.csatDelayMs, responseWindowMs: config.csatResponseWindowMs },
     counting,
   });
-  const pipeline = { database, writer, metrics: ingest, logger: logger.child({ module: 'ingest' }), isReady: deps.isReady ?? (() => true) };
-  for (const adapter of enabledAdapters(config, { metrics: ingest, logger: pipeline.logger })) app.use(adapterRouter(adapter, pipeline));
+  const ingestLogger = logger.child({ module: 'ingest' });
+  const adapters = enabledAdapters(config, { metrics: ingest, logger: ingestLogger });
+  const ingestQueue = new IngestQueue({
+    database,
+    writer,
+    logger: ingestLogger,
+    parse: (provider, body) => {
+      const adapter = adapters.find((a) => a.provider === provider && a.appliesFromBody);
+      if (!adapter) throw new Error(`no adapter applies stored ${provider} bodies`);
+      const stored: RawRequest = { method: 'POST', originalUrl: adapter.path, headers: {}, query: {}, body: Buffer.from(body) };
+      return adapter.parse(JSON.parse(body), stored);
+    },
+    onRejected: (provider) => applyFailures.inc({ provider }),
+    deferWhileBusy: config.webhookAck === 'stored',
+  });
+  const pipeline = {
+    database,
+    writer,
+    metrics: ingest,
+    logger: ingestLogger,
+    isReady: deps.isReady ?? (() => true),
+    queue: ingestQueue,
+    ack: config.webhookAck,
+  };
+  for (const adapter of adapters) app.use(adapterRouter(adapter, pipeline));
+  const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+  const fastPath = fastWebhookPath(adapters, pipeline, {
+    logger,
+    limiter,
+    authMetrics: auth,
+    clientAddress: (req) => proxyaddr(req, trust),
+  });
   app.use(
     serviceRouter({
       registry,
       database,
       metricsToken: config.metricsToken,
       isReady: deps.isReady,
-      // A scrape first counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
-      beforeScrape: config.settleAfterMs > 0 ? () => settleDueFacts(settle) : undefined,
+      // A scrape first lets this replica apply what it answered already (a short wait at most),
+      // then counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
+      beforeScrape: async () => {
+        await ingestQueue.caughtUp(SCRAPE_WAITS_FOR_QUEUE_MS);
+        if (config.settleAfterMs > 0) await settleDueFacts(settle);
+      },
     }),
   );
   app.use(
     erasureRouter(
       { database, pseudonymKey: config.pseudonymKey, metrics: privacy },
-      { token: config.eventsApiToken, isReady: deps.isReady ?? (() => true) },
+      { token: config.eventsApiToken, isReady: deps.isReady ?? (() => true), beforeErasure: () => ingestQueue.sweep(0) },
     ),
   );
 
@@ -134,6 +187,9 @@ export function createApp(deps: AppDependencies): App {
   };
   return {
     express: app,
+    handler: (req, res) => {
+      if (!fastPath(req, res)) app(req, res);
+    },
     registry,
     metrics: { ingest, conversations, jobs },
     timers: { database, fold, counting },
@@ -141,8 +197,12 @@ export function createApp(deps: AppDependencies): App {
     surveys,
     retention,
     agentTime: { database },
+    ingestQueue,
   };
 }
+
+/** How long a scrape waits for webhooks this replica answered to be applied (a burst's backlog is not waited for). */
+const SCRAPE_WAITS_FOR_QUEUE_MS = 1_000;
 
 /**
  * Every metric family and scrape-time collector of the exporter, in one list (docs/metrics.md
@@ -169,6 +229,8 @@ function registerMetrics(
   const collectors = new ScrapeCollectors(registry, database, logger.child({ module: 'collectors' }));
   registerConversationGauges(collectors, config.categories.labels, labels.businessNumber, (name) => conversations.knowBusinessNumber(name));
   registerAgentGauges(collectors, labels.agentLabel);
+  registerIngestQueueGauges(collectors);
+  const applyFailures = webhookApplyFailures(registry, PROVIDERS);
 
   // The one place that counts what a committed write established.
   const counting = new Counting({
@@ -179,5 +241,5 @@ function registerMetrics(
     businessNumber: labels.businessNumber,
     agentLabel: labels.agentLabel,
   });
-  return { registry, ingest, conversations, jobs, csat, privacy, auth, collectors, counting };
+  return { registry, ingest, conversations, jobs, csat, privacy, auth, collectors, counting, applyFailures };
 }

@@ -68,7 +68,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Start
   const database = await openDatabase(config, logger);
   let migrated = false;
   const app = createApp({ config, database, logger, isReady: () => migrated });
-  handler = app.express;
+  handler = app.handler;
 
   const scheduler = new Scheduler(app.metrics.jobs, logger.child({ module: 'jobs' }));
   let retryTimer: NodeJS.Timeout | undefined;
@@ -81,6 +81,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Start
       await runRetentionAtStart(app.retention, logger.child({ module: 'retention' }));
       migrated = true;
       logger.info({ applied, readOnlyRole: readOnly }, applied.length ? 'database migrated' : 'database schema up to date');
+      // Webhooks answered before a stop but not applied yet: applied now, beside new ones.
+      app.ingestQueue.sweep(0).then(
+        (recovered) => {
+          if (recovered > 0) logger.info({ webhooks: recovered }, 'applied stored webhooks left from before the start');
+        },
+        (error: unknown) =>
+          logger.warn({ err: safeError(error) }, 'could not apply stored webhooks left from before the start; the sweep job retries'),
+      );
       startAppJobs(scheduler, app);
     } catch (error) {
       if (error instanceof MigrationError) {
@@ -109,6 +117,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Start
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(force);
+      // What was answered is stored; apply it now rather than leave it to the next start.
+      await Promise.race([app.ingestQueue.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
       await scheduler.stop();
       await database.close();
       logger.info('stopped');

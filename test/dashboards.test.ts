@@ -234,6 +234,7 @@ describe('every panel returns data from the exporter fed by the simulator', { sk
       csatSurveys: '* * * * * *',
       retention: '0 0 * * * *',
       agentTime: '* * * * * *',
+      ingestSweep: '* * * * * *',
     });
     try {
       // The repository's configuration; only addresses and intervals change (and `for:`, as in alerting.test.ts).

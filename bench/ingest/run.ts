@@ -127,6 +127,31 @@ async function drive(target: string, concurrency: number, seconds: number, watch
 }
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
+
+/**
+ * CPU seconds of the exporter and of every PostgreSQL backend serving it, since `since` (a
+ * backend opened later counts from zero; one that closed in between is lost — the pool keeps
+ * its connections open under load).
+ */
+async function cpuOf(exporterPid: number, since?: { pids: Map<number, number> }) {
+  const pids = new Map<number, number>();
+  for (const pid of [exporterPid, ...(await exporterBackends(client))]) pids.set(pid, processCpu(pid));
+  if (!since) return { pids, exporter: 0, postgres: 0 };
+  let postgres = 0;
+  for (const [pid, cpu] of pids) if (pid !== exporterPid) postgres += cpu - (since.pids.get(pid) ?? 0);
+  return { pids, exporter: (pids.get(exporterPid) ?? 0) - (since.pids.get(exporterPid) ?? 0), postgres };
+}
+
+/** Waits until no stored webhook waits to be applied (at most 10 minutes). */
+async function drained(db: pg.Client): Promise<boolean> {
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_queue');
+    if (rows[0]!.n === 0) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
 try {
   if (PROGRAM) console.log(`running ${PROGRAM}`);
   else {
@@ -162,12 +187,13 @@ try {
     await new Promise((r) => setTimeout(r, 1_000));
     proxy.reset();
     const result = await drive(counted.url, 8, 3, () => []);
+    await drained(client);
     const c = { ...proxy.counts };
     for (const [k, v] of Object.entries(result.sent)) sent[k as 'messages'] += v;
     sent.non200 += result.sent.total - (result.statuses['200'] ?? 0);
     const per = (n: number) => f(n / result.sent.total, 2);
     console.log(
-      `per webhook at 8 connections (${result.sent.total} webhooks, background jobs included): ${per(c.statements)} statements, ` +
+      `per webhook at 8 connections (${result.sent.total} webhooks, applying behind the answers and background jobs included): ${per(c.statements)} statements, ` +
         `${per(c.roundTrips)} round trips, ${per(c.parses)} parses, ${per(c.transactions)} transactions`,
     );
     await stop(counted.child);
@@ -175,37 +201,48 @@ try {
   }
 
   const exporter = await startExporter(url.toString());
-  let peakRss = rssMiB(exporter.child.pid!);
+  // Peak RSS while answering, and while applying the backlog behind the answers.
+  const peakRss = { answering: rssMiB(exporter.child.pid!), applying: 0 };
+  let phase: keyof typeof peakRss = 'answering';
   const rssTimer = setInterval(() => {
-    peakRss = Math.max(peakRss, rssMiB(exporter.child.pid!));
+    peakRss[phase] = Math.max(peakRss[phase], rssMiB(exporter.child.pid!));
   }, 100);
   console.log(`exporter idle RSS ${f(rssMiB(exporter.child.pid!))} MiB`);
   console.log(`\n${SECONDS} s per run after 1 s warm-up; 60 % inbound text message, 40 % status; load generator in its own process`);
   console.log(
-    'conn | bare /s  p50 ms  p99 ms | exporter /s  p50 ms  p99 ms  non-200 | ratio | CPU ms/webhook: exporter  PostgreSQL  bare | load',
+    'conn | bare /s  p50 ms  p99 ms | exporter /s  p50 ms  p99 ms  non-200 | ratio | CPU ms/webhook answering: exporter  PostgreSQL  bare' +
+      ' | applied behind: s after the load, CPU ms/webhook in all (exporter + PostgreSQL), sustained /s | load',
   );
   for (const concurrency of CONCURRENCY) {
     const b = await drive(bareUrl, concurrency, SECONDS, () => [bare.pid!]);
-    const pids = [exporter.child.pid!, ...(await exporterBackends(client))];
-    const e = await drive(exporter.url, concurrency, SECONDS, () => pids);
+    const started = await cpuOf(exporter.child.pid!);
+    phase = 'answering';
+    const e = await drive(exporter.url, concurrency, SECONDS, () => []);
+    const answered = await cpuOf(exporter.child.pid!, started);
+    const loadEnded = Date.now();
+    // WEBHOOK_ACK=stored answers once a webhook is stored; wait until the queue is applied too.
+    phase = 'applying';
+    const drainSeconds = (await drained(client)) ? (Date.now() - loadEnded) / 1000 : Number.NaN;
+    const all = await cpuOf(exporter.child.pid!, started);
     for (const [k, v] of Object.entries(e.sent)) sent[k as 'messages'] += v;
     const non200 = e.sent.total - (e.statuses['200'] ?? 0);
     sent.non200 += non200;
-    const [exporterCpu = 0, ...backendCpu] = e.cpu;
-    const postgresCpu = backendCpu.reduce((s, x) => s + x, 0);
+    const perWebhook = (seconds: number) => (seconds * 1000) / e.sent.total;
+    const runSeconds = e.sent.total / e.perSecond;
     console.log(
       [
         String(concurrency).padStart(4),
         `${f(b.perSecond).padStart(7)}  ${f(b.p50, 1).padStart(6)}  ${f(b.p99, 1).padStart(6)}`,
         `${f(e.perSecond).padStart(11)}  ${f(e.p50, 1).padStart(6)}  ${f(e.p99, 1).padStart(6)}  ${String(non200).padStart(7)}`,
         `${f(e.perSecond / b.perSecond, 2).padStart(5)}`,
-        `${f((exporterCpu * 1000) / e.sent.total, 3).padStart(24)}  ${f((postgresCpu * 1000) / e.sent.total, 3).padStart(10)}  ${f(((b.cpu[0] ?? 0) * 1000) / b.sent.total, 3).padStart(4)}`,
+        `${f(perWebhook(answered.exporter), 3).padStart(34)}  ${f(perWebhook(answered.postgres), 3).padStart(10)}  ${f(((b.cpu[0] ?? 0) * 1000) / b.sent.total, 3).padStart(4)}`,
+        `${f(drainSeconds, 1).padStart(31)}  ${f(perWebhook(all.exporter), 3)} + ${f(perWebhook(all.postgres), 3)}  ${f(e.sent.total / (runSeconds + drainSeconds))}`,
         load(),
       ].join(' | '),
     );
   }
   clearInterval(rssTimer);
-  console.log(`\nexporter peak RSS under load ${f(peakRss)} MiB`);
+  console.log(`\nexporter peak RSS under load: ${f(peakRss.answering)} MiB answering, ${f(peakRss.applying)} MiB applying the backlog`);
   await new Promise((r) => setTimeout(r, 500));
   const { rows } = await client.query<{ messages: number; statuses: number }>(
     `SELECT (SELECT count(*) FROM messages WHERE wamid LIKE 'wamid.bench.%')::int AS messages,

@@ -225,6 +225,11 @@ const envShape = z.object({
   SETTLE_AFTER: duration('SETTLE_AFTER', '30s', { allowZero: true }).refine((ms) => ms <= 3_600_000, {
     message: 'SETTLE_AFTER: at most 1h — facts wait this long before they are counted (0s counts at once)',
   }),
+  WEBHOOK_ACK: optionalText
+    .transform((v) => v ?? 'stored')
+    .refine((v): v is 'stored' | 'applied' => v === 'stored' || v === 'applied', {
+      message: 'WEBHOOK_ACK: expected stored (answer once the body is stored, apply right behind) or applied (answer once applied)',
+    }),
   BUSINESS_NUMBER_NAMES: businessNumberNames,
   BUSINESS_HOURS: businessHours,
   WHATSAPP_ACCESS_TOKEN: optionalText,
@@ -353,6 +358,8 @@ export interface Config {
   readonly fcrWindowMs: number;
   /** How long a fact stands unchanged before it is counted (SETTLE_AFTER); 0 counts at once. */
   readonly settleAfterMs: number;
+  /** WEBHOOK_ACK: Meta webhooks are answered once stored (applied right behind), or once applied. */
+  readonly webhookAck: 'stored' | 'applied';
   /** phone_number_id → short name for the `business_number` label (BUSINESS_NUMBER_NAMES). */
   readonly businessNumberNames: ReadonlyMap<string, string>;
   /** Business hours for the *_business_seconds metrics; every second counts when BUSINESS_HOURS is unset. */
@@ -478,6 +485,7 @@ function toConfig(env: Env): Config {
     autoResolveAfterMs: env.AUTO_RESOLVE_AFTER,
     fcrWindowMs: env.FCR_WINDOW,
     settleAfterMs: env.SETTLE_AFTER,
+    webhookAck: env.WEBHOOK_ACK as 'stored' | 'applied',
     businessNumberNames: env.BUSINESS_NUMBER_NAMES,
     businessHours: env.BUSINESS_HOURS ?? ALWAYS_OPEN,
     whatsappAccessToken: env.WHATSAPP_ACCESS_TOKEN,

@@ -41,6 +41,11 @@ export const SETTINGS: readonly Setting[] = [
     default: '30s',
   },
   {
+    name: 'WEBHOOK_ACK',
+    meaning: 'answer Meta webhooks once stored durably (applied right behind) or once applied to the conversations',
+    default: 'stored',
+  },
+  {
     name: 'BUSINESS_NUMBER_NAMES',
     meaning: 'short names for the business_number label: phone_number_id=name, comma-separated',
     default: 'unset: the phone_number_id',

@@ -51,6 +51,12 @@ export interface ProviderAdapter {
    * own ids (the helpdesk events API) keeps none.
    */
   readonly keepsBodies: boolean;
+  /**
+   * Whether `parse` depends on the body alone (no headers, query or time of receipt), so that a
+   * stored body parses again to the same batch: such webhooks are answered once stored and
+   * applied right behind (ingest/queue.ts). Others are written before they are answered.
+   */
+  readonly appliesFromBody?: boolean;
   /** A GET verification handshake (Meta's hub.challenge), if the provider has one. */
   handshake?(request: RawRequest): Reply;
   /**

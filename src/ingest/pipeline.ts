@@ -13,6 +13,7 @@ import type { IngestMetrics, WebhookOutcome } from '../metrics/ingest.ts';
 import type { Database } from '../storage/database.ts';
 import { type Delivery, sha256, storeRejectedDelivery } from '../storage/webhook-store.ts';
 import { PayloadError, type Parsed, type ProviderAdapter, type RawRequest, type Reply } from './adapter.ts';
+import { BacklogFullError, type IngestQueue } from './queue.ts';
 import type { WriteOutcome, WriteRequest } from './writer.ts';
 
 export interface PipelineContext {
@@ -22,9 +23,13 @@ export interface PipelineContext {
   logger: Logger;
   /** False until migrations are applied: POSTs get 503 so that providers retry later. */
   isReady: () => boolean;
+  /** Stores bodies and applies them behind the answer, for adapters whose batch follows from the body alone. */
+  queue: IngestQueue;
+  /** WEBHOOK_ACK: answer once the body is stored (`stored`), or once it is applied (`applied`). */
+  ack: 'stored' | 'applied';
 }
 
-interface Handled {
+export interface Handled {
   outcome: WebhookOutcome;
   reply: Reply;
 }
@@ -34,6 +39,7 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
   const router = Router();
   const { provider } = adapter;
   const rawBody = express.raw({ type: () => true, limit: adapter.bodyLimitBytes });
+  const handle = webhookHandling(adapter, context);
 
   if (adapter.handshake) {
     const handshake = adapter.handshake.bind(adapter);
@@ -43,7 +49,7 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
   router.post(adapter.path, (req, res, next) => {
     const stopTimer = context.metrics.webhookDuration.startTimer({ provider });
     rawBody(req, res, (bodyError?: unknown) => {
-      handle(req, bodyError)
+      handle(bodyError ? { bodyError } : rawRequest(req, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)))
         .then(({ outcome, reply }) => {
           context.metrics.webhookRequests.inc({ provider, outcome });
           stopTimer();
@@ -52,10 +58,22 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
         .catch(next);
     });
   });
+  return router;
+}
 
-  async function handle(req: Request, bodyError: unknown): Promise<Handled> {
-    if (bodyError) return refused('rejected_payload', toHttpError(bodyError));
-    const request = rawRequest(req, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+/**
+ * What every webhook POST of an adapter goes through once its body is read: verification,
+ * readiness, decoding, parsing, the write (or the ingest queue) and the answer. Express routes
+ * (adapterRouter) and the plain-HTTP path for the busiest webhooks (fast-path.ts) both call it.
+ */
+export function webhookHandling(
+  adapter: ProviderAdapter,
+  context: PipelineContext,
+): (input: RawRequest | { bodyError: unknown }) => Promise<Handled> {
+  const { provider } = adapter;
+  return async function handle(input) {
+    if ('bodyError' in input) return refused('rejected_payload', toHttpError(input.bodyError));
+    const request = input;
     const unauthorized = adapter.verify(request);
     if (unauthorized) {
       context.logger.warn({ provider, reason: unauthorized }, 'webhook authentication rejected');
@@ -73,18 +91,47 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
       if (adapter.keepsBodies) await keepRejected(delivery(provider, decoded.text, undefined), error.message);
       return refused('rejected_payload', new HttpError('bad_request', error.message));
     }
+    if (adapter.appliesFromBody && adapter.keepsBodies) return queued(delivery(provider, decoded.text, parsed.deliveryKey), parsed);
     try {
       const written = await context.writer.submit({
         provider,
         delivery: adapter.keepsBodies ? delivery(provider, decoded.text, parsed.deliveryKey) : null,
         batch: parsed.batch,
       });
-      return { outcome: written.outcome, reply: adapter.reply?.(written, parsed) ?? { status: 200, body: { status: written.outcome } } };
+      return answered(written, parsed);
     } catch (error) {
       const httpError = toHttpError(error);
       if (httpError.status >= 500) context.logger.error({ err: safeError(error), provider }, 'webhook could not be stored');
       return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
     }
+  };
+
+  /** Stored durably and queued; answered now (`stored`) or once applied (`applied`). */
+  async function queued(body: Delivery, parsed: Parsed): Promise<Handled> {
+    let queueId: number | null;
+    try {
+      queueId = await context.queue.store(body);
+    } catch (error) {
+      if (error instanceof BacklogFullError)
+        return refused('error', new HttpError('unavailable', `ingest backlog full (${error.message}); retry later`));
+      const httpError = toHttpError(error);
+      if (httpError.status >= 500) context.logger.error({ err: safeError(error), provider }, 'webhook could not be stored');
+      return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
+    }
+    const nothingNew = { newEventIds: new Set<string>(), newMessageIds: new Set<string>(), applied: new Set<string>() };
+    if (queueId === null) return answered({ outcome: 'duplicate', ...nothingNew }, parsed);
+    if (context.ack === 'stored') return answered({ outcome: 'accepted', ...nothingNew }, parsed);
+    const result = await context.queue.applied(queueId);
+    if ('failed' in result) {
+      // Stored, but not applicable even alone: kept as a rejected delivery (see the queue's log line).
+      const httpError = toHttpError(result.failed);
+      return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
+    }
+    return answered('outcome' in result ? result.outcome : { outcome: 'accepted', ...nothingNew }, parsed);
+  }
+
+  function answered(written: WriteOutcome, parsed: Parsed): Handled {
+    return { outcome: written.outcome, reply: adapter.reply?.(written, parsed) ?? { status: 200, body: { status: written.outcome } } };
   }
 
   /** Keeps a signed body we could not parse, so it can be replayed; never fails the request. */
@@ -95,11 +142,9 @@ export function adapterRouter(adapter: ProviderAdapter, context: PipelineContext
       context.logger.warn({ err: safeError(error) }, 'could not keep the rejected webhook body');
     }
   }
-
-  return router;
 }
 
-function refused(outcome: WebhookOutcome, error: HttpError): Handled {
+export function refused(outcome: WebhookOutcome, error: HttpError): Handled {
   return { outcome, reply: { status: error.status, body: error } };
 }
 

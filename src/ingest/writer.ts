@@ -76,19 +76,32 @@ interface Prepared extends WriteRequest {
   analysis: Map<string, MessageAnalysis>;
 }
 
+export interface WriterHandle {
+  /** Writes a request in a group transaction and resolves once it is committed (and counted). */
+  submit: (request: WriteRequest) => Promise<WriteOutcome>;
+  /**
+   * Writes requests in the caller's transaction (the ingest queue claims and deletes its rows in
+   * it); the caller runs `afterCommit` once that transaction has committed, which counts the facts.
+   */
+  applyIn: (tx: Queryable, requests: WriteRequest[]) => Promise<{ outcomes: WriteOutcome[]; afterCommit: () => void }>;
+}
+
 /**
  * At most 200 requests per transaction, and at most two transactions at once (one while the pool
  * has only two connections): a third or fourth only split the waiting requests into smaller
  * groups, which costs more statements per webhook than it gains in parallelism.
  */
-export function createWriter(database: Database, options: WriterOptions): { submit: (request: WriteRequest) => Promise<WriteOutcome> } {
+export function createWriter(database: Database, options: WriterOptions): WriterHandle {
   const knownNumbers = new KnownBusinessNumbers();
+  // After the commit: each fact is counted by the one transaction that established it.
+  const afterCommit = (items: Prepared[], counts: WriteCounts) => {
+    knownNumbers.remember(items.flatMap((item) => item.batch.businessNumbers));
+    options.counting.countWrite(counts);
+  };
   const committer: Writer = new GroupCommitter(
     async (items) => {
       const written = await database.transaction((tx) => writeGroup(tx, items, options, knownNumbers));
-      // After the commit: each fact is counted by the one transaction that established it.
-      knownNumbers.remember(items.flatMap((item) => item.batch.businessNumbers));
-      options.counting.countWrite(written.counts);
+      afterCommit(items, written.counts);
       return written.outcomes;
     },
     {
@@ -100,6 +113,11 @@ export function createWriter(database: Database, options: WriterOptions): { subm
   );
   return {
     submit: (request) => committer.submit({ ...request, analysis: analyzeCustomerMessages(request.batch, options.categories) }),
+    applyIn: async (tx, requests) => {
+      const items = requests.map((r) => ({ ...r, analysis: analyzeCustomerMessages(r.batch, options.categories) }));
+      const written = await writeGroup(tx, items, options, knownNumbers);
+      return { outcomes: written.outcomes, afterCommit: () => afterCommit(items, written.counts) };
+    },
   };
 }
 

@@ -12,16 +12,19 @@ import { type RetentionContext, runRetention } from '../privacy/retention.ts';
 import type { SurveyContext } from '../csat/send-surveys.ts';
 import type { TimersContext } from './conversation-timers.ts';
 import type { SettleContext } from './settle-facts.ts';
+import type { IngestQueue } from '../ingest/queue.ts';
 
 /**
  * Auto-resolution, service windows and FCR windows every 30 s; due CSAT surveys every 15 s;
- * retention hourly; agent time totals every 10 s (corrections of the past reach them within that).
+ * retention hourly; agent time totals every 10 s (corrections of the past reach them within that);
+ * stored webhooks left unapplied by a stopped replica every 10 s.
  */
 export const DEFAULT_SCHEDULES = {
   conversationTimers: '*/30 * * * * *',
   csatSurveys: '*/15 * * * * *',
   retention: '0 0 * * * *',
   agentTime: '*/10 * * * * *',
+  ingestSweep: '*/10 * * * * *',
 };
 
 /** Facts are settled every half SETTLE_AFTER, between every second and every 5 s. */
@@ -37,6 +40,7 @@ export interface JobContexts {
   surveys: SurveyContext | undefined;
   retention: RetentionContext;
   agentTime: AgentTimeContext;
+  ingestQueue: Pick<IngestQueue, 'sweep'>;
 }
 
 export function startAppJobs(scheduler: Scheduler, app: JobContexts, schedules = DEFAULT_SCHEDULES): void {
@@ -59,6 +63,15 @@ export function startAppJobs(scheduler: Scheduler, app: JobContexts, schedules =
     name: 'agent_time',
     schedule: schedules.agentTime,
     run: async () => (await maintainAgentTime(app.agentTime)) !== null,
+  });
+  // Stored webhooks a stopped replica left unapplied (each replica applies its own right away).
+  scheduler.start({
+    name: 'ingest_sweep',
+    schedule: schedules.ingestSweep,
+    run: async () => {
+      await app.ingestQueue.sweep();
+      return true;
+    },
   });
   scheduler.start({
     name: 'retention',

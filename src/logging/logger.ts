@@ -97,29 +97,46 @@ declare module 'node:http' {
  */
 export function httpLogger(logger: Logger): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   return (req, res, next) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    req.id = id;
+    const id = requestId(req);
     res.setHeader('X-Request-Id', id);
     const url = req.url ?? '';
     if (QUIET_PATHS.has(url.split('?')[0] ?? '')) return next();
     const started = Date.now();
-    const method = req.method;
     let done = false;
     const finished = () => {
       if (done) return;
       done = true;
       res.off('finish', finished);
       res.off('close', finished);
-      const status = res.statusCode;
-      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      const line = { req: { id, method, path: loggedPath(url) }, res: { statusCode: status }, responseTime: Date.now() - started };
-      if (status >= 500) logger.error({ ...line, err: safeError(new Error(`failed with status code ${status}`)) }, 'request errored');
-      else logger[level](line, 'request completed');
+      logAnswered(logger, { id, method: req.method, url, status: res.statusCode, started });
     };
     res.on('finish', finished);
     res.on('close', finished);
     next();
   };
+}
+
+/** The request id (req.id): the caller's X-Request-Id when it is a plain token, else a new UUID. */
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  req.id = id;
+  return id;
+}
+
+/** The one log line of an answered request (httpLogger's, and the webhook fast path's). */
+export function logAnswered(
+  logger: Logger,
+  answered: { id: string; method: string | undefined; url: string; status: number; started: number },
+): void {
+  const { status } = answered;
+  const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+  if (!logger.isLevelEnabled(level)) return;
+  const line = {
+    req: { id: answered.id, method: answered.method, path: loggedPath(answered.url) },
+    res: { statusCode: status },
+    responseTime: Date.now() - answered.started,
+  };
+  if (status >= 500) logger.error({ ...line, err: safeError(new Error(`failed with status code ${status}`)) }, 'request errored');
+  else logger[level](line, 'request completed');
 }

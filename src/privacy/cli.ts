@@ -10,6 +10,7 @@ import { safeError } from '../logging/safe-error.ts';
 import { createPostgresDatabase, type Database } from '../storage/database.ts';
 import { openEmbeddedDatabase } from '../storage/embedded.ts';
 import { migrate } from '../storage/migrate.ts';
+import { countQueuedBefore } from '../storage/ingest-queue-store.ts';
 import { customerId, ErasureInputError, eraseCustomer } from './erasure.ts';
 
 const USAGE = `usage: npm run erase -- <wa_id>
@@ -63,6 +64,14 @@ export async function main(
       ? createPostgresDatabase('postgres', { connectionString: config.databaseUrl, max: 2 }, logger)
       : await openEmbeddedDatabase(config.dataDir, logger);
     await migrate(database);
+    // Webhooks answered before now but not applied yet would bring the customer back once applied.
+    const waiting = await queuedBefore(database, new Date(), QUEUE_WAIT_MS);
+    if (waiting > 0) {
+      stderr.write(
+        `erase: ${waiting} webhooks received before the erasure are not applied yet (is the exporter stopped?): start it — it applies them at start — then erase again\n`,
+      );
+      return 1;
+    }
     const erased = await eraseCustomer({ database, pseudonymKey: config.pseudonymKey }, args[0]!);
     stdout.write(`${JSON.stringify({ status: erased.total > 0 ? 'erased' : 'not_found', ...erased }, null, 2)}\n`);
     return 0;
@@ -77,4 +86,17 @@ export async function main(
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.exitCode = await main(process.argv.slice(2));
+}
+
+/** How long the erasure waits for a running exporter to apply what it answered already. */
+const QUEUE_WAIT_MS = 30_000;
+
+/** Waits until no webhook queued before `before` waits to be applied, at most `maxWaitMs`; returns how many still wait. */
+async function queuedBefore(database: Database, before: Date, maxWaitMs: number): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const waiting = await countQueuedBefore(database, before);
+    if (waiting === 0 || Date.now() >= deadline) return waiting;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

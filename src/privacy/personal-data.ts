@@ -55,6 +55,17 @@ export const PERSONAL_DATA: Readonly<Record<string, TableRule>> = Object.freeze(
       error: nullify('parser messages may quote the body'),
     },
   },
+  ingest_queue: {
+    about:
+      'webhook bodies answered and not yet applied (WEBHOOK_ACK=stored): each row is deleted when applied, normally within a second; erasure applies the queue first, so nothing queued brings erased data back',
+    columns: {
+      id: remove('part of the applied row'),
+      provider: remove('part of the applied row'),
+      body_sha256: remove('part of the applied row'),
+      body: remove('the raw body: names, numbers, text'),
+      queued_at: remove('part of the applied row'),
+    },
+  },
   business_numbers: {
     about: "the business's own WhatsApp numbers: not personal data",
     columns: {

@@ -12,6 +12,8 @@ import { type ErasureContext, ErasureInputError, eraseCustomer } from './erasure
 export interface ErasureRouteOptions {
   token: string;
   isReady: () => boolean;
+  /** Runs before each erasure (the app applies the ingest queue). */
+  beforeErasure?: () => Promise<unknown>;
 }
 
 export function erasureRouter(context: ErasureContext, options: ErasureRouteOptions): Router {
@@ -21,6 +23,8 @@ export function erasureRouter(context: ErasureContext, options: ErasureRouteOpti
     if (denied) return sendError(res, denied);
     if (!options.isReady()) return sendError(res, new HttpError('unavailable', 'database not ready yet, retry later'));
     try {
+      // Webhooks answered but not applied yet are applied first: erased data must not come back after.
+      await options.beforeErasure?.();
       const result = await eraseCustomer(context, String(req.params.waId));
       res.status(200).json({ status: result.total > 0 ? 'erased' : 'not_found', ...result });
     } catch (error) {

@@ -16,6 +16,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     // Facts count at once unless a test sets SETTLE_AFTER (the timeline tests do).
     SETTLE_AFTER: '0s',
+    // A POST's effects are in the database when it is answered; test/ingest-queue.test.ts covers
+    // the default (answered once stored, applied right behind).
+    WEBHOOK_ACK: 'applied',
     ...overrides,
   });
   if (!result.ok) throw new Error(result.errors.join('\n'));

@@ -30,6 +30,7 @@ export function metaAdapter(settings: MetaSettings): ProviderAdapter {
     bodyLimitBytes: META_BODY_LIMIT_BYTES,
     format: 'json',
     keepsBodies: true,
+    appliesFromBody: true,
     handshake(request) {
       const mode = request.query['hub.mode'];
       const token = request.query['hub.verify_token'];

@@ -1,0 +1,108 @@
+/**
+ * The ingest queue's statements (migration 040): webhook bodies stored durably before they are
+ * answered — one statement per group — then claimed, applied and deleted in one transaction by
+ * the applier (src/ingest/queue.ts).
+ */
+import { storableBody } from './anonymised.ts';
+import type { Database, Queryable } from './database.ts';
+import type { Delivery } from './webhook-store.ts';
+
+/** A queued body's id, or `duplicate`: the same body waits in the queue or was stored already. */
+export type Enqueued = { queueId: number } | { duplicate: true };
+
+/**
+ * Queues each body once; an identical body already queued or stored (and not rejected) is a
+ * redelivery. One statement for the whole group, prepared once per connection.
+ */
+export async function enqueueDeliveries(database: Database, deliveries: Delivery[]): Promise<Enqueued[]> {
+  // The same body twice in one group: the first is queued, the other is its duplicate.
+  const hashes = deliveries.map((d) => d.bodySha256.toString('hex'));
+  const keys = deliveries.map((d, i) => keyOf(d.provider, hashes[i]!));
+  const firstOf = new Map<string, number>();
+  keys.forEach((key, i) => {
+    if (!firstOf.has(key)) firstOf.set(key, i);
+  });
+  const unique = [...firstOf.values()];
+  const { rows } = await database.query<{ id: string; provider: string; sha256: string }>(
+    `INSERT INTO ingest_queue (provider, body_sha256, body)
+     SELECT r.provider, decode(r.sha256, 'hex'), r.body
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(provider, sha256, body, n)
+      WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                         WHERE d.provider = r.provider AND d.body_sha256 = decode(r.sha256, 'hex') AND d.outcome <> 'rejected')
+      ORDER BY r.n
+     ON CONFLICT (provider, body_sha256) DO NOTHING
+     RETURNING id, provider, encode(body_sha256, 'hex') AS sha256`,
+    [unique.map((i) => deliveries[i]!.provider), unique.map((i) => hashes[i]!), unique.map((i) => deliveries[i]!.body)],
+  );
+  const idOf = new Map(rows.map((r) => [keyOf(r.provider, r.sha256), Number(r.id)]));
+  return keys.map((key, i) => {
+    const id = firstOf.get(key) === i ? idOf.get(key) : undefined;
+    return id === undefined ? { duplicate: true } : { queueId: id };
+  });
+}
+
+function keyOf(provider: string, sha256Hex: string): string {
+  return `${provider}:${sha256Hex}`;
+}
+
+export interface QueuedBody {
+  queueId: number;
+  delivery: Delivery;
+}
+
+/**
+ * Locks and reads queued bodies for applying, in queue order: the given ids (this replica's own),
+ * or — for a sweep — any row queued before `queuedBefore`. Rows another transaction holds are
+ * skipped; rows already applied (deleted) are simply not returned.
+ */
+export async function claimQueued(tx: Queryable, which: { ids: number[] } | { queuedBefore: Date; limit: number }): Promise<QueuedBody[]> {
+  type Row = { id: string; provider: string; body_sha256: Buffer; body: string };
+  const { rows } =
+    'ids' in which
+      ? await tx.query<Row>(
+          `SELECT id, provider, body_sha256, body FROM ingest_queue
+            WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED`,
+          [which.ids],
+        )
+      : await tx.query<Row>(
+          `SELECT id, provider, body_sha256, body FROM ingest_queue
+            WHERE queued_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [which.queuedBefore, which.limit],
+        );
+  return rows.map((r) => ({ queueId: Number(r.id), delivery: { provider: r.provider, body: r.body, bodySha256: r.body_sha256 } }));
+}
+
+/** Removes applied rows (in the transaction that applied them). */
+export async function dequeue(tx: Queryable, queueIds: number[]): Promise<void> {
+  if (queueIds.length > 0) await tx.query('DELETE FROM ingest_queue WHERE id = ANY($1::bigint[])', [queueIds]);
+}
+
+/**
+ * A queued body that cannot be applied (it failed alone): kept as a rejected delivery with the
+ * reason — like a signed body the parser did not understand, for replay — and taken off the queue.
+ */
+export async function rejectQueued(database: Database, queued: QueuedBody, error: string): Promise<void> {
+  await database.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, error)
+       VALUES ($1, $2, ${storableBody('$3::jsonb')}, 'rejected', $4)
+       ON CONFLICT (provider, body_sha256) DO NOTHING`,
+      [queued.delivery.provider, queued.delivery.bodySha256, queued.delivery.body, error],
+    );
+    await dequeue(tx, [queued.queueId]);
+  });
+}
+
+/** How many webhooks queued before `before` still wait to be applied. */
+export async function countQueuedBefore(database: Database, before: Date): Promise<number> {
+  const { rows } = await database.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_queue WHERE queued_at < $1', [before]);
+  return rows[0]?.n ?? 0;
+}
+
+/** How many webhooks wait to be applied, and how long the oldest has waited (for the scrape). */
+export async function queueBacklog(tx: Queryable): Promise<{ webhooks: number; oldestSeconds: number }> {
+  const { rows } = await tx.query<{ webhooks: string; oldest_seconds: number | null }>(
+    `SELECT count(*) AS webhooks, extract(epoch FROM now() - min(queued_at))::float8 AS oldest_seconds FROM ingest_queue`,
+  );
+  return { webhooks: Number(rows[0]?.webhooks ?? 0), oldestSeconds: Math.max(0, rows[0]?.oldest_seconds ?? 0) };
+}

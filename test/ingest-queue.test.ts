@@ -1,0 +1,224 @@
+/**
+ * WEBHOOK_ACK=stored (the default): a Meta webhook is answered once its body is stored in the
+ * ingest queue, and applied right behind the answer — exactly once, whatever stops the exporter
+ * in between; a body that cannot be applied is kept for replay and does not hold back others.
+ * And the plain-HTTP path those webhooks take (ingest/fast-path.ts) answers as Express would.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { signBody } from '../src/ingest/meta/signature.ts';
+import { sha256 } from '../src/storage/webhook-store.ts';
+import { metricValue, sample, scrape, testApp } from './support/app.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { APP_SECRET, inbound, signed, status, statuses, textMessage, wamid } from './support/meta.ts';
+import { killLeftoverExporters, runExporter, stopExporter } from './support/process.ts';
+
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase();
+});
+after(async () => {
+  killLeftoverExporters();
+  await db.drop();
+});
+
+const stored = () => testApp(db.database, { WEBHOOK_ACK: 'stored' });
+
+function post(handler: Parameters<typeof request>[0], payload: unknown, signature?: string) {
+  const { body, signature: valid } = signed(payload);
+  return request(handler)
+    .post('/webhooks/whatsapp')
+    .set('Content-Type', 'application/json')
+    .set('X-Hub-Signature-256', signature ?? valid)
+    .send(body);
+}
+
+async function messageCount(id: string): Promise<number> {
+  const { rows } = await db.database.query<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE wamid = $1', [id]);
+  return rows[0]!.n;
+}
+
+/** Puts a body in the queue as a replica that stopped before applying it would have left it. */
+async function leftInQueue(body: string, secondsAgo: number): Promise<void> {
+  await db.database.query(
+    `INSERT INTO ingest_queue (provider, body_sha256, body, queued_at) VALUES ('meta', $1, $2, now() - make_interval(secs => $3))`,
+    [sha256(body), body, secondsAgo],
+  );
+}
+
+describe('webhooks answered once stored, applied right behind', () => {
+  it('answers accepted, then applies: the message, its conversation and its count appear once', async () => {
+    const app = stored();
+    const from = '4915100040001';
+    const id = wamid('queue-1');
+    const res = await post(app.handler, inbound(from, 'Kim', [textMessage(from, 'Wo bleibt mein Paket?', new Date(), id)]));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { status: 'accepted' });
+    await app.ingestQueue.idle();
+    assert.equal(await messageCount(id), 1);
+    const { rows } = await db.database.query('SELECT 1 FROM conversations WHERE contact_wa_id = $1', [from]);
+    assert.equal(rows.length, 1);
+    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' }), 1);
+    assert.equal(await metricValue(app, 'whatsapp_webhook_requests_total', { provider: 'meta', outcome: 'accepted' }), 1);
+    const { rows: queue } = await db.database.query('SELECT count(*)::int AS n FROM ingest_queue');
+    assert.equal(queue[0]!.n, 0, 'the queue row goes with the apply');
+  });
+
+  it('answers an identical redelivery duplicate, while it waits and after it was applied, and applies it once', async () => {
+    const app = stored();
+    const from = '4915100040002';
+    const id = wamid('queue-2');
+    const payload = inbound(from, 'Kim', [textMessage(from, 'Rechnung doppelt?', new Date(), id)]);
+    const answers = await Promise.all([post(app.handler, payload), post(app.handler, payload), post(app.handler, payload)]);
+    assert.deepEqual(answers.map((r) => r.body.status).sort(), ['accepted', 'duplicate', 'duplicate']);
+    await app.ingestQueue.idle();
+    const later = await post(app.handler, payload);
+    assert.deepEqual(later.body, { status: 'duplicate' });
+    await app.ingestQueue.idle();
+    assert.equal(await messageCount(id), 1);
+    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' }), 1);
+    assert.equal(await metricValue(app, 'whatsapp_webhook_requests_total', { provider: 'meta', outcome: 'duplicate' }), 3);
+  });
+
+  it('applies what a stopped replica left in the queue once, counts it once, and reports the backlog until then', async () => {
+    const app = stored();
+    const from = '4915100040003';
+    const id = wamid('queue-3');
+    const { body } = signed(inbound(from, 'Kim', [textMessage(from, 'Hallo?', new Date(), id)]));
+    await leftInQueue(body, 90);
+
+    const before = await scrape(app);
+    assert.equal(sample(before, 'whatsapp_ingest_backlog_webhooks'), 1);
+    assert.ok((sample(before, 'whatsapp_ingest_lag_seconds') ?? 0) >= 90, 'the oldest waiting webhook is 90 s old');
+    assert.equal(await app.ingestQueue.sweep(60_000), 1);
+    assert.equal(await app.ingestQueue.sweep(0), 0, 'nothing left to apply');
+    assert.equal(await messageCount(id), 1);
+    // Scrapes within a second share one collector run.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const afterSweep = await scrape(app);
+    assert.equal(sample(afterSweep, 'whatsapp_ingest_backlog_webhooks'), 0);
+    assert.equal(sample(afterSweep, 'whatsapp_ingest_lag_seconds'), 0);
+    assert.equal(await metricValue(app, 'whatsapp_messages_total', { direction: 'inbound' }), 1);
+
+    // A redelivery after it was applied is recognised as such.
+    const res = await post(app.handler, JSON.parse(body));
+    assert.deepEqual(res.body, { status: 'duplicate' });
+  });
+
+  it('leaves younger rows to the replica that queued them: a sweep takes only rows older than its age', async () => {
+    const app = stored();
+    const from = '4915100040004';
+    const { body } = signed(inbound(from, 'Kim', [textMessage(from, 'Noch da?', new Date(), wamid('queue-4'))]));
+    await leftInQueue(body, 5);
+    assert.equal(await app.ingestQueue.sweep(60_000), 0);
+    assert.equal(await app.ingestQueue.sweep(1_000), 1);
+  });
+
+  it('keeps a body that cannot be applied as a rejected delivery, counts it, and applies the others of its group', async () => {
+    const app = stored();
+    const from = '4915100040005';
+    const good = wamid('queue-5');
+    const { body: goodBody } = signed(inbound(from, 'Kim', [textMessage(from, 'Alles gut', new Date(), good)]));
+    // Stored by an older version that accepted it; this one's parser refuses it.
+    const badBody = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: 'not a list' }] });
+    await leftInQueue(badBody, 120);
+    await leftInQueue(goodBody, 120);
+    assert.equal(await app.ingestQueue.sweep(60_000), 2);
+    assert.equal(await messageCount(good), 1);
+    const { rows } = await db.database.query<{ outcome: string; error: string }>(
+      'SELECT outcome, error FROM webhook_deliveries WHERE body_sha256 = $1',
+      [sha256(badBody)],
+    );
+    assert.equal(rows[0]?.outcome, 'rejected');
+    assert.match(rows[0]!.error, /changes/);
+    assert.equal(await metricValue(app, 'whatsapp_webhook_apply_failures_total', { provider: 'meta' }), 1);
+    const { rows: queue } = await db.database.query('SELECT count(*)::int AS n FROM ingest_queue');
+    assert.equal(queue[0]!.n, 0);
+  });
+
+  it('answers after the apply with WEBHOOK_ACK=applied: duplicate for a new body whose every item was known', async () => {
+    const app = testApp(db.database, { WEBHOOK_ACK: 'applied' });
+    const from = '4915100040006';
+    const id = wamid('queue-6');
+    const message = textMessage(from, 'Einmal bitte', new Date(), id);
+    assert.deepEqual((await post(app.handler, inbound(from, 'Kim', [message]))).body, { status: 'accepted' });
+    assert.equal(await messageCount(id), 1, 'stored when answered');
+    // Another envelope (another name) around the same message: only an apply can tell.
+    assert.deepEqual((await post(app.handler, inbound(from, 'Kim K.', [message]))).body, { status: 'duplicate' });
+  });
+
+  it('applies what is left in the queue when the program starts', async () => {
+    const from = '4915100040007';
+    const id = wamid('queue-7');
+    const { body } = signed(inbound(from, 'Kim', [textMessage(from, 'Nach dem Neustart', new Date(), id)]));
+    await leftInQueue(body, 1);
+    const exporter = await runExporter({
+      DATABASE_URL: db.url!,
+      WHATSAPP_APP_SECRET: APP_SECRET,
+      WHATSAPP_VERIFY_TOKEN: 'v',
+      EVENTS_API_TOKEN: 'events',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      for (let i = 0; i < 100 && !/left from before the start/.test(exporter.stdout()); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(exporter.stdout(), /"webhooks":1,"msg":"applied stored webhooks left from before the start"/);
+      assert.equal(await messageCount(id), 1);
+    } finally {
+      assert.equal(await stopExporter(exporter), 0);
+    }
+  });
+});
+
+describe('the plain-HTTP path of Meta webhooks', () => {
+  const payload = () => statuses(status(wamid('fast'), 'delivered'));
+
+  it('answers as the Express route does: status, body, security headers and request id', async () => {
+    const app = stored();
+    const viaExpress = await post(app.express, payload());
+    const viaHandler = await post(app.handler, payload());
+    for (const res of [viaExpress, viaHandler]) {
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { status: 'accepted' });
+      assert.match(String(res.headers['content-type']), /^application\/json; charset=utf-8/);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    }
+    const named = await post(app.handler, payload()).set('X-Request-Id', 'trace-42');
+    assert.equal(named.headers['x-request-id'], 'trace-42');
+    await app.ingestQueue.idle();
+  });
+
+  it('refuses a wrong signature (401), counts it, and answers 429 after repeated failures', async () => {
+    const app = testApp(db.database, { WEBHOOK_ACK: 'stored' });
+    const wrong = `sha256=${'0'.repeat(64)}`;
+    const res = await post(app.handler, payload(), wrong);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'unauthorized');
+    assert.equal(await metricValue(app, 'whatsapp_auth_failures_total', { endpoint: '/webhooks/whatsapp' }), 1);
+    assert.equal(await metricValue(app, 'whatsapp_webhook_requests_total', { provider: 'meta', outcome: 'rejected_signature' }), 1);
+    for (let i = 0; i < 9; i++) await post(app.handler, payload(), wrong);
+    const limited = await post(app.handler, payload());
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers['retry-after']) > 0);
+  });
+
+  it('answers 413 for a body over the limit, 400 for one that is not JSON, and leaves encoded bodies to Express', async () => {
+    const app = stored();
+    const huge = 'x'.repeat(8 * 1024 * 1024 + 1);
+    const tooLarge = await request(app.handler).post('/webhooks/whatsapp').set('Content-Type', 'application/json').send(huge);
+    assert.equal(tooLarge.status, 413);
+    assert.equal(tooLarge.body.error.code, 'payload_too_large');
+    const notJson = await request(app.handler)
+      .post('/webhooks/whatsapp')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', signBody(APP_SECRET, '{oops'))
+      .send('{oops');
+    assert.equal(notJson.status, 400);
+    assert.match(notJson.body.error.message, /not valid JSON/);
+    // Another path or method is Express's (404 with the usual error body).
+    const other = await request(app.handler).post('/webhooks/whatsapp/extra').send('{}');
+    assert.equal(other.status, 404);
+  });
+});
