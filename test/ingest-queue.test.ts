@@ -5,8 +5,11 @@
  * And the plain-HTTP path those webhooks take (ingest/fast-path.ts) answers as Express would.
  */
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { createHttpServer, listen } from '../src/http/server.ts';
 import { signBody } from '../src/ingest/meta/signature.ts';
 import { sha256 } from '../src/storage/webhook-store.ts';
 import { metricValue, sample, scrape, testApp } from './support/app.ts';
@@ -220,5 +223,32 @@ describe('the plain-HTTP path of Meta webhooks', () => {
     // Another path or method is Express's (404 with the usual error body).
     const other = await request(app.handler).post('/webhooks/whatsapp/extra').send('{}');
     assert.equal(other.status, 404);
+  });
+
+  it('survives a client that goes away in the middle of a body, and answers the next one', async () => {
+    const app = stored();
+    const server = createHttpServer(app.handler);
+    await listen(server, 0, '127.0.0.1');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(
+        'POST /webhooks/whatsapp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"object":',
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      const { body, signature } = signed(payload());
+      const res = await fetch(`http://127.0.0.1:${port}/webhooks/whatsapp`, {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature },
+      });
+      assert.equal(res.status, 200);
+      await app.ingestQueue.idle();
+    } finally {
+      server.close();
+    }
   });
 });

@@ -152,11 +152,15 @@ function readBody(req: IncomingMessage, limit: number, done: (error: unknown, bo
     finished = true;
     done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
   });
-  req.on('aborted', () => {
+  // A client that goes away mid-body: the request closes before its end ('aborted' is
+  // deprecated), and an 'error' is emitted where someone listens.
+  const aborted = () => {
     if (finished) return;
     finished = true;
     done({ type: 'request.aborted' });
-  });
+  };
+  req.on('close', aborted);
+  req.on('error', aborted);
 }
 
 function errorBody(error: HttpError): string {

@@ -172,14 +172,16 @@ function decode(adapter: ProviderAdapter, request: RawRequest): Decoded {
     for (const [name, value] of new URLSearchParams(raw.toString('utf8'))) params[name] = clean(value);
     return { ok: true, value: params, text: JSON.stringify(params) };
   }
+  const received = raw.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(received);
   } catch (error) {
     return { ok: false, message: `body is not valid JSON: ${(error as Error).message}` };
   }
-  if (tooDeep(parsed)) return { ok: false, message: `body is nested deeper than ${MAX_JSON_DEPTH} levels` };
-  const { value, text } = storable(parsed, raw);
+  // Valid JSON, so the byte scan sees exactly its structure.
+  if (tooDeep(raw)) return { ok: false, message: `body is nested deeper than ${MAX_JSON_DEPTH} levels` };
+  const { value, text } = storable(parsed, received);
   return { ok: true, value, text };
 }
 
@@ -198,8 +200,7 @@ const clean = (s: string) => s.toWellFormed().replaceAll('\u0000', '\uFFFD');
  * The body as the database can store it: the received text itself in the common case; a
  * cleaned copy (NUL and broken surrogates replaced by U+FFFD) when the JSON carries them.
  */
-function storable(parsed: unknown, raw: Buffer): { value: unknown; text: string } {
-  const text = raw.toString('utf8');
+function storable(parsed: unknown, text: string): { value: unknown; text: string } {
   if (!UNSTORABLE_ESCAPE.test(text) && !text.includes('\u0000')) return { value: parsed, text };
   const value = JSON.parse(text, (_key, v: unknown) => {
     if (typeof v === 'string') return clean(v);

@@ -74,8 +74,9 @@ export class IngestQueue {
   private readonly maxApplyGroup: number;
 
   constructor(private readonly options: IngestQueueOptions) {
-    // 200 a transaction: as fast per webhook as 500 and lighter (peak RSS 228 vs 252 MiB in `npm run bench`).
-    this.maxApplyGroup = options.maxApplyGroup ?? 200;
+    // 100 a transaction: as fast per webhook as 200 or 500, and lighter (peak RSS while applying a
+    // burst in `npm run bench`: 221, 228 and 252 MiB).
+    this.maxApplyGroup = options.maxApplyGroup ?? 100;
     this.intake = new GroupCommitter((deliveries) => enqueueDeliveries(options.database, deliveries), {
       maxGroupSize: 1_000,
       // One group at a time: requests that arrive while it commits form the next, larger group —
