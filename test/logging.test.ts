@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { createApp } from '../src/app.ts';
-import { createLogger, loggedPath } from '../src/logging/logger.ts';
+import { createLogger, loggedPath, SuccessSampler } from '../src/logging/logger.ts';
 import { maskQuoted, safeError } from '../src/logging/safe-error.ts';
 import { EVENTS_TOKEN, testConfig } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -157,6 +157,31 @@ describe('the request log', () => {
     );
     assert.equal(typeof requestLines[1]?.responseTime, 'number');
     assert.ok(!JSON.stringify(lines).includes(PHONE) && !JSON.stringify(lines).includes('secret'));
+  });
+
+  it('writes at most 10 successful lines a second per path, then says how many it left out; errors always', async () => {
+    const sampler = new SuccessSampler();
+    const taken = Array.from({ length: 25 }, () => sampler.take('/webhooks/whatsapp', 5_000));
+    assert.deepEqual(taken.slice(0, 10), Array(10).fill(0));
+    assert.deepEqual(taken.slice(10), Array(15).fill(undefined));
+    assert.equal(sampler.take('/metrics', 5_500), 0, 'each path has its own budget');
+    assert.equal(sampler.take('/webhooks/whatsapp', 6_000), 15, 'the next second says how many were left out');
+    assert.equal(sampler.take('/webhooks/whatsapp', 6_001), 0);
+
+    // Through the app: whatever seconds the requests fall into, no second has more than 10.
+    const { lines, logger } = capture('info');
+    const app = createApp({ config: testConfig(), database: db.database, logger });
+    for (let i = 0; i < 25; i++) await request(app.handler).get('/');
+    for (let i = 0; i < 3; i++) await request(app.handler).get('/no-such-page');
+    const completed = lines.filter((l) => l.msg === 'request completed');
+    const perSecond = new Map<string, number>();
+    for (const l of completed.filter((l) => (l.req as { path: string }).path === '/')) {
+      const second = String(l.time).slice(0, 19);
+      perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    }
+    assert.ok([...perSecond.values()].every((n) => n <= 10), JSON.stringify([...perSecond]));
+    assert.ok([...perSecond.values()].reduce((a, b) => a + b, 0) >= 10, 'the first 10 of a second are written');
+    assert.equal(completed.filter((l) => (l.req as { path: string }).path === '/no-such-page').length, 3, 'client errors are not sampled');
   });
 
   it('leaves successful requests out at LOG_LEVEL=warn and keeps client errors', async () => {
