@@ -179,7 +179,10 @@ describe('the request log', () => {
       const second = String(l.time).slice(0, 19);
       perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
     }
-    assert.ok([...perSecond.values()].every((n) => n <= 10), JSON.stringify([...perSecond]));
+    assert.ok(
+      [...perSecond.values()].every((n) => n <= 10),
+      JSON.stringify([...perSecond]),
+    );
     assert.ok([...perSecond.values()].reduce((a, b) => a + b, 0) >= 10, 'the first 10 of a second are written');
     assert.equal(completed.filter((l) => (l.req as { path: string }).path === '/no-such-page').length, 3, 'client errors are not sampled');
   });

@@ -175,7 +175,10 @@ export function logAnswered(
   let similarLeftOut = 0;
   if (status < 400) {
     let sampler = samplers.get(logger);
-    if (!sampler) samplers.set(logger, (sampler = new SuccessSampler()));
+    if (!sampler) {
+      sampler = new SuccessSampler();
+      samplers.set(logger, sampler);
+    }
     const taken = sampler.take(path, Date.now());
     if (taken === undefined) return;
     similarLeftOut = taken;
