@@ -15,7 +15,7 @@ import { sha256 } from '../src/storage/webhook-store.ts';
 import { metricValue, sample, scrape, testApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { APP_SECRET, inbound, signed, status, statuses, textMessage, wamid } from './support/meta.ts';
-import { killLeftoverExporters, runExporter, stopExporter } from './support/process.ts';
+import { killLeftoverExporters, runExporter, stopExporter, waitForOutput } from './support/process.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -164,8 +164,8 @@ describe('webhooks answered once stored, applied right behind', () => {
       LOG_LEVEL: 'info',
     });
     try {
-      for (let i = 0; i < 100 && !/left from before the start/.test(exporter.stdout()); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(exporter.stdout(), /"webhooks":1,"msg":"applied stored webhooks left from before the start"/);
+      const LEFT_OVER = /"webhooks":1,"msg":"applied stored webhooks left from before the start"/;
+      assert.match(await waitForOutput(exporter, LEFT_OVER), LEFT_OVER);
       assert.equal(await messageCount(id), 1);
     } finally {
       assert.equal(await stopExporter(exporter), 0);

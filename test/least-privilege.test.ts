@@ -17,7 +17,7 @@ import { createPostgresDatabase } from '../src/storage/database.ts';
 import { EARLIER_VERSIONS, listMigrations, migrate, MigrationError, type Migration } from '../src/storage/migrate.ts';
 import { silentLogger } from './support/database.ts';
 import { APP_SECRET, inbound, signed, textMessage, VERIFY_TOKEN } from './support/meta.ts';
-import { killLeftoverExporters, runExporter, stopExporter } from './support/process.ts';
+import { killLeftoverExporters, runExporter, stopExporter, waitForOutput } from './support/process.ts';
 import { skipUnless } from './support/tools.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -78,7 +78,7 @@ describe('a database owner without CREATEROLE', { skip: noDatabase }, () => {
 
     const exporter = await runExporter({ ...SECRETS, DATABASE_URL: urlFor(OWNER, DB), LOG_LEVEL: 'info' });
     try {
-      assert.match(exporter.stdout(), /"msg":"database migrated"/);
+      assert.match(await waitForOutput(exporter, /"msg":"database migrated"/), /"msg":"database migrated"/);
       const customer = '4915100000555';
       const { body, signature } = signed(inbound(customer, 'Kim', [textMessage(customer, 'Wo bleibt mein Paket?')]));
       const res = await fetch(`${exporter.url}/webhooks/whatsapp`, {
@@ -118,7 +118,7 @@ describe('a database owner without CREATEROLE', { skip: noDatabase }, () => {
     assert.equal(psql.status, 0, psql.stderr);
     // The exporter grants the views at its next start, as the owner.
     const exporter = await runExporter({ ...SECRETS, DATABASE_URL: urlFor(OWNER, DB), LOG_LEVEL: 'info' });
-    assert.match(exporter.stdout(), /"readOnlyRole":"granted"/);
+    assert.match(await waitForOutput(exporter, /"readOnlyRole":"granted"/), /"readOnlyRole":"granted"/);
     assert.equal(await stopExporter(exporter), 0);
 
     const readonly = new pg.Client({ connectionString: urlFor('whatsapp_readonly', DB) });

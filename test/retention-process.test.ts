@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { EVENTS_TOKEN } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { APP_SECRET, VERIFY_TOKEN } from './support/meta.ts';
-import { killLeftoverExporters, runExporter, stopExporter, type Exporter } from './support/process.ts';
+import { type Exporter, killLeftoverExporters, runExporter, stopExporter, waitForOutput } from './support/process.ts';
 import { conversation, type Request, tracesIn } from './support/privacy.ts';
 
 const DAY = 86_400_000;
@@ -68,7 +68,8 @@ describe('retention and erasure, end to end', { skip: needsPostgres }, () => {
       const dump = pgDump(db.url!);
       assert.deepEqual(tracesIn(dump, old.secrets), [], 'the expired conversation left traces in the dump');
       assert.deepEqual(tracesIn(dump, fresh.secrets), fresh.secrets, 'the fresh conversation must be kept whole');
-      assert.match(second.stdout(), /"msg":"retention: personal data past its period removed"/);
+      const REMOVED = /"msg":"retention: personal data past its period removed"/;
+      assert.match(await waitForOutput(second, REMOVED), REMOVED);
 
       const erased = await fetch(`${second.url}/api/v1/customers/${encodeURIComponent(`+${fresh.phone}`)}`, {
         method: 'DELETE',

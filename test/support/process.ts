@@ -67,6 +67,16 @@ export async function runExporter(
   throw new Error(`exporter did not become ready\nstdout:\n${out}\nstderr:\n${err}`);
 }
 
+/**
+ * Waits until the exporter's stdout matches `pattern` (at most `timeoutMs`) and returns it: a log
+ * line written just before /readyz answers may reach this process after the answer does.
+ */
+export async function waitForOutput(exporter: Exporter, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(exporter.stdout()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return exporter.stdout();
+}
+
 export async function stopExporter(exporter: Exporter): Promise<number | null> {
   exporter.child.kill('SIGTERM');
   return exporter.exited;
