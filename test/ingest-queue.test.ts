@@ -97,6 +97,11 @@ describe('webhooks answered once stored, applied right behind', () => {
     assert.equal(await app.ingestQueue.sweep(60_000), 1);
     assert.equal(await app.ingestQueue.sweep(0), 0, 'nothing left to apply');
     assert.equal(await messageCount(id), 1);
+    const { rows: delivered } = await db.database.query<{ waited: number }>(
+      'SELECT extract(epoch FROM now() - received_at)::float8 AS waited FROM webhook_deliveries WHERE body_sha256 = $1',
+      [sha256(body)],
+    );
+    assert.ok(delivered[0]!.waited >= 90, 'the delivery keeps the time it arrived, not the time it was applied');
     // Scrapes within a second share one collector run.
     await new Promise((r) => setTimeout(r, 1_100));
     const afterSweep = await scrape(app);

@@ -56,20 +56,24 @@ export interface QueuedBody {
  * skipped; rows already applied (deleted) are simply not returned.
  */
 export async function claimQueued(tx: Queryable, which: { ids: number[] } | { queuedBefore: Date; limit: number }): Promise<QueuedBody[]> {
-  type Row = { id: string; provider: string; body_sha256: Buffer; body: string };
+  type Row = { id: string; provider: string; body_sha256: Buffer; body: string; queued_at: Date };
   const { rows } =
     'ids' in which
       ? await tx.query<Row>(
-          `SELECT id, provider, body_sha256, body FROM ingest_queue
+          `SELECT id, provider, body_sha256, body, queued_at FROM ingest_queue
             WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED`,
           [which.ids],
         )
       : await tx.query<Row>(
-          `SELECT id, provider, body_sha256, body FROM ingest_queue
+          `SELECT id, provider, body_sha256, body, queued_at FROM ingest_queue
             WHERE queued_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
           [which.queuedBefore, which.limit],
         );
-  return rows.map((r) => ({ queueId: Number(r.id), delivery: { provider: r.provider, body: r.body, bodySha256: r.body_sha256 } }));
+  // The delivery keeps the time it arrived, not the time it was applied (retention counts from it).
+  return rows.map((r) => ({
+    queueId: Number(r.id),
+    delivery: { provider: r.provider, body: r.body, bodySha256: r.body_sha256, receivedAt: r.queued_at },
+  }));
 }
 
 /** Removes applied rows (in the transaction that applied them). */

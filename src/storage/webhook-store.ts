@@ -28,6 +28,8 @@ export interface Delivery {
   body: string;
   /** What makes a redelivery recognisable: the hash of the received body, or of the provider's delivery id. */
   bodySha256: Buffer;
+  /** When it arrived, if earlier than its write (a body the ingest queue stored first); else now. */
+  receivedAt?: Date;
 }
 
 export function sha256(data: Buffer | string): Buffer {
@@ -50,14 +52,19 @@ export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): P
   // One statement text whatever the number of bodies (arrays, in the order given), so that it is
   // prepared once per connection.
   const { rows } = await tx.query<{ id: number; provider: string; body_sha256: Buffer; withheld: boolean }>(
-    `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
-     SELECT r.provider, decode(r.sha256, 'hex'), ${storableBody('r.body::jsonb')}, 'stored'
-       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(provider, sha256, body, n)
+    `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, received_at)
+     SELECT r.provider, decode(r.sha256, 'hex'), ${storableBody('r.body::jsonb')}, 'stored', coalesce(r.received_at, now())
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS r(provider, sha256, body, received_at, n)
       ORDER BY r.n
      ON CONFLICT (provider, body_sha256) DO UPDATE SET outcome = 'stored', error = NULL
        WHERE webhook_deliveries.outcome = 'rejected'
      RETURNING id, provider, body_sha256, payload IS NULL AS withheld`,
-    [unique.map((d) => d.provider), unique.map((d) => d.bodySha256.toString('hex')), unique.map((d) => d.body)],
+    [
+      unique.map((d) => d.provider),
+      unique.map((d) => d.bodySha256.toString('hex')),
+      unique.map((d) => d.body),
+      unique.map((d) => d.receivedAt ?? null),
+    ],
   );
   const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
   const ids = deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? (idOf.get(keyOf(d)) ?? null) : null));
