@@ -13,7 +13,7 @@ import type { FoldSettings } from './conversations/threads.ts';
 import { CsatMetrics } from './csat/metrics.ts';
 import type { SurveyContext } from './csat/send-surveys.ts';
 import { errorHandler, HttpError } from './http/errors.ts';
-import { AuthFailureLimiter, authFailureGuard, AuthMetrics, type AuthLimitOptions } from './http/auth-limiter.ts';
+import { AuthFailureLimiter, authFailureGuard, AuthGuard, AuthMetrics, type AuthLimitOptions } from './http/auth-limiter.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { serviceRouter } from './http/service-routes.ts';
 import type { RawRequest } from './ingest/adapter.ts';
@@ -103,8 +103,8 @@ export function createApp(deps: AppDependencies): App {
   app.set('trust proxy', config.trustProxy);
   app.use(httpLogger(logger));
   app.use(securityHeaders());
-  const limiter = new AuthFailureLimiter(deps.authLimit);
-  app.use(authFailureGuard(limiter, auth));
+  const authGuard = new AuthGuard(new AuthFailureLimiter(deps.authLimit), auth);
+  app.use(authFailureGuard(authGuard));
 
   const writer = createWriter(database, {
     lifecycle: fold.lifecycle,
@@ -141,8 +141,7 @@ export function createApp(deps: AppDependencies): App {
   const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
   const fastPath = fastWebhookPath(adapters, pipeline, {
     logger,
-    limiter,
-    authMetrics: auth,
+    authGuard,
     clientAddress: (req) => proxyaddr(req, trust),
   });
   app.use(

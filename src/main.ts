@@ -118,7 +118,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Start
       await closed;
       clearTimeout(force);
       // What was answered is stored; apply it now rather than leave it to the next start.
-      await Promise.race([app.ingestQueue.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
+      await app.ingestQueue.idle(SHUTDOWN_GRACE_MS);
       await scheduler.stop();
       await database.close();
       logger.info('stopped');

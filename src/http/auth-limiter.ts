@@ -112,25 +112,49 @@ export class AuthMetrics {
   }
 }
 
-export function authFailureGuard(limiter: AuthFailureLimiter, metrics: AuthMetrics): RequestHandler {
+/**
+ * The limit as requests meet it: a source that failed too often is refused up front (429), and
+ * every 401 or 403 answered counts against its source. The Express guard below and the webhook
+ * fast path (ingest/fast-path.ts) both go through it.
+ */
+export class AuthGuard {
+  constructor(
+    private readonly limiter: AuthFailureLimiter,
+    private readonly metrics: AuthMetrics,
+  ) {}
+
+  /** The 429 for a source that must wait (counted), with its Retry-After seconds; undefined when it may try. */
+  refusal(source: string, endpoint: string): { error: HttpError; retryAfterSeconds: number } | undefined {
+    const wait = this.limiter.retryAfterSeconds(source);
+    if (wait <= 0) return undefined;
+    this.metrics.refused.inc({ endpoint });
+    return {
+      error: new HttpError('too_many_requests', `too many failed authentication attempts; retry in ${wait} s`),
+      retryAfterSeconds: wait,
+    };
+  }
+
+  /** Counts an answer: a 401 or 403 is a failure of its source. */
+  answered(source: string, endpoint: string, status: number): void {
+    if (status !== 401 && status !== 403) return;
+    this.limiter.recordFailure(source);
+    this.metrics.failures.inc({ endpoint });
+  }
+}
+
+export function authFailureGuard(guard: AuthGuard): RequestHandler {
   return (req, res, next) => {
     if (!guarded(req.path)) return next();
     const source = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const endpoint = endpointLabel(req.path);
-    const wait = limiter.retryAfterSeconds(source);
-    if (wait > 0) {
-      metrics.refused.inc({ endpoint });
-      res.set('Retry-After', String(wait));
+    const refusal = guard.refusal(source, endpoint);
+    if (refusal) {
+      res.set('Retry-After', String(refusal.retryAfterSeconds));
       // The connection is closed after the answer: the body we did not read is not waited for.
       res.set('Connection', 'close');
-      return sendError(res, new HttpError('too_many_requests', `too many failed authentication attempts; retry in ${wait} s`));
+      return sendError(res, refusal.error);
     }
-    res.once('finish', () => {
-      if (res.statusCode === 401 || res.statusCode === 403) {
-        limiter.recordFailure(source);
-        metrics.failures.inc({ endpoint });
-      }
-    });
+    res.once('finish', () => guard.answered(source, endpoint, res.statusCode));
     next();
   };
 }

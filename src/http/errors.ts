@@ -60,9 +60,19 @@ export function toHttpError(error: unknown): HttpError {
   return new HttpError('internal', 'internal error');
 }
 
+/** The JSON body of every error answer. */
+export function errorBody(error: HttpError): { error: { code: ErrorCode; message: string } } {
+  return { error: { code: error.code, message: error.message } };
+}
+
+/** Headers an error answer carries beyond its body: Retry-After while the database is away. */
+export function errorHeaders(error: HttpError): Record<string, string> {
+  return error.status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {};
+}
+
 export function sendError(res: import('express').Response, error: HttpError): void {
-  if (error.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-  res.status(error.status).json({ error: { code: error.code, message: error.message } });
+  res.set(errorHeaders(error));
+  res.status(error.status).json(errorBody(error));
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

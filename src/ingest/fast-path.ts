@@ -8,19 +8,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { type AuthFailureLimiter, type AuthMetrics, endpointLabel } from '../http/auth-limiter.ts';
-import { HttpError, RETRY_AFTER_SECONDS } from '../http/errors.ts';
+import { type AuthGuard, endpointLabel } from '../http/auth-limiter.ts';
+import { errorBody, errorHeaders, HttpError } from '../http/errors.ts';
 import { SECURITY_HEADERS } from '../http/security-headers.ts';
 import { logAnswered, requestId } from '../logging/logger.ts';
 import { safeError } from '../logging/safe-error.ts';
 import { WEBHOOK_OUTCOMES } from '../metrics/ingest.ts';
-import type { ProviderAdapter, RawRequest, Reply } from './adapter.ts';
+import type { ProviderAdapter, RawRequest } from './adapter.ts';
 import { type Handled, type PipelineContext, webhookHandling } from './pipeline.ts';
 
 export interface FastPathOptions {
   logger: Logger;
-  limiter: AuthFailureLimiter;
-  authMetrics: AuthMetrics;
+  /** The authentication-failure limit, shared with the Express routes. */
+  authGuard: AuthGuard;
   /** The client's address as Express computes it under TRUST_PROXY (app.get('trust proxy fn') via proxy-addr). */
   clientAddress: (req: IncomingMessage) => string;
 }
@@ -64,7 +64,7 @@ export function fastWebhookPath(
     const provider = adapter.provider;
     const started = Date.now();
     const id = requestId(req);
-    const write = (status: number, body: string, extra: string[] = [], contentType = 'application/json; charset=utf-8') => {
+    const write = (status: number, body: string, extra: Record<string, string> = {}, contentType = 'application/json; charset=utf-8') => {
       res.writeHead(status, [
         ...fixedHeaders,
         'X-Request-Id',
@@ -73,25 +73,19 @@ export function fastWebhookPath(
         contentType,
         'Content-Length',
         String(Buffer.byteLength(body)),
-        ...extra,
+        ...Object.entries(extra).flat(),
       ]);
       res.end(body);
       logAnswered(options.logger, { id, method: 'POST', url, status, started });
     };
-    const send = (reply: Reply) => {
-      if (reply.body instanceof HttpError) {
-        write(reply.body.status, errorBody(reply.body), reply.body.status === 503 ? ['Retry-After', String(RETRY_AFTER_SECONDS)] : []);
-      } else if (reply.contentType) write(reply.status, String(reply.body), [], `${reply.contentType}; charset=utf-8`);
-      else write(reply.status, JSON.stringify(reply.body));
-    };
+    const writeError = (error: HttpError, extra: Record<string, string> = {}) =>
+      write(error.status, JSON.stringify(errorBody(error)), { ...errorHeaders(error), ...extra });
 
     const source = options.clientAddress(req);
-    const wait = options.limiter.retryAfterSeconds(source);
-    if (wait > 0) {
-      options.authMetrics.refused.inc({ endpoint });
+    const refusal = options.authGuard.refusal(source, endpoint);
+    if (refusal) {
       // The connection is closed after the answer: the body we did not read is not waited for.
-      const refusal = new HttpError('too_many_requests', `too many failed authentication attempts; retry in ${wait} s`);
-      write(429, errorBody(refusal), ['Retry-After', String(wait), 'Connection', 'close']);
+      writeError(refusal.error, { 'Retry-After': String(refusal.retryAfterSeconds), Connection: 'close' });
       return true;
     }
 
@@ -99,15 +93,14 @@ export function fastWebhookPath(
     const finish = ({ outcome, reply }: Handled) => {
       requests.get(outcome)!.inc();
       stopTimer();
-      if (reply.status === 401 || reply.status === 403) {
-        options.limiter.recordFailure(source);
-        options.authMetrics.failures.inc({ endpoint });
-      }
-      send(reply);
+      options.authGuard.answered(source, endpoint, reply.status);
+      if (reply.body instanceof HttpError) writeError(reply.body);
+      else if (reply.contentType) write(reply.status, String(reply.body), {}, `${reply.contentType}; charset=utf-8`);
+      else write(reply.status, JSON.stringify(reply.body));
     };
     const fail = (error: unknown) => {
       options.logger.error({ err: safeError(error), provider }, 'webhook failed');
-      if (!res.headersSent) write(500, errorBody(new HttpError('internal', 'internal error')));
+      if (!res.headersSent) writeError(new HttpError('internal', 'internal error'));
     };
 
     readBody(req, adapter.bodyLimitBytes, (bodyError, body) => {
@@ -161,8 +154,4 @@ function readBody(req: IncomingMessage, limit: number, done: (error: unknown, bo
   };
   req.on('close', aborted);
   req.on('error', aborted);
-}
-
-function errorBody(error: HttpError): string {
-  return JSON.stringify({ error: { code: error.code, message: error.message } });
 }

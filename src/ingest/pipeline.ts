@@ -100,9 +100,7 @@ export function webhookHandling(
       });
       return answered(written, parsed);
     } catch (error) {
-      const httpError = toHttpError(error);
-      if (httpError.status >= 500) context.logger.error({ err: safeError(error), provider }, 'webhook could not be stored');
-      return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
+      return storeFailed(error);
     }
   };
 
@@ -114,20 +112,22 @@ export function webhookHandling(
     } catch (error) {
       if (error instanceof BacklogFullError)
         return refused('error', new HttpError('unavailable', `ingest backlog full (${error.message}); retry later`));
-      const httpError = toHttpError(error);
-      if (httpError.status >= 500) context.logger.error({ err: safeError(error), provider }, 'webhook could not be stored');
-      return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
+      return storeFailed(error);
     }
     const nothingNew = { newEventIds: new Set<string>(), newMessageIds: new Set<string>(), applied: new Set<string>() };
     if (queueId === null) return answered({ outcome: 'duplicate', ...nothingNew }, parsed);
     if (context.ack === 'stored') return answered({ outcome: 'accepted', ...nothingNew }, parsed);
     const result = await context.queue.applied(queueId);
-    if ('failed' in result) {
-      // Stored, but not applicable even alone: kept as a rejected delivery (see the queue's log line).
-      const httpError = toHttpError(result.failed);
-      return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
-    }
+    // Stored, but not applicable even alone: kept as a rejected delivery (the queue logged why).
+    if ('failed' in result) return refusedFor(result.failed);
     return answered('outcome' in result ? result.outcome : { outcome: 'accepted', ...nothingNew }, parsed);
+  }
+
+  /** A write that failed: our fault or the database's (5xx, logged), or a value of the client's (4xx). */
+  function storeFailed(error: unknown): Handled {
+    const handled = refusedFor(error);
+    if (handled.reply.status >= 500) context.logger.error({ err: safeError(error), provider }, 'webhook could not be stored');
+    return handled;
   }
 
   function answered(written: WriteOutcome, parsed: Parsed): Handled {
@@ -144,8 +144,14 @@ export function webhookHandling(
   }
 }
 
-export function refused(outcome: WebhookOutcome, error: HttpError): Handled {
+function refused(outcome: WebhookOutcome, error: HttpError): Handled {
   return { outcome, reply: { status: error.status, body: error } };
+}
+
+/** Any error as an answer: `error` for a 5xx, `rejected_payload` for what the client sent. */
+function refusedFor(error: unknown): Handled {
+  const httpError = toHttpError(error);
+  return refused(httpError.status >= 500 ? 'error' : 'rejected_payload', httpError);
 }
 
 function send(res: Response, reply: Reply): void {

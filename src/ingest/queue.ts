@@ -113,11 +113,6 @@ export class IngestQueue {
     return new Promise((resolve) => entry.waiters.push(resolve));
   }
 
-  /** Webhooks this replica stored and has not applied yet. */
-  get backlog(): number {
-    return this.pending.size;
-  }
-
   /**
    * Resolves when this replica has applied everything it stored so far, or after `maxWaitMs`; at
    * once (false) while a burst's backlog waits: that is not worth waiting for.
@@ -126,22 +121,16 @@ export class IngestQueue {
     if (this.pending.size === 0) return true;
     if (this.pending.size > CATCH_UP_AT_MOST) return false;
     const ids = [...this.pending.keys()];
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), maxWaitMs);
-    });
-    const done = Promise.all(ids.map((id) => this.applied(id))).then(() => true as const);
-    try {
-      return await Promise.race([done, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return waitAtMost(Promise.all(ids.map((id) => this.applied(id))), maxWaitMs);
   }
 
-  /** Resolves when nothing of this replica's is waiting or being applied (tests, shutdown). */
-  idle(): Promise<void> {
-    if (this.pending.size === 0 && !this.applying) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /**
+   * Resolves when nothing of this replica's is waiting or being applied (tests, shutdown), or
+   * after `maxWaitMs`; says which.
+   */
+  idle(maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (this.pending.size === 0 && !this.applying) return Promise.resolve(true);
+    return waitAtMost(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), maxWaitMs);
   }
 
   /**
@@ -287,5 +276,19 @@ export class IngestQueue {
     await rejectQueued(this.options.database, row, reason.slice(0, 500));
     this.options.onRejected(provider);
     this.settle(row.queueId, { failed: error });
+  }
+}
+
+/** Whether `work` settles within `ms` (it goes on either way). */
+async function waitAtMost(work: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms === Number.POSITIVE_INFINITY) return work.then(() => true);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { storableBody } from './anonymised.ts';
 import type { Database, Queryable } from './database.ts';
-import type { Delivery } from './webhook-store.ts';
+import { type Delivery, deliveryKey, firstCopies } from './webhook-store.ts';
 
 /** A queued body's id, or `duplicate`: the same body waits in the queue or was stored already. */
 export type Enqueued = { queueId: number } | { duplicate: true };
@@ -16,13 +16,8 @@ export type Enqueued = { queueId: number } | { duplicate: true };
  */
 export async function enqueueDeliveries(database: Database, deliveries: Delivery[]): Promise<Enqueued[]> {
   // The same body twice in one group: the first is queued, the other is its duplicate.
-  const hashes = deliveries.map((d) => d.bodySha256.toString('hex'));
-  const keys = deliveries.map((d, i) => keyOf(d.provider, hashes[i]!));
-  const firstOf = new Map<string, number>();
-  keys.forEach((key, i) => {
-    if (!firstOf.has(key)) firstOf.set(key, i);
-  });
-  const unique = [...firstOf.values()];
+  const { keys, firstOf } = firstCopies(deliveries);
+  const unique = [...firstOf.values()].map((i) => deliveries[i]!);
   const { rows } = await database.query<{ id: string; provider: string; sha256: string }>(
     `INSERT INTO ingest_queue (provider, body_sha256, body)
      SELECT r.provider, decode(r.sha256, 'hex'), r.body
@@ -32,17 +27,13 @@ export async function enqueueDeliveries(database: Database, deliveries: Delivery
       ORDER BY r.n
      ON CONFLICT (provider, body_sha256) DO NOTHING
      RETURNING id, provider, encode(body_sha256, 'hex') AS sha256`,
-    [unique.map((i) => deliveries[i]!.provider), unique.map((i) => hashes[i]!), unique.map((i) => deliveries[i]!.body)],
+    [unique.map((d) => d.provider), unique.map((d) => d.bodySha256.toString('hex')), unique.map((d) => d.body)],
   );
-  const idOf = new Map(rows.map((r) => [keyOf(r.provider, r.sha256), Number(r.id)]));
+  const idOf = new Map(rows.map((r) => [deliveryKey(r.provider, r.sha256), Number(r.id)]));
   return keys.map((key, i) => {
     const id = firstOf.get(key) === i ? idOf.get(key) : undefined;
     return id === undefined ? { duplicate: true } : { queueId: id };
   });
-}
-
-function keyOf(provider: string, sha256Hex: string): string {
-  return `${provider}:${sha256Hex}`;
 }
 
 export interface QueuedBody {

@@ -44,10 +44,7 @@ export function sha256(data: Buffer | string): Buffer {
 export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): Promise<{ ids: (number | null)[]; withheld: Set<number> }> {
   if (deliveries.length === 0) return { ids: [], withheld: new Set() };
   // The same body twice in one statement would make ON CONFLICT DO UPDATE fail; keep the first.
-  const firstOf = new Map<string, number>();
-  deliveries.forEach((d, i) => {
-    if (!firstOf.has(keyOf(d))) firstOf.set(keyOf(d), i);
-  });
+  const { keys, firstOf } = firstCopies(deliveries);
   const unique = [...firstOf.values()].map((i) => deliveries[i]!);
   // One statement text whatever the number of bodies (arrays, in the order given), so that it is
   // prepared once per connection.
@@ -66,13 +63,27 @@ export async function insertDeliveries(tx: Queryable, deliveries: Delivery[]): P
       unique.map((d) => d.receivedAt ?? null),
     ],
   );
-  const idOf = new Map(rows.map((r) => [`${r.provider}:${r.body_sha256.toString('hex')}`, r.id]));
-  const ids = deliveries.map((d, i) => (firstOf.get(keyOf(d)) === i ? (idOf.get(keyOf(d)) ?? null) : null));
+  const idOf = new Map(rows.map((r) => [deliveryKey(r.provider, r.body_sha256.toString('hex')), r.id]));
+  const ids = keys.map((key, i) => (firstOf.get(key) === i ? (idOf.get(key) ?? null) : null));
   return { ids, withheld: new Set(rows.filter((r) => r.withheld).map((r) => Number(r.id))) };
 }
 
-function keyOf(d: Delivery): string {
-  return `${d.provider}:${d.bodySha256.toString('hex')}`;
+/** What identifies a body: its provider and the hex of its hash. */
+export function deliveryKey(provider: string, sha256Hex: string): string {
+  return `${provider}:${sha256Hex}`;
+}
+
+/**
+ * Each delivery's key, and the index of the first delivery with each key: one statement must not
+ * take the same body twice (ON CONFLICT cannot touch a row twice); later copies are redeliveries.
+ */
+export function firstCopies(deliveries: readonly Delivery[]): { keys: string[]; firstOf: Map<string, number> } {
+  const keys = deliveries.map((d) => deliveryKey(d.provider, d.bodySha256.toString('hex')));
+  const firstOf = new Map<string, number>();
+  keys.forEach((key, i) => {
+    if (!firstOf.has(key)) firstOf.set(key, i);
+  });
+  return { keys, firstOf };
 }
 
 /**
