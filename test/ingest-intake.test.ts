@@ -1,0 +1,95 @@
+/**
+ * The ingest queue's intake statement (storage/ingest-queue-store.ts): bodies of any length and
+ * alphabet come back byte for byte, redeliveries are recognised within a group, against the queue
+ * and against stored deliveries — and the redelivery check stays an index lookup whatever the
+ * tables held when a connection prepared the statement.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ENQUEUE_SQL, enqueueDeliveries } from '../src/storage/ingest-queue-store.ts';
+import { type Delivery, sha256 } from '../src/storage/webhook-store.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase();
+});
+after(async () => {
+  await db.drop();
+});
+
+const delivery = (body: string): Delivery => ({ provider: 'meta', body, bodySha256: sha256(body) });
+
+/** Text PostgreSQL can hold: any Unicode but NUL (the pipeline replaces NUL before this point). */
+const storableText = fc.string({ unit: 'grapheme', maxLength: 300 }).map((s) => s.replaceAll('\u0000', '\uFFFD'));
+
+describe('the ingest queue intake', () => {
+  it('stores every body byte for byte and answers the first copy queued, every other copy duplicate', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(storableText, { minLength: 1, maxLength: 25 }), fc.boolean(), async (texts, storedBefore) => {
+        await db.database.query('DELETE FROM ingest_queue');
+        await db.database.query('DELETE FROM webhook_deliveries');
+        // Some bodies were stored and applied before (a later redelivery), or are still queued.
+        const earlier = texts.filter((_, i) => i % 3 === 0);
+        if (storedBefore && earlier.length > 0) {
+          await db.database.query(
+            `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome)
+             SELECT 'meta', h, '{}'::jsonb, 'stored' FROM unnest($1::bytea[]) AS h ON CONFLICT DO NOTHING`,
+            [earlier.map((t) => sha256(t))],
+          );
+        } else if (earlier.length > 0) {
+          await enqueueDeliveries(db.database, earlier.map(delivery));
+        }
+        const seen = new Set(earlier);
+        const results = await enqueueDeliveries(db.database, texts.map(delivery));
+        const expectedQueued: string[] = [];
+        results.forEach((result, i) => {
+          const text = texts[i]!;
+          const first = !seen.has(text);
+          seen.add(text);
+          assert.equal('queueId' in result, first, `body ${i} (${JSON.stringify(text)}) queued only as its first copy`);
+          if (first) expectedQueued.push(text);
+        });
+        const ids = results.flatMap((r) => ('queueId' in r ? [r.queueId] : []));
+        const { rows } = await db.database.query<{ id: string; body: string; body_sha256: Buffer }>(
+          'SELECT id, body, body_sha256 FROM ingest_queue WHERE id = ANY($1::bigint[]) ORDER BY id',
+          [ids],
+        );
+        assert.deepEqual(
+          rows.map((r) => r.body),
+          expectedQueued,
+          'queued in order, byte for byte',
+        );
+        for (const row of rows) assert.deepEqual(row.body_sha256, sha256(row.body));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('keeps the redelivery check a lookup in the unique index, even when planned on an empty table', async () => {
+    // The plan a connection caches when it prepares the statement on a new database: had it
+    // joined against the whole (then empty) webhook_deliveries table, every group would scan
+    // the table once it has grown.
+    const plan = await db.database.transaction(async (tx) => {
+      await tx.query('DELETE FROM webhook_deliveries');
+      await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await tx.query(`PREPARE intake_plan_check (text[], bytea, bytea, int[], int[]) AS ${ENQUEUE_SQL}`);
+      try {
+        const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(
+          `EXPLAIN (FORMAT JSON) EXECUTE intake_plan_check ('{meta}', '\\x${'00'.repeat(32)}', '\\x7b7d', '{1}', '{2}')`,
+        );
+        return JSON.stringify(rows[0]!['QUERY PLAN']);
+      } finally {
+        await tx.query('DEALLOCATE intake_plan_check');
+      }
+    });
+    assert.match(plan, /"Index Name":\s*"webhook_deliveries_provider_body_sha256_key"/, plan);
+    assert.doesNotMatch(
+      plan,
+      /"Relation Name":\s*"webhook_deliveries"[^}]*"Node Type":\s*"Seq Scan"|"Node Type":\s*"Seq Scan"[^}]*"Relation Name":\s*"webhook_deliveries"/,
+      plan,
+    );
+    assert.doesNotMatch(plan, /Hash Anti Join|Hash Join|Merge/, plan);
+  });
+});
