@@ -84,6 +84,35 @@ describe('webhooks answered once stored, applied right behind', () => {
     assert.equal(await metricValue(app, 'whatsapp_webhook_requests_total', { provider: 'meta', outcome: 'duplicate' }), 3);
   });
 
+  it('recognises a body sent with bytes that are not UTF-8 when it comes again as the text that was stored', async () => {
+    const app = stored();
+    const from = '4915100040009';
+    const text = JSON.stringify(inbound(from, 'Kim', [textMessage(from, 'Preis: MARK', new Date(), wamid('queue-utf8'))]));
+    // 0xFF is never UTF-8: it is stored (and hashed) as U+FFFD, like the cleaned copy below.
+    const [head, tail] = text.split('MARK') as [string, string];
+    const raw = Buffer.concat([Buffer.from(head), Buffer.from([0xff]), Buffer.from(tail)]);
+    const cleaned = Buffer.from(text.replace('MARK', '\uFFFD'));
+    const server = createHttpServer(app.handler);
+    await listen(server, 0, '127.0.0.1');
+    const { port } = server.address() as AddressInfo;
+    const send = async (body: Buffer) => {
+      const res = await fetch(`http://127.0.0.1:${port}/webhooks/whatsapp`, {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signBody(APP_SECRET, body) },
+      });
+      return res.json();
+    };
+    try {
+      assert.deepEqual(await send(raw), { status: 'accepted' });
+      assert.deepEqual(await send(cleaned), { status: 'duplicate' });
+      await app.ingestQueue.idle();
+      assert.deepEqual(await send(raw), { status: 'duplicate' });
+    } finally {
+      server.close();
+    }
+  });
+
   it('applies what a stopped replica left in the queue once, counts it once, and reports the backlog until then', async () => {
     const app = stored();
     const from = '4915100040003';

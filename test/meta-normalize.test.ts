@@ -1,10 +1,11 @@
 /** The Meta adapter's pure parts: ids, attribution, text extraction, walking a batch. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { normalizeWaId } from '../src/domain/whatsapp.ts';
 import { parseAttribution } from '../src/ingest/meta/normalize.ts';
 import { normalizeMetaWebhook, PayloadError, textOf } from '../src/ingest/meta/normalize.ts';
-import { verifyMetaSignature } from '../src/ingest/meta/signature.ts';
+import { signBody, signingKeys, verifyMetaSignature } from '../src/ingest/meta/signature.ts';
 import { contact, envelope, everyMessageType, messagesChange, signed, status, APP_SECRET } from './support/meta.ts';
 
 describe('customer ids', () => {
@@ -107,5 +108,24 @@ describe('verifyMetaSignature', () => {
     assert.equal(verifyMetaSignature([APP_SECRET], raw, 'sha256=zz'), 'malformed');
     assert.equal(verifyMetaSignature(['other'], raw, signature), 'mismatch');
     assert.equal(verifyMetaSignature([APP_SECRET], Buffer.from(`${body} `), signature), 'mismatch');
+  });
+
+  it('verifies with prepared keys exactly as with the secrets themselves, for any secret and body', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 80 }),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 80 }),
+        fc.uint8Array({ maxLength: 500 }),
+        (secret, other, bytes) => {
+          const body = Buffer.from(bytes);
+          const signature = signBody(secret, body);
+          assert.equal(verifyMetaSignature(signingKeys([secret]), body, signature), 'valid');
+          assert.equal(verifyMetaSignature(signingKeys([other, secret]), body, signature), 'valid', 'any of several secrets');
+          const expected = other === secret ? 'valid' : 'mismatch';
+          assert.equal(verifyMetaSignature(signingKeys([other]), body, signature), expected);
+          assert.equal(verifyMetaSignature([other], body, signature), expected);
+        },
+      ),
+    );
   });
 });

@@ -4,6 +4,7 @@
  * parse, keeping signed bodies it could not parse (for replay), the write, and one mapping from
  * any failure to an answer — each request timed and counted by provider and outcome.
  */
+import { isUtf8 } from 'node:buffer';
 import express, { type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { HttpError, sendError, toHttpError } from '../http/errors.ts';
@@ -88,14 +89,14 @@ export function webhookHandling(
       parsed = adapter.parse(decoded.value, request);
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
-      if (adapter.keepsBodies) await keepRejected(delivery(provider, decoded.text, undefined), error.message);
+      if (adapter.keepsBodies) await keepRejected(delivery(provider, decoded, undefined), error.message);
       return refused('rejected_payload', new HttpError('bad_request', error.message));
     }
-    if (adapter.appliesFromBody && adapter.keepsBodies) return queued(delivery(provider, decoded.text, parsed.deliveryKey), parsed);
+    if (adapter.appliesFromBody && adapter.keepsBodies) return queued(delivery(provider, decoded, parsed.deliveryKey), parsed);
     try {
       const written = await context.writer.submit({
         provider,
-        delivery: adapter.keepsBodies ? delivery(provider, decoded.text, parsed.deliveryKey) : null,
+        delivery: adapter.keepsBodies ? delivery(provider, decoded, parsed.deliveryKey) : null,
         batch: parsed.batch,
       });
       return answered(written, parsed);
@@ -164,11 +165,13 @@ function rawRequest(req: Request, body: Buffer): RawRequest {
   return { method: req.method, originalUrl: req.originalUrl, headers: req.headers, query: req.query as Record<string, unknown>, body };
 }
 
-function delivery(provider: string, text: string, deliveryKey: string | undefined): Delivery {
-  return { provider, body: text, bodySha256: sha256(deliveryKey === undefined ? text : `delivery:${deliveryKey}`) };
+function delivery(provider: string, body: { text: string; bytes?: Buffer }, deliveryKey: string | undefined): Delivery {
+  const hashed = deliveryKey === undefined ? (body.bytes ?? body.text) : `delivery:${deliveryKey}`;
+  return { provider, body: body.text, bodySha256: sha256(hashed) };
 }
 
-type Decoded = { ok: true; value: unknown; text: string } | { ok: false; message: string };
+/** `bytes`: the received bytes when they are exactly `text` in UTF-8 (hashed as they are, not encoded again). */
+type Decoded = { ok: true; value: unknown; text: string; bytes?: Buffer } | { ok: false; message: string };
 
 /** JSON, or form parameters for a form adapter — unless the request says it is JSON (Twilio's bodySHA256 variant). */
 function decode(adapter: ProviderAdapter, request: RawRequest): Decoded {
@@ -188,7 +191,7 @@ function decode(adapter: ProviderAdapter, request: RawRequest): Decoded {
   // Valid JSON, so the byte scan sees exactly its structure.
   if (tooDeep(raw)) return { ok: false, message: `body is nested deeper than ${MAX_JSON_DEPTH} levels` };
   const { value, text } = storable(parsed, received);
-  return { ok: true, value, text };
+  return { ok: true, value, text, bytes: text === received && isUtf8(raw) ? raw : undefined };
 }
 
 function isJson(contentType: string | string[] | undefined): boolean {

@@ -5,7 +5,7 @@
  * again, even across restarts, and concurrent redeliveries cannot both win. There is no SELECT
  * before an INSERT. The caller owns the transaction; several requests' batches can share one.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type {
   AccountEvent,
   Attribution,
@@ -33,7 +33,7 @@ export interface Delivery {
 }
 
 export function sha256(data: Buffer | string): Buffer {
-  return createHash('sha256').update(data).digest();
+  return hash('sha256', data, 'buffer');
 }
 
 /**

@@ -7,7 +7,7 @@ import { timingSafeEqualText } from '../../http/auth.ts';
 import { HttpError } from '../../http/errors.ts';
 import type { ProviderAdapter } from '../adapter.ts';
 import { normalizeMetaWebhook } from './normalize.ts';
-import { verifyMetaSignature } from './signature.ts';
+import { signingKeys, verifyMetaSignature } from './signature.ts';
 
 /** Meta sends up to 3 MB and 1,000 updates per POST; leave room above that. */
 export const META_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -24,6 +24,7 @@ const WHY = {
 } as const;
 
 export function metaAdapter(settings: MetaSettings): ProviderAdapter {
+  const keys = signingKeys(settings.appSecrets);
   return {
     provider: 'meta',
     path: '/webhooks/whatsapp',
@@ -45,7 +46,7 @@ export function metaAdapter(settings: MetaSettings): ProviderAdapter {
     },
     verify(request) {
       const header = request.headers['x-hub-signature-256'];
-      const check = verifyMetaSignature(settings.appSecrets, request.body, Array.isArray(header) ? header[0] : header);
+      const check = verifyMetaSignature(keys, request.body, Array.isArray(header) ? header[0] : header);
       return check === 'valid' ? undefined : WHY[check];
     },
     parse(body) {
