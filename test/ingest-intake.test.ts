@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { eventNotAnonymised, messageNotAnonymised } from '../src/storage/anonymised.ts';
 import { ENQUEUE_SQL, enqueueDeliveries } from '../src/storage/ingest-queue-store.ts';
 import { type Delivery, sha256 } from '../src/storage/webhook-store.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -67,29 +68,74 @@ describe('the ingest queue intake', () => {
     );
   });
 
+  // The plan a connection caches when it prepares a statement on a new database: had a check
+  // been planned as a join against the whole (then empty) table, every group would scan the table
+  // once it has grown, until the next ANALYZE.
   it('keeps the redelivery check a lookup in the unique index, even when planned on an empty table', async () => {
-    // The plan a connection caches when it prepares the statement on a new database: had it
-    // joined against the whole (then empty) webhook_deliveries table, every group would scan
-    // the table once it has grown.
-    const plan = await db.database.transaction(async (tx) => {
-      await tx.query('DELETE FROM webhook_deliveries');
-      await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      await tx.query(`PREPARE intake_plan_check (text[], bytea, bytea, int[], int[]) AS ${ENQUEUE_SQL}`);
-      try {
-        const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(
-          `EXPLAIN (FORMAT JSON) EXECUTE intake_plan_check ('{meta}', '\\x${'00'.repeat(32)}', '\\x7b7d', '{1}', '{2}')`,
-        );
-        return JSON.stringify(rows[0]!['QUERY PLAN']);
-      } finally {
-        await tx.query('DEALLOCATE intake_plan_check');
-      }
-    });
-    assert.match(plan, /"Index Name":\s*"webhook_deliveries_provider_body_sha256_key"/, plan);
-    assert.doesNotMatch(
-      plan,
-      /"Relation Name":\s*"webhook_deliveries"[^}]*"Node Type":\s*"Seq Scan"|"Node Type":\s*"Seq Scan"[^}]*"Relation Name":\s*"webhook_deliveries"/,
-      plan,
+    const plan = await genericPlan(
+      '(text[], bytea, bytea, int[], int[])',
+      ENQUEUE_SQL,
+      `('{meta}', '\\x${'00'.repeat(32)}', '\\x7b7d', '{1}', '{2}')`,
+      'webhook_deliveries',
     );
-    assert.doesNotMatch(plan, /Hash Anti Join|Hash Join|Merge/, plan);
+    assertLookupOnly(plan, 'webhook_deliveries', 'webhook_deliveries_provider_body_sha256_key');
+  });
+
+  it("keeps the write path's anonymised checks primary-key lookups, even when planned on empty tables", async () => {
+    const messages = await genericPlan(
+      '(jsonb)',
+      `SELECT r.wamid FROM jsonb_to_recordset($1) AS r(wamid text) WHERE ${messageNotAnonymised('r.wamid')}`,
+      `('[{"wamid":"wamid.x"}]')`,
+      'messages',
+    );
+    assertLookupOnly(messages, 'messages', 'messages_pkey');
+    const events = await genericPlan(
+      '(jsonb)',
+      `SELECT r.id FROM jsonb_to_recordset($1) AS r(id text) WHERE ${eventNotAnonymised('r.id')}`,
+      `('[{"id":"event-1"}]')`,
+      'helpdesk_events',
+    );
+    assertLookupOnly(events, 'helpdesk_events', 'helpdesk_events_pkey');
   });
 });
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Subplan Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** The generic plan (the one a connection keeps) of `sql`, prepared while `emptyTable` is empty. */
+async function genericPlan(types: string, sql: string, args: string, emptyTable: string): Promise<PlanNode> {
+  return db.database.transaction(async (tx) => {
+    await tx.query(`DELETE FROM ${emptyTable}`);
+    await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+    await tx.query(`PREPARE plan_check ${types} AS ${sql}`);
+    try {
+      const { rows } = await tx.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE plan_check ${args}`);
+      return rows[0]!['QUERY PLAN'][0].Plan;
+    } finally {
+      await tx.query('DEALLOCATE plan_check');
+    }
+  });
+}
+
+function nodesOf(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+}
+
+/** The plan reads `table` through `index`, never scans it whole, and hashes or merges nothing. */
+function assertLookupOnly(plan: PlanNode, table: string, index: string): void {
+  const shown = JSON.stringify(plan, null, 1);
+  const nodes = nodesOf(plan);
+  assert.ok(
+    nodes.some((n) => n['Index Name'] === index),
+    `${index} used:\n${shown}`,
+  );
+  for (const node of nodes) {
+    assert.ok(!(node['Node Type'] === 'Seq Scan' && node['Relation Name'] === table), `no full scan of ${table}:\n${shown}`);
+    assert.ok(!/Hash|Merge/.test(node['Node Type']) && !/hashed/.test(node['Subplan Name'] ?? ''), `no hash or merge:\n${shown}`);
+  }
+}

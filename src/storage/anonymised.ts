@@ -9,17 +9,20 @@
  * (an identical body is recognised by its hash before that).
  *
  * These are SQL fragments for the statements of storage/webhook-store.ts and
- * storage/helpdesk-store.ts; each costs one primary-key lookup per id.
+ * storage/helpdesk-store.ts; each costs one primary-key lookup per id. OFFSET 0 keeps it so:
+ * without it PostgreSQL may plan a hash anti-join over the whole table, and a connection that
+ * prepared the statement while the table was small keeps that plan as the table grows (measured
+ * with 50,000 messages: 13 ms a statement instead of 0.1 ms).
  */
 
 /** True unless the message with this wamid (a SQL expression) was anonymised. */
 export function messageNotAnonymised(wamid: string): string {
-  return `NOT EXISTS (SELECT 1 FROM messages anonymised WHERE anonymised.wamid = privacy_id_pseudonym(${wamid}))`;
+  return `NOT EXISTS (SELECT 1 FROM messages anonymised WHERE anonymised.wamid = privacy_id_pseudonym(${wamid}) OFFSET 0)`;
 }
 
 /** True unless the helpdesk event with this id (a SQL expression) was anonymised. */
 export function eventNotAnonymised(id: string): string {
-  return `NOT EXISTS (SELECT 1 FROM helpdesk_events anonymised WHERE anonymised.id = privacy_id_pseudonym(${id}))`;
+  return `NOT EXISTS (SELECT 1 FROM helpdesk_events anonymised WHERE anonymised.id = privacy_id_pseudonym(${id}) OFFSET 0)`;
 }
 
 /** The body (a jsonb SQL expression) to store: NULL when it names a message already anonymised. */
