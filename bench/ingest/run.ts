@@ -15,6 +15,9 @@
  *
  * BENCH_SECONDS: measured seconds per run (default 5, after a 1 s warm-up). BENCH_HISTORY=N seeds
  * N years of history first (bench/seed-history.ts), so the write path works on a full database.
+ * BENCH_ROUNDS=N: N rounds of (bare, exporter) at each concurrency, and the median, lowest and
+ * highest ratio — on a shared machine whose speed drifts by tens of percent within a minute,
+ * one pair of runs can land in different conditions; alternating rounds show the spread.
  * BENCH_ENV: extra exporter settings, e.g. BENCH_ENV="LOG_LEVEL=info". BENCH_PROGRAM: a compiled
  * exporter to run instead of building this one (e.g. another commit's `npm run build -- dist-x`,
  * then BENCH_PROGRAM=dist-x/main.js), to compare versions in the same conditions.
@@ -40,6 +43,7 @@ if (!adminUrl) {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
 const HISTORY = Number(process.env.BENCH_HISTORY ?? 0);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const EXTRA_ENV = Object.fromEntries(
   (process.env.BENCH_ENV ?? '')
     .split(/\s+/)
@@ -214,32 +218,42 @@ try {
       ' | applied behind: s after the load, CPU ms/webhook in all (exporter + PostgreSQL), sustained /s | load',
   );
   for (const concurrency of CONCURRENCY) {
-    const b = await drive(bareUrl, concurrency, SECONDS, () => [bare.pid!]);
-    const started = await cpuOf(exporter.child.pid!);
-    phase = 'answering';
-    const e = await drive(exporter.url, concurrency, SECONDS, () => []);
-    const answered = await cpuOf(exporter.child.pid!, started);
-    const loadEnded = Date.now();
-    // WEBHOOK_ACK=stored answers once a webhook is stored; wait until the queue is applied too.
-    phase = 'applying';
-    const drainSeconds = (await drained(client)) ? (Date.now() - loadEnded) / 1000 : Number.NaN;
-    const all = await cpuOf(exporter.child.pid!, started);
-    for (const [k, v] of Object.entries(e.sent)) sent[k as 'messages'] += v;
-    const non200 = e.sent.total - (e.statuses['200'] ?? 0);
-    sent.non200 += non200;
-    const perWebhook = (seconds: number) => (seconds * 1000) / e.sent.total;
-    const runSeconds = e.sent.total / e.perSecond;
-    console.log(
-      [
-        String(concurrency).padStart(4),
-        `${f(b.perSecond).padStart(7)}  ${f(b.p50, 1).padStart(6)}  ${f(b.p99, 1).padStart(6)}`,
-        `${f(e.perSecond).padStart(11)}  ${f(e.p50, 1).padStart(6)}  ${f(e.p99, 1).padStart(6)}  ${String(non200).padStart(7)}`,
-        `${f(e.perSecond / b.perSecond, 2).padStart(5)}`,
-        `${f(perWebhook(answered.exporter), 3).padStart(34)}  ${f(perWebhook(answered.postgres), 3).padStart(10)}  ${f(((b.cpu[0] ?? 0) * 1000) / b.sent.total, 3).padStart(4)}`,
-        `${f(drainSeconds, 1).padStart(31)}  ${f(perWebhook(all.exporter), 3)} + ${f(perWebhook(all.postgres), 3)}  ${f(e.sent.total / (runSeconds + drainSeconds))}`,
-        load(),
-      ].join(' | '),
-    );
+    const ratios: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const b = await drive(bareUrl, concurrency, SECONDS, () => [bare.pid!]);
+      const started = await cpuOf(exporter.child.pid!);
+      phase = 'answering';
+      const e = await drive(exporter.url, concurrency, SECONDS, () => []);
+      const answered = await cpuOf(exporter.child.pid!, started);
+      const loadEnded = Date.now();
+      // WEBHOOK_ACK=stored answers once a webhook is stored; wait until the queue is applied too.
+      phase = 'applying';
+      const drainSeconds = (await drained(client)) ? (Date.now() - loadEnded) / 1000 : Number.NaN;
+      const all = await cpuOf(exporter.child.pid!, started);
+      for (const [k, v] of Object.entries(e.sent)) sent[k as 'messages'] += v;
+      const non200 = e.sent.total - (e.statuses['200'] ?? 0);
+      sent.non200 += non200;
+      const perWebhook = (seconds: number) => (seconds * 1000) / e.sent.total;
+      const runSeconds = e.sent.total / e.perSecond;
+      ratios.push(e.perSecond / b.perSecond);
+      console.log(
+        [
+          String(concurrency).padStart(4),
+          `${f(b.perSecond).padStart(7)}  ${f(b.p50, 1).padStart(6)}  ${f(b.p99, 1).padStart(6)}`,
+          `${f(e.perSecond).padStart(11)}  ${f(e.p50, 1).padStart(6)}  ${f(e.p99, 1).padStart(6)}  ${String(non200).padStart(7)}`,
+          `${f(e.perSecond / b.perSecond, 2).padStart(5)}`,
+          `${f(perWebhook(answered.exporter), 3).padStart(34)}  ${f(perWebhook(answered.postgres), 3).padStart(10)}  ${f(((b.cpu[0] ?? 0) * 1000) / b.sent.total, 3).padStart(4)}`,
+          `${f(drainSeconds, 1).padStart(31)}  ${f(perWebhook(all.exporter), 3)} + ${f(perWebhook(all.postgres), 3)}  ${f(e.sent.total / (runSeconds + drainSeconds))}`,
+          load(),
+        ].join(' | '),
+      );
+    }
+    if (ROUNDS > 1) {
+      const sorted = [...ratios].sort((x, y) => x - y);
+      console.log(
+        `${String(concurrency).padStart(4)} | ratio over ${ROUNDS} rounds: median ${f(sorted[Math.floor((ROUNDS - 1) / 2)]!, 2)}, lowest ${f(sorted[0]!, 2)}, highest ${f(sorted.at(-1)!, 2)}`,
+      );
+    }
   }
   clearInterval(rssTimer);
   console.log(`\nexporter peak RSS under load: ${f(peakRss.answering)} MiB answering, ${f(peakRss.applying)} MiB applying the backlog`);
