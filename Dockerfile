@@ -38,4 +38,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM reaches node, which stops accepting, finishes requests in flight and exits 0.
 # Secrets may come from files: <NAME>_FILE=/run/secrets/<name> (docker and Kubernetes secrets).
-CMD ["node", "dist/main.js"]
+# A young generation of 8 MB semi-spaces keeps the process under 250 MiB through bursts (Node 24
+# sizes it to the machine: 352 MiB in npm run bench; docs/performance.md#memory). The same
+# command as `npm run start:dist` (test/build.test.ts keeps them equal).
+CMD ["node", "--max-semi-space-size=8", "dist/main.js"]

@@ -18,6 +18,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT = `dist-test-${process.pid}`;
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
+  scripts: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -72,7 +73,14 @@ describe('the compiled program (npm run build)', () => {
     assert.ok(used.has('express') && used.has('pg') && used.has('prom-client'));
   });
 
-  it('node <dist>/main.js prints the version and serves until ready', async () => {
+  it('the image runs the program as npm run start:dist does, with the memory flags', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+    assert.ok(cmd, 'the Dockerfile has a CMD in exec form');
+    assert.equal((JSON.parse(cmd) as string[]).join(' '), pkg.scripts['start:dist']);
+    assert.match(pkg.scripts['start:dist']!, /--max-semi-space-size=\d+/);
+  });
+
+  it('node <flags> <dist>/main.js, as the image runs it, prints the version and serves until ready', async () => {
     const version = spawnSync(process.execPath, [`${OUT}/main.js`, '--version'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(version.status, 0);
     assert.equal(version.stdout, `${pkg.version}\n`);
@@ -84,7 +92,9 @@ describe('the compiled program (npm run build)', () => {
       EVENTS_API_TOKEN: 'events-token-1',
       ...(db?.url ? { DATABASE_URL: db.url } : { DATA_DIR: join(ROOT, OUT, 'data') }),
     };
-    const exporter = await runExporter(env, { entry: [`${OUT}/main.js`], timeoutMs: 60_000 });
+    // The node flags of `npm run start:dist` (and the image): node refuses a flag it does not know.
+    const flags = pkg.scripts['start:dist']!.split(' ').filter((word) => word.startsWith('--'));
+    const exporter = await runExporter(env, { entry: [...flags, `${OUT}/main.js`], timeoutMs: 60_000 });
     const ready = await fetch(`${exporter.url}/readyz`);
     assert.deepEqual(await ready.json(), { status: 'ready', database: 'up', migrations: 'applied' });
     const metrics = await (await fetch(`${exporter.url}/metrics`)).text();

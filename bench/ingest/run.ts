@@ -24,6 +24,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -51,6 +52,10 @@ const EXTRA_ENV = Object.fromEntries(
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
 const PROGRAM = process.env.BENCH_PROGRAM;
+/** The exporter runs with the node flags of `npm run start:dist`, as the image runs it. */
+const EXPORTER_FLAGS = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+).scripts['start:dist']!.split(' ').filter((word) => word.startsWith('--'));
 const SECRET = 'bench-app-secret-4f1c9a7e';
 
 const dbName = `wa_bench_ingest_${randomBytes(4).toString('hex')}`;
@@ -75,7 +80,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 async function startExporter(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [PROGRAM ?? 'dist/main.js'], {
+  const child = spawn(process.execPath, [...EXPORTER_FLAGS, PROGRAM ?? 'dist/main.js'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
