@@ -163,7 +163,7 @@ describe('docker compose stack', () => {
     assert.match(dockerfile, /^HEALTHCHECK [\s\S]*\/readyz/m, 'healthy means ready');
     assert.match(dockerfile, /^RUN npm run build$/m, 'compiled in a build stage');
     assert.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m);
-    assert.match(dockerfile, /^CMD \["node", "dist\/main\.js"\]$/m, 'runs compiled JavaScript');
+    assert.match(dockerfile, /^CMD \["node", (?:"--[\w=-]+", )*"dist\/main\.js"\]$/m, 'runs compiled JavaScript (node flags allowed)');
     assert.doesNotMatch(dockerfile.replace(/^#.*$/gm, ''), /tsx/, 'no tsx at run time');
     for (const [, version] of dockerfile.matchAll(/^FROM node:(\d+)/gm))
       assert.ok(['22', '24'].includes(version!), `a supported Node (22 or 24), not ${version}`);
