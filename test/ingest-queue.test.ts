@@ -159,9 +159,12 @@ describe('webhooks answered once stored, applied right behind', () => {
     const { body: goodBody } = signed(inbound(from, 'Kim', [textMessage(from, 'Alles gut', new Date(), good)]));
     // Stored by an older version that accepted it; this one's parser refuses it.
     const badBody = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: 'not a list' }] });
+    // Not JSON at all: the intake refuses such bodies, but a row put there some other way must leave the queue too.
+    const notJson = '{"object": "whatsapp_business_account", "entry": [';
     await leftInQueue(badBody, 120);
+    await leftInQueue(notJson, 120);
     await leftInQueue(goodBody, 120);
-    assert.equal(await app.ingestQueue.sweep(60_000), 2);
+    assert.equal(await app.ingestQueue.sweep(60_000), 3);
     assert.equal(await messageCount(good), 1);
     const { rows } = await db.database.query<{ outcome: string; error: string }>(
       'SELECT outcome, error FROM webhook_deliveries WHERE body_sha256 = $1',
@@ -169,7 +172,12 @@ describe('webhooks answered once stored, applied right behind', () => {
     );
     assert.equal(rows[0]?.outcome, 'rejected');
     assert.match(rows[0]!.error, /changes/);
-    assert.equal(await metricValue(app, 'whatsapp_webhook_apply_failures_total', { provider: 'meta' }), 1);
+    const { rows: kept } = await db.database.query<{ outcome: string; payload: unknown }>(
+      'SELECT outcome, payload FROM webhook_deliveries WHERE body_sha256 = $1',
+      [sha256(notJson)],
+    );
+    assert.deepEqual(kept, [{ outcome: 'rejected', payload: notJson }], 'kept as a JSON string, for replay');
+    assert.equal(await metricValue(app, 'whatsapp_webhook_apply_failures_total', { provider: 'meta' }), 2);
     const { rows: queue } = await db.database.query('SELECT count(*)::int AS n FROM ingest_queue');
     assert.equal(queue[0]!.n, 0);
   });

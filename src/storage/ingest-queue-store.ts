@@ -103,15 +103,24 @@ export async function dequeue(tx: Queryable, queueIds: number[]): Promise<void> 
  * reason — like a signed body the parser did not understand, for replay — and taken off the queue.
  */
 export async function rejectQueued(database: Database, queued: QueuedBody, error: string): Promise<void> {
-  await database.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, error)
-       VALUES ($1, $2, ${storableBody('$3::jsonb')}, 'rejected', $4)
-       ON CONFLICT (provider, body_sha256) DO NOTHING`,
-      [queued.delivery.provider, queued.delivery.bodySha256, queued.delivery.body, error],
-    );
-    await dequeue(tx, [queued.queueId]);
-  });
+  const keep = (payload: string) =>
+    database.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, error)
+         VALUES ($1, $2, ${storableBody(payload)}, 'rejected', $4)
+         ON CONFLICT (provider, body_sha256) DO NOTHING`,
+        [queued.delivery.provider, queued.delivery.bodySha256, queued.delivery.body, error],
+      );
+      await dequeue(tx, [queued.queueId]);
+    });
+  try {
+    await keep('$3::jsonb');
+  } catch (cause) {
+    // A body that is not JSON at all (the intake refuses those, so it was put there some other
+    // way) is kept as a JSON string: it must still leave the queue, or it would wait forever.
+    if ((cause as { code?: string }).code !== '22P02') throw cause;
+    await keep('to_jsonb($3::text)');
+  }
 }
 
 /** How many webhooks queued before `before` still wait to be applied. */
