@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { eventNotAnonymised, messageNotAnonymised } from '../src/storage/anonymised.ts';
+import { LOAD_INPUTS_SQL } from '../src/storage/conversation-store.ts';
 import { ENQUEUE_SQL, enqueueDeliveries } from '../src/storage/ingest-queue-store.ts';
 import { type Delivery, sha256 } from '../src/storage/webhook-store.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -92,6 +93,16 @@ describe('the ingest queue intake', () => {
       assertLookupOnly(plan, table, `${table}_pkey`);
     }
   });
+
+  it("keeps the fold's reads of a thread's messages, statuses and events index lookups, even when planned on empty tables", async () => {
+    const plan = await genericPlan(
+      '(jsonb)',
+      LOAD_INPUTS_SQL,
+      `('[{"phone_number_id":"1","contact_wa_id":"49","start":null}]')`,
+      'helpdesk_events',
+    );
+    for (const table of ['messages', 'message_statuses', 'helpdesk_events']) assertLookupOnly(plan, table);
+  });
 });
 
 interface PlanNode {
@@ -121,14 +132,15 @@ function nodesOf(plan: PlanNode): PlanNode[] {
   return [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
 }
 
-/** The plan reads `table` through `index`, never scans it whole, and hashes or merges nothing. */
-function assertLookupOnly(plan: PlanNode, table: string, index: string): void {
+/** The plan reads `table` through `index` (if given), never scans it whole, and hashes or merges nothing. */
+function assertLookupOnly(plan: PlanNode, table: string, index?: string): void {
   const shown = JSON.stringify(plan, null, 1);
   const nodes = nodesOf(plan);
-  assert.ok(
-    nodes.some((n) => n['Index Name'] === index),
-    `${index} used:\n${shown}`,
-  );
+  if (index)
+    assert.ok(
+      nodes.some((n) => n['Index Name'] === index),
+      `${index} used:\n${shown}`,
+    );
   for (const node of nodes) {
     assert.ok(!(node['Node Type'] === 'Seq Scan' && node['Relation Name'] === table), `no full scan of ${table}:\n${shown}`);
     assert.ok(!/Hash|Merge/.test(node['Node Type']) && !/hashed/.test(node['Subplan Name'] ?? ''), `no hash or merge:\n${shown}`);

@@ -158,36 +158,43 @@ interface InputRow {
   resolved_by: 'agent' | 'bot' | null;
 }
 
+/** The statement of loadInputs ($1: the threads' keys as JSON); exported for the plan test. */
+export const LOAD_INPUTS_SQL = `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, start timestamptz))
+ SELECT 'message' AS source, m.wamid AS key, m.phone_number_id, m.contact_wa_id, least(m.sent_at, m.received_at) AS at,
+        CASE WHEN m.direction = 'inbound' THEN 'customer_message' ELSE 'business_message' END AS kind,
+        m.sender, m.agent_id AS agent, m.category, m.sentiment, NULL AS resolved_by
+   FROM k CROSS JOIN LATERAL (
+          SELECT m.* FROM messages m
+           WHERE m.phone_number_id = k.phone_number_id AND m.contact_wa_id = k.contact_wa_id
+             AND (k.start IS NULL OR m.sent_at >= k.start)
+          OFFSET 0) m
+  WHERE (m.direction = 'inbound' AND m.is_request AND NOT m.survey_reply)
+     OR (m.direction = 'outbound' AND NOT (
+           EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed' OFFSET 0)
+           AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status IN ('delivered', 'read', 'played') OFFSET 0)))
+ UNION ALL
+ SELECT 'event', e.id, e.phone_number_id, e.contact_wa_id, least(e.occurred_at, e.received_at), e.type,
+        NULL, e.agent, e.category, NULL, e.resolved_by
+   FROM k CROSS JOIN LATERAL (
+          SELECT e.* FROM helpdesk_events e
+           WHERE e.phone_number_id = k.phone_number_id AND e.contact_wa_id = k.contact_wa_id
+             AND (k.start IS NULL OR e.occurred_at >= k.start) AND e.message_id IS NULL
+             AND e.type IN ('agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized')
+          OFFSET 0) e`;
+
 /**
  * A thread's lifecycle inputs: the customer's requests (survey replies excluded), the business's
  * answers (a send WhatsApp reported failed and never delivered is no answer), and the helpdesk's
  * events (answers it reported with a message id are that message). A time ahead of its arrival
- * (a skewed clock) counts as the arrival. OFFSET 0 keeps the status checks lookups per message:
- * planned on a small table, they became a hash of every delivered status, kept as the table grew.
+ * (a skewed clock) counts as the arrival. OFFSET 0 keeps every read per thread (messages, events)
+ * and per message (statuses) a lookup in an index: planned on small tables, they became hashes of
+ * every delivered status and of every helpdesk event, kept as the tables grew.
  */
 async function loadInputs(tx: Queryable, threads: LoadedThread[], boundCategory: (c: string) => string): Promise<void> {
   const keys = JSON.stringify(
     threads.map((t) => ({ phone_number_id: t.thread.phoneNumberId, contact_wa_id: t.thread.customer, start: t.start })),
   );
-  const { rows } = await tx.query<InputRow>(
-    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, start timestamptz))
-     SELECT 'message' AS source, m.wamid AS key, m.phone_number_id, m.contact_wa_id, least(m.sent_at, m.received_at) AS at,
-            CASE WHEN m.direction = 'inbound' THEN 'customer_message' ELSE 'business_message' END AS kind,
-            m.sender, m.agent_id AS agent, m.category, m.sentiment, NULL AS resolved_by
-       FROM k JOIN messages m ON m.phone_number_id = k.phone_number_id AND m.contact_wa_id = k.contact_wa_id
-      WHERE (k.start IS NULL OR m.sent_at >= k.start)
-        AND ((m.direction = 'inbound' AND m.is_request AND NOT m.survey_reply)
-          OR (m.direction = 'outbound' AND NOT (
-                EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status = 'failed' OFFSET 0)
-                AND NOT EXISTS (SELECT 1 FROM message_statuses s WHERE s.wamid = m.wamid AND s.status IN ('delivered', 'read', 'played') OFFSET 0))))
-     UNION ALL
-     SELECT 'event', e.id, e.phone_number_id, e.contact_wa_id, least(e.occurred_at, e.received_at), e.type,
-            NULL, e.agent, e.category, NULL, e.resolved_by
-       FROM k JOIN helpdesk_events e ON e.phone_number_id = k.phone_number_id AND e.contact_wa_id = k.contact_wa_id
-      WHERE (k.start IS NULL OR e.occurred_at >= k.start) AND e.message_id IS NULL
-        AND e.type IN ('agent_message', 'bot_message', 'assigned', 'handover', 'resolved', 'categorized')`,
-    [keys],
-  );
+  const { rows } = await tx.query<InputRow>(LOAD_INPUTS_SQL, [keys]);
   const byThread = new Map(threads.map((t) => [threadId(t.thread), t]));
   for (const row of rows) {
     const input = inputOf(row, boundCategory);
