@@ -240,13 +240,14 @@ try {
       sent.non200 += non200;
       const perWebhook = (seconds: number) => (seconds * 1000) / e.sent.total;
       const runSeconds = e.sent.total / e.perSecond;
-      ratios.push(e.perSecond / b.perSecond);
+      const ratio = e.perSecond / b.perSecond;
+      ratios.push(ratio);
       console.log(
         [
           String(concurrency).padStart(4),
           `${f(b.perSecond).padStart(7)}  ${f(b.p50, 1).padStart(6)}  ${f(b.p99, 1).padStart(6)}`,
           `${f(e.perSecond).padStart(11)}  ${f(e.p50, 1).padStart(6)}  ${f(e.p99, 1).padStart(6)}  ${String(non200).padStart(7)}`,
-          `${f(e.perSecond / b.perSecond, 2).padStart(5)}`,
+          `${f(ratio, 2).padStart(5)}`,
           `${f(perWebhook(answered.exporter), 3).padStart(34)}  ${f(perWebhook(answered.postgres), 3).padStart(10)}  ${f(((b.cpu[0] ?? 0) * 1000) / b.sent.total, 3).padStart(4)}`,
           `${f(drainSeconds, 1).padStart(31)}  ${f(perWebhook(all.exporter), 3)} + ${f(perWebhook(all.postgres), 3)}  ${f(e.sent.total / (runSeconds + drainSeconds))}`,
           load(),

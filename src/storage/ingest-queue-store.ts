@@ -3,9 +3,8 @@
  * answered — one statement per group — then claimed, applied and deleted in one transaction by
  * the applier (src/ingest/queue.ts).
  */
-import { storableBody } from './anonymised.ts';
 import type { Database, Queryable } from './database.ts';
-import { type Delivery, deliveryKey, firstCopies } from './webhook-store.ts';
+import { type Delivery, deliveryKey, firstCopies, storeRejectedDelivery } from './webhook-store.ts';
 
 /**
  * Queues a group of bodies: $1 providers, $2 their SHA-256 hashes end to end, $3 their UTF-8
@@ -105,12 +104,7 @@ export async function dequeue(tx: Queryable, queueIds: number[]): Promise<void> 
 export async function rejectQueued(database: Database, queued: QueuedBody, error: string): Promise<void> {
   const keep = (payload: string) =>
     database.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, error)
-         VALUES ($1, $2, ${storableBody(payload)}, 'rejected', $4)
-         ON CONFLICT (provider, body_sha256) DO NOTHING`,
-        [queued.delivery.provider, queued.delivery.bodySha256, queued.delivery.body, error],
-      );
+      await storeRejectedDelivery(tx, queued.delivery, error, payload);
       await dequeue(tx, [queued.queueId]);
     });
   try {

@@ -89,11 +89,18 @@ export function firstCopies(deliveries: readonly Delivery[]): { keys: string[]; 
 /**
  * Keeps a signed body we could not understand, so that nothing Meta delivered is lost: it can be
  * replayed once the parser knows the shape. Best effort — the request is answered 400 anyway.
+ * `payload` is the SQL that turns the body ($3, text) into jsonb: the body as JSON, or for a body
+ * that is not JSON at all, `to_jsonb($3::text)` (a JSON string).
  */
-export async function storeRejectedDelivery(database: Database, delivery: Delivery, error: string): Promise<void> {
+export async function storeRejectedDelivery(
+  database: Pick<Database, 'query'>,
+  delivery: Delivery,
+  error: string,
+  payload = '$3::jsonb',
+): Promise<void> {
   await database.query(
     `INSERT INTO webhook_deliveries (provider, body_sha256, payload, outcome, error)
-     VALUES ($1, $2, ${storableBody('$3::jsonb')}, 'rejected', $4)
+     VALUES ($1, $2, ${storableBody(payload)}, 'rejected', $4)
      ON CONFLICT (provider, body_sha256) DO NOTHING`,
     [delivery.provider, delivery.bodySha256, delivery.body, error],
   );
