@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import pg from 'pg';
 import { pino } from 'pino';
-import { OPEN_SQL, WAITING_SQL } from '../src/metrics/conversation-gauges.ts';
+import { OPEN_CONVERSATIONS_SQL } from '../src/metrics/conversation-gauges.ts';
 import { AGENT_GAUGES_SQL } from '../src/storage/agent-time-store.ts';
 import { createPostgresDatabase } from '../src/storage/database.ts';
 import { migrate } from '../src/storage/migrate.ts';
@@ -199,8 +199,7 @@ for (const years of REUSE ? [0] : SCALES) {
 
     console.log('  collector queries:');
     await executionTime(client, 'agents', AGENT_GAUGES_SQL);
-    await executionTime(client, 'conversations: open', OPEN_SQL);
-    await executionTime(client, 'conversations: waiting', WAITING_SQL);
+    await executionTime(client, 'conversations (open and waiting)', OPEN_CONVERSATIONS_SQL);
     if (REFERENCE.has(years)) {
       await client.query(`SET statement_timeout = '600s'`);
       const t = performance.now();

@@ -9,28 +9,35 @@ import { NAMESPACE } from './registry.ts';
 export const OPEN_STATES = ['unassigned', 'assigned', 'bot', 'waiting_customer'] as const;
 export const WAITING_THRESHOLDS = [0, 60, 120, 180, 300, 600, 1800, 3600] as const;
 
-export const OPEN_SQL = `
-  SELECT phone_number_id, state, category, count(*)::int AS n
-    FROM conversations
-   WHERE status = 'open'
-   GROUP BY phone_number_id, state, category`;
-
-// One row per sentiment: how many waiting customers have waited longer than each threshold
-// (timestamps compared with now() minus the threshold: no per-row interval arithmetic).
-export const WAITING_SQL = `
-  SELECT phone_number_id, CASE WHEN sentiment = 'negative' THEN 'negative' ELSE 'other' END AS sentiment,
+/**
+ * Open conversations in one scan (the partial index of open ones), by business number, state,
+ * category and whether the sentiment is negative: how many, how many of them have waited for an
+ * answer longer than each threshold (timestamps compared with now() minus the threshold, no
+ * per-row arithmetic), and how many waiting ones have their service window closing within the
+ * hour. Two scans, one per gauge, cost a third more on a year's helpdesk (docs/performance.md).
+ */
+export const OPEN_CONVERSATIONS_SQL = `
+  SELECT phone_number_id, state, category, coalesce(sentiment = 'negative', false) AS negative, count(*)::int AS n,
          ${WAITING_THRESHOLDS.map((t) => `count(*) FILTER (WHERE waiting_since < now() - interval '${t} seconds')::int AS over_${t}`).join(',\n         ')},
-         count(*) FILTER (WHERE last_customer_message_at > now() - interval '24 hours'
+         count(*) FILTER (WHERE waiting_since IS NOT NULL AND last_customer_message_at > now() - interval '24 hours'
                             AND last_customer_message_at <= now() - interval '23 hours')::int AS window_closing
     FROM conversations
-   WHERE status = 'open' AND waiting_since IS NOT NULL
-   GROUP BY 1, 2`;
+   WHERE status = 'open'
+   GROUP BY phone_number_id, state, category, negative`;
 
-/** All three in one statement (one round trip), as JSON arrays. */
+/** Both in one statement (one round trip), as JSON arrays. */
 const CONVERSATIONS_SQL = `
-  SELECT (SELECT json_agg(o) FROM (${OPEN_SQL}) o) AS open,
-         (SELECT json_agg(w) FROM (${WAITING_SQL}) w) AS waiting,
+  SELECT (SELECT json_agg(o) FROM (${OPEN_CONVERSATIONS_SQL}) o) AS open,
          (SELECT json_agg(phone_number_id) FROM business_numbers) AS numbers`;
+
+type OpenRow = Record<`over_${(typeof WAITING_THRESHOLDS)[number]}`, number> & {
+  phone_number_id: string;
+  state: string;
+  category: string;
+  negative: boolean;
+  n: number;
+  window_closing: number;
+};
 
 export function registerConversationGauges(
   collectors: ScrapeCollectors,
@@ -64,33 +71,30 @@ export function registerConversationGauges(
   const collector: Collector = {
     name: 'conversations',
     async update(db) {
-      const { rows } = await db.query<{
-        open: { phone_number_id: string; state: string; category: string; n: number }[] | null;
-        waiting: (Record<string, number> & { phone_number_id: string; sentiment: string })[] | null;
-        numbers: string[] | null;
-      }>(CONVERSATIONS_SQL);
+      const { rows } = await db.query<{ open: OpenRow[] | null; numbers: string[] | null }>(CONVERSATIONS_SQL);
       const openRows = rows[0]?.open ?? [];
-      const waitingRows = rows[0]?.waiting ?? [];
       // Every known business number shows every state and threshold, at 0 when nothing is there.
       const known = new Set([...(rows[0]?.numbers ?? []), ...openRows.map((r) => r.phone_number_id)]);
       open.reset();
+      waiting.reset();
       for (const id of known) {
         const business_number = businessNumber(id);
         onBusinessNumber(business_number);
         for (const state of OPEN_STATES) for (const category of categories) open.set({ state, category, business_number }, 0);
-      }
-      for (const r of openRows) open.inc({ state: r.state, category: r.category, business_number: businessNumber(r.phone_number_id) }, r.n);
-      waiting.reset();
-      for (const id of known) {
         for (const sentiment of ['negative', 'other']) {
-          for (const t of WAITING_THRESHOLDS) waiting.set({ over_seconds: String(t), sentiment, business_number: businessNumber(id) }, 0);
+          for (const t of WAITING_THRESHOLDS) waiting.set({ over_seconds: String(t), sentiment, business_number }, 0);
         }
       }
       let closing = 0;
-      for (const row of waitingRows) {
-        const labels = { sentiment: row.sentiment, business_number: businessNumber(row.phone_number_id) };
-        for (const t of WAITING_THRESHOLDS) waiting.inc({ ...labels, over_seconds: String(t) }, row[`over_${t}`] ?? 0);
-        closing += row.window_closing ?? 0;
+      for (const row of openRows) {
+        const business_number = businessNumber(row.phone_number_id);
+        open.inc({ state: row.state, category: row.category, business_number }, row.n);
+        const sentiment = row.negative ? 'negative' : 'other';
+        for (const t of WAITING_THRESHOLDS) {
+          const over = row[`over_${t}`];
+          if (over > 0) waiting.inc({ over_seconds: String(t), sentiment, business_number }, over);
+        }
+        closing += row.window_closing;
       }
       windowClosing.set(closing);
     },
