@@ -14,7 +14,8 @@ export const WAITING_THRESHOLDS = [0, 60, 120, 180, 300, 600, 1800, 3600] as con
  * category and whether the sentiment is negative: how many, how many of them have waited for an
  * answer longer than each threshold (timestamps compared with now() minus the threshold, no
  * per-row arithmetic), and how many waiting ones have their service window closing within the
- * hour. Two scans, one per gauge, cost a third more on a year's helpdesk (docs/performance.md).
+ * hour. Two scans, one per gauge, took half again to twice its time on a year's helpdesk
+ * (docs/performance.md).
  */
 export const OPEN_CONVERSATIONS_SQL = `
   SELECT phone_number_id, state, category, coalesce(sentiment = 'negative', false) AS negative, count(*)::int AS n,
