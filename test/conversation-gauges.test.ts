@@ -1,12 +1,14 @@
 /**
  * The conversations collector's one scan of open conversations, against values worked out by
- * hand: open conversations by state, category and business number; waiting ones over each
+ * hand and, for generated sets of conversations, against a reference model counting them one by
+ * one: open conversations by state, category and business number; waiting ones over each
  * threshold by sentiment; and service windows closing within the hour (waiting ones only).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { Registry } from 'prom-client';
-import { registerConversationGauges, WAITING_THRESHOLDS } from '../src/metrics/conversation-gauges.ts';
+import { OPEN_STATES, registerConversationGauges, WAITING_THRESHOLDS } from '../src/metrics/conversation-gauges.ts';
 import { ScrapeCollectors } from '../src/metrics/collectors.ts';
 import { createTestDatabase, silentLogger, type TestDatabase } from './support/database.ts';
 
@@ -78,5 +80,72 @@ describe('the conversations collector', () => {
     assert.deepEqual(waiting('negative', '100000000000003'), [0, 0, 0, 0, 0, 0, 0, 0]);
 
     assert.equal(value('whatsapp_service_window_closing_conversations'), 1);
+  });
+
+  it('agrees with counting the conversations one by one, for any set of them', async () => {
+    const numbers = [FIRST, SECOND];
+    const categories = ['billing', 'delivery', 'unknown'];
+    // Ages away from every threshold and window edge: the database's now() is a few ms later than the insert's.
+    const conversation = fc.record({
+      number: fc.constantFrom(...numbers),
+      status: fc.constantFrom('open', 'open', 'open', 'resolved'),
+      state: fc.constantFrom(...OPEN_STATES),
+      category: fc.constantFrom(...categories),
+      sentiment: fc.constantFrom(null, 'negative', 'neutral', 'positive'),
+      waited: fc.constantFrom(null, 5, 30, 90, 150, 240, 400, 900, 2500, 4000),
+      lastMessage: fc.constantFrom(30, 4000, 22 * 3600, 23.5 * 3600, 24.5 * 3600),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(conversation, { maxLength: 12 }), async (list) => {
+        await db.database.query('DELETE FROM conversations');
+        await db.database.query(
+          `INSERT INTO conversations (phone_number_id, contact_wa_id, status, state, category, sentiment, opened_at, cycle_started_at,
+                                      handler, waiting_since, last_customer_message_at, last_activity_at, resolved_at)
+           SELECT c.number, '49151' || c.i, c.status, c.state, c.category, c.sentiment, now() - interval '2 days', now() - interval '2 days',
+                  'none', now() - make_interval(secs => c.waited), now() - make_interval(secs => c."lastMessage"), now(),
+                  CASE WHEN c.status = 'resolved' THEN now() END
+             FROM jsonb_to_recordset($1::jsonb) AS c(i int, number text, status text, state text, category text, sentiment text,
+                                                      waited float8, "lastMessage" float8)`,
+          [JSON.stringify(list.map((c, i) => ({ ...c, i })))],
+        );
+        // A registry of its own each time: scrapes within a second would share one collector run.
+        const registry = new Registry();
+        registerConversationGauges(new ScrapeCollectors(registry, db.database, silentLogger), categories, (id) => id);
+        const text = await registry.metrics();
+        const series = new Map(
+          text
+            .split('\n')
+            .filter((l) => l !== '' && !l.startsWith('#'))
+            .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
+        );
+        const open = list.filter((c) => c.status === 'open');
+        for (const number of numbers) {
+          for (const state of OPEN_STATES) {
+            for (const category of categories) {
+              const expected = open.filter((c) => c.number === number && c.state === state && c.category === category).length;
+              assert.equal(
+                series.get(`whatsapp_open_conversations{state="${state}",category="${category}",business_number="${number}"}`),
+                expected,
+              );
+            }
+          }
+          for (const sentiment of ['negative', 'other']) {
+            for (const t of WAITING_THRESHOLDS) {
+              const expected = open.filter(
+                (c) =>
+                  c.number === number && (c.sentiment === 'negative') === (sentiment === 'negative') && c.waited !== null && c.waited > t,
+              ).length;
+              assert.equal(
+                series.get(`whatsapp_waiting_conversations{over_seconds="${t}",sentiment="${sentiment}",business_number="${number}"}`),
+                expected,
+              );
+            }
+          }
+        }
+        const closing = open.filter((c) => c.waited !== null && c.lastMessage > 23 * 3600 && c.lastMessage < 24 * 3600).length;
+        assert.equal(series.get('whatsapp_service_window_closing_conversations'), closing);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
