@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { eventNotAnonymised, messageNotAnonymised } from '../src/storage/anonymised.ts';
-import { LOAD_INPUTS_SQL } from '../src/storage/conversation-store.ts';
+import { LOAD_INPUTS_SQL, LOAD_THREADS_SQL } from '../src/storage/conversation-store.ts';
 import { ENQUEUE_SQL, enqueueDeliveries } from '../src/storage/ingest-queue-store.ts';
-import { type Delivery, sha256 } from '../src/storage/webhook-store.ts';
+import { type Delivery, INSERT_MESSAGES_SQL, INSERT_STATUSES_SQL, sha256, UPSERT_CONTACTS_SQL } from '../src/storage/webhook-store.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 let db: TestDatabase;
@@ -103,6 +103,19 @@ describe('the ingest queue intake', () => {
     );
     for (const table of ['messages', 'message_statuses', 'helpdesk_events']) assertLookupOnly(plan, table);
   });
+
+  it("keeps the write path's reads of conversations, messages, statuses, surveys and contacts lookups, even when planned on empty tables", async () => {
+    const cases: [string, string, string, string[]][] = [
+      [LOAD_THREADS_SQL, `('[{"phone_number_id":"1","contact_wa_id":"49","since":null}]')`, 'conversations', ['conversations']],
+      [INSERT_STATUSES_SQL, `('[{"wamid":"x","status":"failed"}]')`, 'message_statuses', ['messages', 'message_statuses']],
+      [INSERT_MESSAGES_SQL, `('[{"wamid":"x"}]')`, 'csat_surveys', ['csat_surveys']],
+      [UPSERT_CONTACTS_SQL, `('[{"wa_id":"49"}]', '{49}')`, 'contacts', ['contacts']],
+    ];
+    for (const [sql, args, emptyTable, tables] of cases) {
+      const plan = await genericPlan('', sql, args, emptyTable);
+      for (const table of tables) assertTableNeverScanned(plan, table);
+    }
+  });
 });
 
 interface PlanNode {
@@ -126,6 +139,15 @@ async function genericPlan(types: string, sql: string, args: string, emptyTable:
       await tx.query('DEALLOCATE plan_check');
     }
   });
+}
+
+/** The plan reads `table` only through an index (joins of other rows may hash). */
+function assertTableNeverScanned(plan: PlanNode, table: string): void {
+  for (const node of nodesOf(plan))
+    assert.ok(
+      !(node['Node Type'] === 'Seq Scan' && node['Relation Name'] === table),
+      `no full scan of ${table}:\n${JSON.stringify(plan, null, 1)}`,
+    );
 }
 
 function nodesOf(plan: PlanNode): PlanNode[] {

@@ -109,6 +109,24 @@ export interface LoadedThread {
 }
 
 /**
+ * The statement of loadThreads ($1: the threads' keys as JSON); exported for the plan test. The
+ * LATERAL read with OFFSET 0 keeps each thread's conversations a lookup in the index (prepared on
+ * an empty table: a hash of every conversation).
+ */
+export const LOAD_THREADS_SQL = `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, since timestamptz)),
+          s AS (SELECT k.phone_number_id, k.contact_wa_id,
+                       (SELECT max(c.opened_at) FROM conversations c
+                         WHERE c.phone_number_id = k.phone_number_id AND c.contact_wa_id = k.contact_wa_id AND c.opened_at <= k.since) AS start
+                  FROM k)
+     SELECT s.phone_number_id AS k_phone, s.contact_wa_id AS k_customer, s.start, ${SELECT_LIST}
+       FROM s CROSS JOIN LATERAL (
+              SELECT * FROM conversations c
+               WHERE c.phone_number_id = s.phone_number_id AND c.contact_wa_id = s.contact_wa_id AND (s.start IS NULL OR c.opened_at >= s.start)
+               ORDER BY c.opened_at, c.id
+              OFFSET 0 FOR UPDATE) c
+      ORDER BY s.phone_number_id, s.contact_wa_id, c.opened_at, c.id`;
+
+/**
  * Loads what folding each thread needs: its stored conversations from the one open at `since`
  * (the latest opened at or before it) onward, and every input from that conversation's opening.
  * Two statements for all threads.
@@ -118,19 +136,9 @@ export async function loadThreads(tx: Queryable, starts: ThreadStart[], boundCat
   const keys = JSON.stringify(
     starts.map((s) => ({ phone_number_id: s.thread.phoneNumberId, contact_wa_id: s.thread.customer, since: s.since })),
   );
-  const { rows } = await tx.query<Record<string, unknown> & { k_phone: string; k_customer: string; start: Date | null }>(
-    `WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, since timestamptz)),
-          s AS (SELECT k.phone_number_id, k.contact_wa_id,
-                       (SELECT max(c.opened_at) FROM conversations c
-                         WHERE c.phone_number_id = k.phone_number_id AND c.contact_wa_id = k.contact_wa_id AND c.opened_at <= k.since) AS start
-                  FROM k)
-     SELECT s.phone_number_id AS k_phone, s.contact_wa_id AS k_customer, s.start, ${SELECT_LIST}
-       FROM s JOIN conversations c
-         ON c.phone_number_id = s.phone_number_id AND c.contact_wa_id = s.contact_wa_id AND (s.start IS NULL OR c.opened_at >= s.start)
-      ORDER BY s.phone_number_id, s.contact_wa_id, c.opened_at, c.id
-        FOR UPDATE OF c`,
-    [keys],
-  );
+  const { rows } = await tx.query<Record<string, unknown> & { k_phone: string; k_customer: string; start: Date | null }>(LOAD_THREADS_SQL, [
+    keys,
+  ]);
   // A thread with no stored conversation (to load) folds from its beginning.
   const byThread = new Map<string, LoadedThread>(
     starts.map((s) => [threadId(s.thread), { thread: s.thread, start: null, stored: [], inputs: [] }]),

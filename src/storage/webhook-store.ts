@@ -162,23 +162,27 @@ export async function upsertBusinessNumbers(tx: Queryable, numbers: BusinessNumb
   );
 }
 
+/**
+ * The statement of upsertContacts ($1: the contacts as JSON, $2: their ids); exported for the plan
+ * test. `wa_id = ANY($2)` keeps the rename a lookup in the key (prepared on an empty table: a scan).
+ */
+export const UPSERT_CONTACTS_SQL = `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, profile_name text)),
+     renamed AS (
+       UPDATE contacts c SET profile_name = r.profile_name, updated_at = now()
+         FROM r
+        WHERE c.wa_id = ANY($2::text[]) AND c.wa_id = r.wa_id AND r.profile_name IS NOT NULL
+          AND c.profile_name IS DISTINCT FROM r.profile_name)
+     INSERT INTO contacts (wa_id, profile_name)
+     SELECT wa_id, profile_name FROM r ORDER BY wa_id
+     ON CONFLICT (wa_id) DO NOTHING`;
+
 export async function upsertContacts(tx: Queryable, contacts: Contact[]): Promise<void> {
   // The last profile name in the batch wins; a missing name never erases a known one.
   const byId = new Map<string, string | null>();
   for (const c of contacts) byId.set(c.waId, c.profileName ?? byId.get(c.waId) ?? null);
   const rows = [...byId].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, profile_name]) => ({ wa_id, profile_name }));
   if (rows.length === 0) return;
-  await tx.query(
-    `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, profile_name text)),
-     renamed AS (
-       UPDATE contacts c SET profile_name = r.profile_name, updated_at = now()
-         FROM r
-        WHERE c.wa_id = r.wa_id AND r.profile_name IS NOT NULL AND c.profile_name IS DISTINCT FROM r.profile_name)
-     INSERT INTO contacts (wa_id, profile_name)
-     SELECT wa_id, profile_name FROM r ORDER BY wa_id
-     ON CONFLICT (wa_id) DO NOTHING`,
-    [json(rows)],
-  );
+  await tx.query(UPSERT_CONTACTS_SQL, [json(rows), rows.map((r) => r.wa_id)]);
 }
 
 /**
@@ -234,6 +238,37 @@ export interface StoredMessage {
   surveyThread: boolean;
 }
 
+/**
+ * The statement of insertMessages ($1: the messages as JSON); exported for the plan test. OFFSET 0
+ * keeps the survey check a lookup (prepared on an empty table: a scan of csat_surveys per message).
+ */
+export const INSERT_MESSAGES_SQL = `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
+                           type, sent_at, text_body, context_wamid, payload, delivery_id, is_request, category, sentiment,
+                           sentiment_score, language)
+     SELECT r.wamid, r.provider, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
+            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, r.delivery_id, r.is_request, r.category, r.sentiment,
+            r.sentiment_score, r.language
+       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, provider text, source text, phone_number_id text,
+            contact_wa_id text, direction text, sender text, agent_id text, type text, sent_at timestamptz,
+            text_body text, context_wamid text, payload jsonb, delivery_id bigint, is_request boolean, category text,
+            sentiment text, sentiment_score real, language text)
+      WHERE ${messageNotAnonymised('r.wamid')}
+     ON CONFLICT (wamid) DO UPDATE SET
+            source = excluded.source,
+            -- A status without attribution data never erases what another status or source said.
+            sender = CASE WHEN excluded.sender = 'unknown' THEN messages.sender ELSE excluded.sender END,
+            agent_id = coalesce(excluded.agent_id, messages.agent_id), type = excluded.type,
+            text_body = excluded.text_body, context_wamid = excluded.context_wamid,
+            payload = coalesce(excluded.payload, messages.payload),
+            sent_at = LEAST(messages.sent_at, excluded.sent_at)
+      WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
+     RETURNING delivery_id, wamid, phone_number_id, contact_wa_id, direction, type, sender, agent_id, sent_at,
+               context_wamid, is_request, (xmax = 0) AS inserted,
+               (direction = 'inbound' AND sender = 'customer' AND EXISTS (
+                  SELECT 1 FROM csat_surveys s
+                   WHERE s.contact_wa_id = messages.contact_wa_id AND s.phone_number_id = messages.phone_number_id
+                     AND s.status IN ('sent', 'answered', 'expired') OFFSET 0)) AS survey_thread`;
+
 export async function insertMessages(tx: Queryable, messages: MessageToStore[]): Promise<StoredMessage[]> {
   const rows = [...mergeById(messages).values()]
     .sort((a, b) => (a.id < b.id ? -1 : 1))
@@ -275,35 +310,7 @@ export async function insertMessages(tx: Queryable, messages: MessageToStore[]):
     context_wamid: string | null;
     is_request: boolean;
     survey_thread: boolean;
-  }>(
-    `INSERT INTO messages (wamid, provider, source, phone_number_id, contact_wa_id, direction, sender, agent_id,
-                           type, sent_at, text_body, context_wamid, payload, delivery_id, is_request, category, sentiment,
-                           sentiment_score, language)
-     SELECT r.wamid, r.provider, r.source, r.phone_number_id, r.contact_wa_id, r.direction, r.sender, r.agent_id,
-            r.type, r.sent_at, r.text_body, r.context_wamid, r.payload, r.delivery_id, r.is_request, r.category, r.sentiment,
-            r.sentiment_score, r.language
-       FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, provider text, source text, phone_number_id text,
-            contact_wa_id text, direction text, sender text, agent_id text, type text, sent_at timestamptz,
-            text_body text, context_wamid text, payload jsonb, delivery_id bigint, is_request boolean, category text,
-            sentiment text, sentiment_score real, language text)
-      WHERE ${messageNotAnonymised('r.wamid')}
-     ON CONFLICT (wamid) DO UPDATE SET
-            source = excluded.source,
-            -- A status without attribution data never erases what another status or source said.
-            sender = CASE WHEN excluded.sender = 'unknown' THEN messages.sender ELSE excluded.sender END,
-            agent_id = coalesce(excluded.agent_id, messages.agent_id), type = excluded.type,
-            text_body = excluded.text_body, context_wamid = excluded.context_wamid,
-            payload = coalesce(excluded.payload, messages.payload),
-            sent_at = LEAST(messages.sent_at, excluded.sent_at)
-      WHERE messages.source = 'status' AND (excluded.source <> 'status' OR excluded.sent_at < messages.sent_at)
-     RETURNING delivery_id, wamid, phone_number_id, contact_wa_id, direction, type, sender, agent_id, sent_at,
-               context_wamid, is_request, (xmax = 0) AS inserted,
-               (direction = 'inbound' AND sender = 'customer' AND EXISTS (
-                  SELECT 1 FROM csat_surveys s
-                   WHERE s.contact_wa_id = messages.contact_wa_id AND s.phone_number_id = messages.phone_number_id
-                     AND s.status IN ('sent', 'answered', 'expired'))) AS survey_thread`,
-    [json(rows)],
-  );
+  }>(INSERT_MESSAGES_SQL, [json(rows)]);
   return stored.map((r) => ({
     deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
     id: r.wamid,
@@ -356,6 +363,29 @@ export interface StoredStatus {
   refold: { thread: ThreadKey; sentAt: Date } | null;
 }
 
+/**
+ * The statement of insertStatuses ($1: the statuses as JSON); exported for the plan test. OFFSET 0
+ * keeps the reads of each status's message and earlier failure lookups in an index: prepared on
+ * empty tables, they were a scan of message_statuses per status and a hash of every message.
+ */
+export const INSERT_STATUSES_SQL = `WITH stored AS (
+       INSERT INTO message_statuses (wamid, status, occurred_at, recipient_id, error_codes, payload, delivery_id)
+       SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, r.delivery_id
+         FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
+              error_codes integer[], payload jsonb, delivery_id bigint)
+        WHERE ${messageNotAnonymised('r.wamid')}
+       ON CONFLICT (wamid, status) DO NOTHING
+       RETURNING delivery_id, wamid, status, error_codes
+     )
+     SELECT s.delivery_id, s.wamid, s.status, s.error_codes, m.phone_number_id, m.contact_wa_id, m.sent_at,
+            (EXISTS (SELECT 1 FROM stored f WHERE f.wamid = s.wamid AND f.status = 'failed')
+             OR EXISTS (SELECT 1 FROM message_statuses f WHERE f.wamid = s.wamid AND f.status = 'failed' OFFSET 0)) AS failed
+       FROM stored s
+       LEFT JOIN LATERAL (SELECT m.phone_number_id, m.contact_wa_id, m.sent_at FROM messages m
+                           WHERE m.wamid = s.wamid AND m.direction = 'outbound'
+                             AND m.phone_number_id IS NOT NULL AND m.contact_wa_id IS NOT NULL
+                          OFFSET 0) m ON true`;
+
 export async function insertStatuses(tx: Queryable, statuses: (Status & { deliveryId: number | null })[]): Promise<StoredStatus[]> {
   const rows = uniqueBy(statuses, (s) => `${s.messageId}\u0000${s.status}`)
     .sort((a, b) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : a.status < b.status ? -1 : 1))
@@ -380,24 +410,7 @@ export async function insertStatuses(tx: Queryable, statuses: (Status & { delive
     contact_wa_id: string | null;
     sent_at: Date | null;
     failed: boolean;
-  }>(
-    `WITH stored AS (
-       INSERT INTO message_statuses (wamid, status, occurred_at, recipient_id, error_codes, payload, delivery_id)
-       SELECT r.wamid, r.status, r.occurred_at, r.recipient_id, r.error_codes, r.payload, r.delivery_id
-         FROM jsonb_to_recordset($1::jsonb) AS r(wamid text, status text, occurred_at timestamptz, recipient_id text,
-              error_codes integer[], payload jsonb, delivery_id bigint)
-        WHERE ${messageNotAnonymised('r.wamid')}
-       ON CONFLICT (wamid, status) DO NOTHING
-       RETURNING delivery_id, wamid, status, error_codes
-     )
-     SELECT s.delivery_id, s.wamid, s.status, s.error_codes, m.phone_number_id, m.contact_wa_id, m.sent_at,
-            (EXISTS (SELECT 1 FROM stored f WHERE f.wamid = s.wamid AND f.status = 'failed')
-             OR EXISTS (SELECT 1 FROM message_statuses f WHERE f.wamid = s.wamid AND f.status = 'failed')) AS failed
-       FROM stored s
-       LEFT JOIN messages m ON m.wamid = s.wamid AND m.direction = 'outbound'
-                           AND m.phone_number_id IS NOT NULL AND m.contact_wa_id IS NOT NULL`,
-    [json(rows)],
-  );
+  }>(INSERT_STATUSES_SQL, [json(rows)]);
   return stored.map((r) => ({
     deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
     messageId: r.wamid,
