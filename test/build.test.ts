@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { APP_SECRET, VERIFY_TOKEN } from './support/meta.ts';
-import { killLeftoverExporters, runExporter, stopExporter } from './support/process.ts';
+import { killLeftoverExporters, runExporter, startDistFlags, stopExporter } from './support/process.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT = `dist-test-${process.pid}`;
@@ -78,6 +78,7 @@ describe('the compiled program (npm run build)', () => {
     assert.ok(cmd, 'the Dockerfile has a CMD in exec form');
     assert.equal((JSON.parse(cmd) as string[]).join(' '), pkg.scripts['start:dist']);
     assert.match(pkg.scripts['start:dist']!, /--max-semi-space-size=\d+/);
+    assert.match(pkg.scripts['start:dist']!, /--heap-growing-percent=\d+/);
   });
 
   it('node <flags> <dist>/main.js, as the image runs it, prints the version and serves until ready', async () => {
@@ -93,7 +94,7 @@ describe('the compiled program (npm run build)', () => {
       ...(db?.url ? { DATABASE_URL: db.url } : { DATA_DIR: join(ROOT, OUT, 'data') }),
     };
     // The node flags of `npm run start:dist` (and the image): node refuses a flag it does not know.
-    const flags = pkg.scripts['start:dist']!.split(' ').filter((word) => word.startsWith('--'));
+    const flags = startDistFlags();
     const exporter = await runExporter(env, { entry: [...flags, `${OUT}/main.js`], timeoutMs: 60_000 });
     const ready = await fetch(`${exporter.url}/readyz`);
     assert.deepEqual(await ready.json(), { status: 'ready', database: 'up', migrations: 'applied' });
