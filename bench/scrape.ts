@@ -28,7 +28,7 @@ import { createPostgresDatabase } from '../src/storage/database.ts';
 import { migrate } from '../src/storage/migrate.ts';
 import { FULL_HISTORY_AGENTS_SQL } from '../test/support/agent-time-reference.ts';
 import { seedHistory } from './seed-history.ts';
-import { exporterBackends, freePort, load, processCpu, waitReady } from './support.ts';
+import { exporterBackends, freePort, load, processCpu, startDistFlags, waitReady } from './support.ts';
 
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) {
@@ -162,7 +162,8 @@ for (const years of REUSE ? [0] : SCALES) {
 
     const port = await freePort();
     const started = performance.now();
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    // With the memory flags the image runs with (garbage collection is part of a scrape's cost).
+    child = spawn(process.execPath, [...startDistFlags(), '--import', 'tsx', 'src/main.ts'], {
       env: {
         PATH: process.env.PATH,
         PORT: String(port),

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type pg from 'pg';
 
-export { freePort } from '../test/support/process.ts';
+export { freePort, startDistFlags } from '../test/support/process.ts';
 
 /** Waits until `base`/readyz answers 200; fails when `exited()` says the process is gone, or after a minute. */
 export async function waitReady(base: string, exited: () => boolean = () => false): Promise<void> {

@@ -24,7 +24,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -32,7 +31,7 @@ import { pino } from 'pino';
 import { createPostgresDatabase } from '../../src/storage/database.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { seedHistory } from '../seed-history.ts';
-import { exporterBackends, freePort, load, processCpu, rssMiB, waitReady } from '../support.ts';
+import { exporterBackends, freePort, load, processCpu, rssMiB, startDistFlags, waitReady } from '../support.ts';
 import { startCountingProxy } from './pg-counter.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,9 +52,7 @@ const EXTRA_ENV = Object.fromEntries(
 );
 const PROGRAM = process.env.BENCH_PROGRAM;
 /** The exporter runs with the node flags of `npm run start:dist`, as the image runs it. */
-const EXPORTER_FLAGS = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
-).scripts['start:dist']!.split(' ').filter((word) => word.startsWith('--'));
+const EXPORTER_FLAGS = startDistFlags();
 const SECRET = 'bench-app-secret-4f1c9a7e';
 
 const dbName = `wa_bench_ingest_${randomBytes(4).toString('hex')}`;

@@ -1,9 +1,16 @@
 /** Runs the real entry point (src/main.ts) as a child process, as `npm start` does. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The node flags of `npm run start:dist`, which the image runs too (test/build.test.ts keeps the two equal). */
+export function startDistFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  return pkg.scripts['start:dist']!.split(' ').filter((word) => word.startsWith('--'));
+}
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
