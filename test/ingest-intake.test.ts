@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { eventNotAnonymised, messageNotAnonymised } from '../src/storage/anonymised.ts';
-import { LOAD_INPUTS_SQL, LOAD_THREADS_SQL } from '../src/storage/conversation-store.ts';
+import { SURVEYS_AROUND_SQL } from '../src/csat/store.ts';
+import { LOAD_INPUTS_SQL, LOAD_THREADS_SQL, SAVE_HANDLING_SQL } from '../src/storage/conversation-store.ts';
 import { ENQUEUE_SQL, enqueueDeliveries } from '../src/storage/ingest-queue-store.ts';
 import { type Delivery, INSERT_MESSAGES_SQL, INSERT_STATUSES_SQL, sha256, UPSERT_CONTACTS_SQL } from '../src/storage/webhook-store.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -104,12 +105,14 @@ describe('the ingest queue intake', () => {
     for (const table of ['messages', 'message_statuses', 'helpdesk_events']) assertLookupOnly(plan, table);
   });
 
-  it("keeps the write path's reads of conversations, messages, statuses, surveys and contacts lookups, even when planned on empty tables", async () => {
+  it("keeps the write path's reads of conversations, messages, statuses, surveys, contacts and handling lookups, even when planned on empty tables", async () => {
     const cases: [string, string, string, string[]][] = [
       [LOAD_THREADS_SQL, `('[{"phone_number_id":"1","contact_wa_id":"49","since":null}]')`, 'conversations', ['conversations']],
       [INSERT_STATUSES_SQL, `('[{"wamid":"x","status":"failed"}]')`, 'message_statuses', ['messages', 'message_statuses']],
       [INSERT_MESSAGES_SQL, `('[{"wamid":"x"}]')`, 'csat_surveys', ['csat_surveys']],
       [UPSERT_CONTACTS_SQL, `('[{"wa_id":"49"}]', '{49}')`, 'contacts', ['contacts']],
+      [SAVE_HANDLING_SQL, `('{1}', '[]')`, 'agent_handling', ['agent_handling']],
+      [SURVEYS_AROUND_SQL, `('[]', 3600)`, 'csat_surveys', ['csat_surveys']],
     ];
     for (const [sql, args, emptyTable, tables] of cases) {
       const plan = await genericPlan('', sql, args, emptyTable);

@@ -51,6 +51,21 @@ export interface SentSurvey extends SurveyForReply {
   thread: ThreadKey;
 }
 
+/**
+ * The statement of surveysAround ($1: the threads and moments as JSON, $2: the response window in
+ * seconds); exported for the plan test. The LATERAL read with OFFSET 0 keeps each thread's
+ * surveys a lookup in an index (prepared on an empty table: a hash of every survey).
+ */
+export const SURVEYS_AROUND_SQL = `SELECT DISTINCT s.id, s.phone_number_id, s.contact_wa_id, s.wamid, s.sent_at, s.answered_at
+   FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, at timestamptz)
+        CROSS JOIN LATERAL (
+          SELECT s.* FROM csat_surveys s
+           WHERE s.phone_number_id = k.phone_number_id AND s.contact_wa_id = k.contact_wa_id
+             AND s.status IN ('sent', 'answered', 'expired')
+             -- WhatsApp timestamps are whole seconds; the survey's send time is not.
+             AND s.sent_at <= k.at + interval '1 second' AND s.sent_at >= k.at - make_interval(secs => $2)
+          OFFSET 0) s`;
+
 /** The surveys sent to these threads within the response window before each moment given. */
 export async function surveysAround(
   tx: Queryable,
@@ -65,18 +80,10 @@ export async function surveysAround(
     wamid: string | null;
     sent_at: Date;
     answered_at: Date | null;
-  }>(
-    `SELECT DISTINCT s.id, s.phone_number_id, s.contact_wa_id, s.wamid, s.sent_at, s.answered_at
-       FROM jsonb_to_recordset($1::jsonb) AS k(phone_number_id text, contact_wa_id text, at timestamptz)
-       JOIN csat_surveys s ON s.phone_number_id = k.phone_number_id AND s.contact_wa_id = k.contact_wa_id
-      WHERE s.status IN ('sent', 'answered', 'expired')
-        -- WhatsApp timestamps are whole seconds; the survey's send time is not.
-        AND s.sent_at <= k.at + interval '1 second' AND s.sent_at >= k.at - make_interval(secs => $2)`,
-    [
-      JSON.stringify(moments.map((m) => ({ phone_number_id: m.thread.phoneNumberId, contact_wa_id: m.thread.customer, at: m.at }))),
-      responseWindowMs / 1000,
-    ],
-  );
+  }>(SURVEYS_AROUND_SQL, [
+    JSON.stringify(moments.map((m) => ({ phone_number_id: m.thread.phoneNumberId, contact_wa_id: m.thread.customer, at: m.at }))),
+    responseWindowMs / 1000,
+  ]);
   return rows.map((r) => ({
     id: Number(r.id),
     thread: { phoneNumberId: r.phone_number_id, customer: r.contact_wa_id },

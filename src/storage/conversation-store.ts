@@ -268,6 +268,35 @@ export async function saveConversations(tx: Queryable, items: ConversationToSave
 }
 
 /**
+ * The statement of saveHandling ($1: the conversations' ids, $2: their intervals as JSON);
+ * exported for the plan test. The LATERAL read with OFFSET 0 keeps each conversation's intervals
+ * a lookup in its index (prepared on an empty table: a scan of all handling per fold).
+ */
+export const SAVE_HANDLING_SQL = `WITH r AS (
+       SELECT conversation_id, agent, started_at, ended_at,
+              row_number() OVER (PARTITION BY conversation_id, agent, started_at ORDER BY ended_at NULLS LAST) AS n
+         FROM jsonb_to_recordset($2::jsonb) AS r(conversation_id bigint, agent text, started_at timestamptz, ended_at timestamptz)
+     ), h AS (
+       SELECT id, conversation_id, agent, started_at, ended_at,
+              row_number() OVER (PARTITION BY conversation_id, agent, started_at ORDER BY ended_at NULLS LAST, id) AS n
+         FROM unnest($1::bigint[]) AS k(conversation)
+              CROSS JOIN LATERAL (SELECT a.id, a.conversation_id, a.agent, a.started_at, a.ended_at FROM agent_handling a
+                                   WHERE a.conversation_id = k.conversation OFFSET 0) a
+     ), pairs AS (
+       SELECT h.id, h.ended_at AS old_ended_at, r.conversation_id, r.agent, r.started_at, r.ended_at
+         FROM r FULL JOIN h ON h.conversation_id = r.conversation_id AND h.agent = r.agent AND h.started_at = r.started_at AND h.n = r.n
+     ), gone AS (
+       DELETE FROM agent_handling a WHERE a.id = ANY (ARRAY(SELECT p.id FROM pairs p WHERE p.conversation_id IS NULL))
+     ), moved AS (
+       UPDATE agent_handling a SET ended_at = p.ended_at
+         FROM pairs p
+        WHERE a.id = ANY (ARRAY(SELECT c.id FROM pairs c WHERE c.conversation_id IS NOT NULL AND c.ended_at IS DISTINCT FROM c.old_ended_at))
+          AND a.id = p.id AND p.conversation_id IS NOT NULL AND p.ended_at IS DISTINCT FROM p.old_ended_at
+     )
+     INSERT INTO agent_handling (conversation_id, agent, started_at, ended_at)
+     SELECT conversation_id, agent, started_at, ended_at FROM pairs WHERE id IS NULL`;
+
+/**
  * Replaces the handling intervals of the conversations given (they follow the fold), writing only
  * the difference: an interval the fold gives again stays as it is, one whose end moved is
  * updated, the rest are deleted or inserted. Most folds change no interval, and a closing one is
@@ -280,28 +309,7 @@ export async function saveHandling(tx: Queryable, conversations: { id: number; h
   const rows = conversations.flatMap((c) =>
     c.handling.map((h) => ({ conversation_id: c.id, agent: h.agent, started_at: h.from, ended_at: h.to })),
   );
-  await tx.query(
-    `WITH r AS (
-       SELECT conversation_id, agent, started_at, ended_at,
-              row_number() OVER (PARTITION BY conversation_id, agent, started_at ORDER BY ended_at NULLS LAST) AS n
-         FROM jsonb_to_recordset($2::jsonb) AS r(conversation_id bigint, agent text, started_at timestamptz, ended_at timestamptz)
-     ), h AS (
-       SELECT id, conversation_id, agent, started_at, ended_at,
-              row_number() OVER (PARTITION BY conversation_id, agent, started_at ORDER BY ended_at NULLS LAST, id) AS n
-         FROM agent_handling WHERE conversation_id = ANY($1::bigint[])
-     ), pairs AS (
-       SELECT h.id, h.ended_at AS old_ended_at, r.conversation_id, r.agent, r.started_at, r.ended_at
-         FROM r FULL JOIN h ON h.conversation_id = r.conversation_id AND h.agent = r.agent AND h.started_at = r.started_at AND h.n = r.n
-     ), gone AS (
-       DELETE FROM agent_handling a USING pairs p WHERE a.id = p.id AND p.conversation_id IS NULL
-     ), moved AS (
-       UPDATE agent_handling a SET ended_at = p.ended_at
-         FROM pairs p WHERE a.id = p.id AND p.conversation_id IS NOT NULL AND p.ended_at IS DISTINCT FROM p.old_ended_at
-     )
-     INSERT INTO agent_handling (conversation_id, agent, started_at, ended_at)
-     SELECT conversation_id, agent, started_at, ended_at FROM pairs WHERE id IS NULL`,
-    [ids, JSON.stringify(rows)],
-  );
+  await tx.query(SAVE_HANDLING_SQL, [ids, JSON.stringify(rows)]);
 }
 
 /**
