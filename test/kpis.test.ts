@@ -370,16 +370,20 @@ describe('business hours and collector failures', () => {
       timezone: 'UTC',
       weekly: { mon: ['09:00-17:00'], tue: ['09:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'] },
     });
-    const office = testApp(db.database, { BUSINESS_HOURS: hours, AUTO_RESOLVE_AFTER: '7d' });
+    // A weekend two to three weeks back, whatever day the suite runs, and an auto-resolve far
+    // enough that the conversation is still open when the late events arrive (a fixed date
+    // stopped working once it was older than AUTO_RESOLVE_AFTER).
+    const friday = new Date(Date.now() - 14 * 86_400_000);
+    friday.setUTCHours(16, 55, 0, 0);
+    while (friday.getUTCDay() !== 5) friday.setUTCDate(friday.getUTCDate() - 1);
+    const afterFriday = (minutes: number) => new Date(friday.getTime() + minutes * 60_000).toISOString();
+    const office = testApp(db.database, { BUSINESS_HOURS: hours, AUTO_RESOLVE_AFTER: '30d' });
     const customer = '4915100000099';
     // Friday 16:55 UTC; answered Monday 09:05 (10 business minutes); resolved Monday 10:00.
-    await postWebhook(
-      office,
-      inbound(customer, 'Weekend', [textMessage(customer, 'Friday evening question', new Date('2026-11-20T16:55:00Z'))]),
-    ).expect(200);
+    await postWebhook(office, inbound(customer, 'Weekend', [textMessage(customer, 'Friday evening question', friday)])).expect(200);
     await postEvents(office, [
-      { id: 'bh1', type: 'agent_message', at: '2026-11-23T09:05:00Z', phone_number_id: PHONE_NUMBER_ID, customer, agent: 'alice' },
-      { id: 'bh2', type: 'resolved', at: '2026-11-23T10:00:00Z', phone_number_id: PHONE_NUMBER_ID, customer, by: 'agent' },
+      { id: 'bh1', type: 'agent_message', at: afterFriday(64 * 60 + 10), phone_number_id: PHONE_NUMBER_ID, customer, agent: 'alice' },
+      { id: 'bh2', type: 'resolved', at: afterFriday(65 * 60 + 5), phone_number_id: PHONE_NUMBER_ID, customer, by: 'agent' },
     ]).expect(200);
     const m = await scrape(office);
     const agent = { responder: 'agent', category: 'unknown', business_number: PHONE_NUMBER_ID };
