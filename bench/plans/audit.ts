@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { createTestDatabase } from '../../test/support/database.ts';
+import { genericPlan, nodesOf } from '../../test/support/plans.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 if (!process.env.DATABASE_URL) {
@@ -46,28 +46,14 @@ const statements = [
 ];
 rmSync(dir, { recursive: true, force: true });
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Subplan Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
-
 const db = await createTestDatabase();
-const client = new pg.Client({ connectionString: db.url });
-await client.connect();
 let flagged = 0;
 try {
   for (const sql of statements) {
     const parameters = Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    const args = parameters > 0 ? `(${Array(parameters).fill('NULL').join(', ')})` : '';
     try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      await client.query(`PREPARE audited AS ${sql}`);
-      const args = parameters > 0 ? `(${Array(parameters).fill('NULL').join(', ')})` : '';
-      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) EXECUTE audited${args}`);
-      const nodes = nodesOf(rows[0]!['QUERY PLAN'][0].Plan);
+      const nodes = nodesOf(await db.database.transaction((tx) => genericPlan(tx, sql, '', args)));
       const scans = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name']).map((n) => n['Relation Name']);
       const joins = nodes.filter((n) => /Hash Join|Merge Join/.test(n['Node Type']) || /hashed/.test(n['Subplan Name'] ?? ''));
       if (scans.length > 0 || joins.length > 0) {
@@ -78,13 +64,9 @@ try {
       }
     } catch (error) {
       console.log(`\nnot explained (${(error as Error).message}):\n  ${sql.replace(/\s+/g, ' ').slice(0, 160)}`);
-    } finally {
-      await client.query('ROLLBACK');
-      await client.query('DEALLOCATE ALL');
     }
   }
 } finally {
-  await client.end();
   await db.drop();
 }
 console.log(`\n${statements.length} statements, ${flagged} with a scan or a hash or merge join in the plan made on empty tables`);
