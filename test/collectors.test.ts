@@ -23,17 +23,14 @@ describe('scrape-time collectors', () => {
     const fast = new Gauge({ name: 'test_fast', help: 'fast', registers: [registry], collect: collectors.collect });
     collectors.add({
       name: 'slow',
-      update: async (q) => {
-        await q.query(`SELECT pg_sleep(60) AS ${marker}`);
-      },
+      sql: `SELECT pg_sleep(60) AS ${marker}`,
+      apply: () => undefined,
       clear: () => undefined,
     });
     collectors.add({
       name: 'fast',
-      update: async (q) => {
-        const { rows } = await q.query<{ n: number }>('SELECT 42 AS n');
-        fast.set(rows[0]!.n);
-      },
+      sql: 'SELECT 42 AS n',
+      apply: (rows: { n: number }[]) => fast.set(rows[0]!.n),
       clear: () => fast.reset(),
     });
     const text = await registry.metrics();
@@ -60,11 +57,39 @@ describe('scrape-time collectors', () => {
     new Gauge({ name: 'test_probe', help: 'probe', registers: [registry], collect: collectors.collect });
     collectors.add({
       name: 'writer',
-      update: async (q) => {
-        await q.query('CREATE TABLE collector_must_not_write (x int)');
-      },
+      sql: 'CREATE TABLE collector_must_not_write (x int)',
+      apply: () => undefined,
       clear: () => undefined,
     });
     assert.match(await registry.metrics(), /whatsapp_scrape_collector_success\{collector="writer"\} 0/);
+  });
+
+  it('hands back no connection inside a transaction, whether a collector succeeds or fails', async () => {
+    const registry = new Registry();
+    const collectors = new ScrapeCollectors(registry, db.database, silentLogger);
+    const value = new Gauge({ name: 'test_value', help: 'value', registers: [registry], collect: collectors.collect });
+    let divisor = 0;
+    collectors.add({
+      name: 'divides',
+      get sql() {
+        return `SELECT 84 / ${divisor} AS n`;
+      },
+      apply: (rows: { n: number }[]) => value.set(rows[0]!.n),
+      clear: () => value.reset(),
+    });
+    assert.match(await registry.metrics(), /whatsapp_scrape_collector_success\{collector="divides"\} 0/);
+    const openTransactions = async () => {
+      const { rows } = await db.database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+      );
+      return rows[0]!.n;
+    };
+    if (db.database.kind === 'postgres') assert.equal(await openTransactions(), 0);
+    divisor = 2;
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the window in which scrapes share a run
+    const text = await registry.metrics();
+    assert.match(text, /whatsapp_scrape_collector_success\{collector="divides"\} 1/);
+    assert.match(text, /test_value 42/);
+    if (db.database.kind === 'postgres') assert.equal(await openTransactions(), 0);
   });
 });

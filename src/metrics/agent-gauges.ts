@@ -7,7 +7,7 @@
  * the scrape's cost follows what is live, not the length of the history.
  */
 import { Counter, Gauge } from 'prom-client';
-import { readAgentGauges } from '../storage/agent-time-store.ts';
+import { AGENT_GAUGES_SQL, type AgentGaugeRow } from '../storage/agent-time-store.ts';
 import type { Collector, ScrapeCollectors } from './collectors.ts';
 import { NAMESPACE } from './registry.ts';
 
@@ -61,10 +61,10 @@ export function registerAgentGauges(collectors: ScrapeCollectors, label: (agent:
   const all = [online, openConversations, onlineSeconds, busySeconds];
   const exported = new Map<string, { online: number; busy: number }>();
 
-  const collector: Collector = {
+  const collector: Collector<AgentGaugeRow> = {
     name: 'agents',
-    async update(db) {
-      const rows = await readAgentGauges(db);
+    sql: AGENT_GAUGES_SQL,
+    apply(rows) {
       for (const metric of all) metric.reset();
       for (const r of rows) {
         const agent = label(r.agent);

@@ -2,21 +2,24 @@
  * Scrape-time collectors: gauges (and the agent time counters) computed from PostgreSQL when
  * Prometheus scrapes, so they are right after a restart and the same on every replica. All
  * collectors run once per scrape (prom-client asks each metric in parallel; they share one run),
- * each in its own read-only transaction whose statement_timeout is the collector timeout: a slow
- * query is cancelled in PostgreSQL, not merely abandoned while it goes on burning database CPU.
+ * each one statement in its own read-only transaction whose statement_timeout is the collector
+ * timeout, sent in one round trip: a slow query is cancelled in PostgreSQL, not merely abandoned
+ * while it goes on burning database CPU.
  * A failing collector never fails the scrape: its series disappear and
  * `whatsapp_scrape_collector_success{collector}` says 0.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { Database, Queryable } from '../storage/database.ts';
+import type { Database } from '../storage/database.ts';
 import { safeError } from '../logging/safe-error.ts';
 import { NAMESPACE } from './registry.ts';
 
-export interface Collector {
+export interface Collector<Row = unknown> {
   readonly name: string;
-  /** Reads the database (a transaction bounded by the collector timeout) and sets this collector's metrics. */
-  update(db: Queryable): Promise<void>;
+  /** One statement without parameters, read in a transaction bounded by the collector timeout. */
+  readonly sql: string;
+  /** Sets this collector's metrics from the statement's rows. */
+  apply(rows: Row[]): void;
   /** Removes this collector's series (after a failure, so no stale values are exported). */
   clear(): void;
 }
@@ -64,7 +67,7 @@ export class ScrapeCollectors {
   /** The `collect` hook for a collector's own metrics: waits for this scrape's run. */
   readonly collect = (): Promise<void> => this.refresh();
 
-  add(collector: Collector): void {
+  add<Row>(collector: Collector<Row>): void {
     this.collectors.push(collector);
   }
 
@@ -83,22 +86,14 @@ export class ScrapeCollectors {
       this.collectors.map(async (collector) => {
         const started = performance.now();
         try {
-          await withTimeout(
-            this.database.withConnection(async (connection) => {
-              // One round trip opens the transaction: the statement timeout cancels the collector's
-              // SQL in PostgreSQL; JIT compilation only slows queries this short.
-              await connection.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(this.timeoutMs)}; SET LOCAL jit = off`);
-              try {
-                await collector.update(connection);
-              } finally {
-                await connection.query('ROLLBACK').catch(() => undefined);
-              }
-            }),
+          const rows = await withTimeout(
+            this.database.readBounded(collector.sql, this.timeoutMs),
             // The wait gives up a little later than the database, which cancels the statement itself;
             // the margin covers a database that no longer answers at all.
             this.timeoutMs + CANCEL_MARGIN_MS,
             `collector ${collector.name} timed out after ${this.timeoutMs} ms`,
           );
+          collector.apply(rows);
           this.success.set({ collector: collector.name }, 1);
         } catch (error) {
           collector.clear();

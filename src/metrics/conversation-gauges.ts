@@ -69,10 +69,10 @@ export function registerConversationGauges(
     collect: collectors.collect,
   });
 
-  const collector: Collector = {
+  const collector: Collector<{ open: OpenRow[] | null; numbers: string[] | null }> = {
     name: 'conversations',
-    async update(db) {
-      const { rows } = await db.query<{ open: OpenRow[] | null; numbers: string[] | null }>(CONVERSATIONS_SQL);
+    sql: CONVERSATIONS_SQL,
+    apply(rows) {
       const openRows = rows[0]?.open ?? [];
       // Every known business number shows every state and threshold, at 0 when nothing is there.
       const known = new Set([...(rows[0]?.numbers ?? []), ...openRows.map((r) => r.phone_number_id)]);

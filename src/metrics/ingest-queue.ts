@@ -4,7 +4,7 @@
  * conversations, and how long the oldest has waited. Plus the webhooks that could not be applied.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { queueBacklog } from '../storage/ingest-queue-store.ts';
+import { QUEUE_BACKLOG_SQL, queueBacklogOf, type QueueBacklogRow } from '../storage/ingest-queue-store.ts';
 import type { Collector, ScrapeCollectors } from './collectors.ts';
 import { NAMESPACE } from './registry.ts';
 
@@ -22,10 +22,11 @@ export function registerIngestQueueGauges(collectors: ScrapeCollectors): void {
     registers,
     collect: collectors.collect,
   });
-  const collector: Collector = {
+  const collector: Collector<QueueBacklogRow> = {
     name: 'ingest_queue',
-    async update(db) {
-      const { webhooks, oldestSeconds } = await queueBacklog(db);
+    sql: QUEUE_BACKLOG_SQL,
+    apply(rows) {
+      const { webhooks, oldestSeconds } = queueBacklogOf(rows);
       backlog.set(webhooks);
       lag.set(oldestSeconds);
     },

@@ -113,11 +113,6 @@ export interface AgentGaugeRow {
   busy_seconds: number | null;
 }
 
-export async function readAgentGauges(q: Queryable): Promise<AgentGaugeRow[]> {
-  const { rows } = await q.query<AgentGaugeRow>(AGENT_GAUGES_SQL);
-  return rows;
-}
-
 /**
  * The watermark of this transaction: history before it is folded into the totals. Twice the log
  * horizon of migration 030 back, so that a change a transaction writes without logging it (it

@@ -24,6 +24,11 @@ export interface Database {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs `work` on one dedicated connection (session-level advisory locks need that). */
   withConnection<T>(work: (connection: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs one statement without parameters in a read-only transaction that PostgreSQL cancels
+   * after `timeoutMs`, in a single round trip; returns its rows.
+   */
+  readBounded<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, timeoutMs: number): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -181,6 +186,23 @@ export function createPostgresDatabase(
         // A connection that failed mid-way is destroyed rather than handed to the next request.
         client.release(broken instanceof Error ? broken : undefined);
       }
+    },
+    readBounded<R extends pg.QueryResultRow>(sql: string, timeoutMs: number) {
+      return database.withConnection(async (connection) => {
+        // One simple-protocol message holds the whole transaction: every round trip saved is a
+        // socket write and a wake-up of the backend, which a scrape pays once per collector.
+        // JIT compilation only slows statements this short. A statement that fails skips the rest
+        // of the message and leaves the transaction aborted.
+        try {
+          const results = (await connection.query(
+            `BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(timeoutMs)}; SET LOCAL jit = off;\n${sql};\nCOMMIT`,
+          )) as unknown as pg.QueryResult<R>[];
+          return results[3]!.rows;
+        } catch (error) {
+          await connection.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
     },
     async close() {
       await pool.end();

@@ -123,10 +123,14 @@ export async function countQueuedBefore(database: Database, before: Date): Promi
   return rows[0]?.n ?? 0;
 }
 
-/** How many webhooks wait to be applied, and how long the oldest has waited (for the scrape). */
-export async function queueBacklog(tx: Queryable): Promise<{ webhooks: number; oldestSeconds: number }> {
-  const { rows } = await tx.query<{ webhooks: string; oldest_seconds: number | null }>(
-    `SELECT count(*) AS webhooks, extract(epoch FROM now() - min(queued_at))::float8 AS oldest_seconds FROM ingest_queue`,
-  );
+/** How many webhooks wait to be applied, and how long the oldest has waited (the scrape reads it). */
+export const QUEUE_BACKLOG_SQL = `SELECT count(*) AS webhooks, extract(epoch FROM now() - min(queued_at))::float8 AS oldest_seconds FROM ingest_queue`;
+
+export interface QueueBacklogRow {
+  webhooks: number;
+  oldest_seconds: number | null;
+}
+
+export function queueBacklogOf(rows: QueueBacklogRow[]): { webhooks: number; oldestSeconds: number } {
   return { webhooks: Number(rows[0]?.webhooks ?? 0), oldestSeconds: Math.max(0, rows[0]?.oldest_seconds ?? 0) };
 }
