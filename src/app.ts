@@ -81,7 +81,7 @@ export function createApp(deps: AppDependencies): App {
   const { config, database, logger } = deps;
   const agentLabel = agentLabeler(config.agentLabels, config.pseudonymKey);
   const businessNumber = (phoneNumberId: string) => config.businessNumberNames.get(phoneNumberId) ?? phoneNumberId;
-  const { registry, ingest, conversations, jobs, csat, privacy, auth, counting, applyFailures } = registerMetrics(
+  const { registry, ingest, conversations, jobs, csat, privacy, auth, collectors, counting, applyFailures } = registerMetrics(
     config,
     database,
     logger,
@@ -152,8 +152,11 @@ export function createApp(deps: AppDependencies): App {
       isReady: deps.isReady,
       // A scrape first lets this replica apply what it answered already (a short wait at most),
       // then counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
+      // The collectors read nothing that settling writes, so their run starts first; the scrape's
+      // families that do not wait for it are formatted while PostgreSQL answers the collectors.
       beforeScrape: async () => {
         await ingestQueue.caughtUp(SCRAPE_WAITS_FOR_QUEUE_MS);
+        void collectors.collect();
         if (config.settleAfterMs > 0) await settleDueFacts(settle);
       },
     }),
