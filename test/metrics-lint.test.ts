@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, it } from 'node:test';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import request from 'supertest';
 import type { App } from '../src/app.ts';
+import { expositionParts } from '../src/metrics/registry.ts';
 import { openTestApp, postWebhook, sample, scrape, testApp } from './support/app.ts';
 import type { TestDatabase } from './support/database.ts';
 import { everyMessageType, inbound, status, statuses, wamid } from './support/meta.ts';
@@ -57,4 +59,30 @@ it('says whether BUSINESS_HOURS is set, for the paging policy (docs/alerts.md)',
   const hours = JSON.stringify({ timezone: 'Europe/Berlin', weekly: { mon: ['09:00-17:00'] } });
   const configured = testApp(db.database, { BUSINESS_HOURS: hours });
   assert.equal(sample(await scrape(configured), 'whatsapp_business_schedule_configured'), 1, 'set');
+});
+
+it('serves, in parts, exactly the text prom-client formats', async () => {
+  const registry = new Registry();
+  const counter = new Counter({
+    name: 'test_things_total',
+    help: 'Things (1–5), with a \\ and a\nline break.',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  counter.inc({ kind: 'quote " backslash \\ newline \n and ü' }, 3);
+  counter.inc({ kind: 'plain' });
+  new Gauge({ name: 'test_empty', help: 'No values yet.', labelNames: ['x'], registers: [registry] });
+  new Gauge({ name: 'test_level', help: 'A level.', registers: [registry] }).set(-1.5);
+  const histogram = new Histogram({ name: 'test_seconds', help: 'Durations.', labelNames: ['a'], buckets: [1, 10], registers: [registry] });
+  histogram.observe({ a: 'x' }, 5);
+  histogram.observe({ a: 'y' }, 50);
+  assert.equal((await expositionParts(registry)).join(''), await registry.metrics());
+
+  const served = await request(app.express).get('/metrics').expect(200);
+  assert.equal(served.headers['content-length'], String(Buffer.byteLength(served.text)));
+  assert.match(served.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
+  assert.match(served.text, /^# HELP whatsapp_scrape_collector_success /m);
+  assert.ok(served.text.endsWith('\n') && !served.text.endsWith('\n\n'), 'one line break at the end');
+  const head = await request(app.express).head('/metrics').expect(200);
+  assert.equal(head.text, undefined);
 });

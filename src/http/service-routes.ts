@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Database } from '../storage/database.ts';
 import { isMigrated } from '../storage/migrate.ts';
 import { isUnavailable } from '../storage/database.ts';
+import { expositionParts } from '../metrics/registry.ts';
 import { VERSION } from '../version.ts';
 import { requireBearer } from './auth.ts';
 
@@ -65,8 +66,15 @@ export function serviceRouter(options: ServiceRouteOptions): Router {
       ]);
       clearTimeout(timer);
     }
-    const body = await options.registry.metrics();
-    res.set('Content-Type', options.registry.contentType).send(body);
+    const parts = await expositionParts(options.registry);
+    let length = 0;
+    for (const part of parts) length += Buffer.byteLength(part);
+    res.set({ 'Content-Type': options.registry.contentType, 'Content-Length': String(length) });
+    // Corked, the parts leave in one write; no ETag (Prometheus never revalidates a scrape).
+    res.cork();
+    for (const part of parts) res.write(part);
+    res.end();
+    res.uncork();
   });
 
   return router;
