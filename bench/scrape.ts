@@ -5,9 +5,10 @@
  * still folding the seeded history into totals, and again once it has. Prints per scale:
  * seeding time, the job's catch-up time, scrape latency (p50/p90/max of BENCH_SCRAPES), each
  * collector's duration as the exporter reports it, CPU per scrape in the exporter and in its
- * PostgreSQL backends (from /proc, less what they use idle: robust to a busy machine), and each
- * collector query's execution time inside PostgreSQL (EXPLAIN ANALYZE, median of 5), with the
- * original full-history agents query for comparison. Load averages are printed with the numbers.
+ * PostgreSQL backends (from /proc, read around each scrape: background jobs count only where
+ * they overlap one), and each collector query's execution time inside PostgreSQL (EXPLAIN
+ * ANALYZE, median of 5), with the original full-history agents query for comparison. Load
+ * averages are printed with the numbers.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:scrape
  *   BENCH_SCALES=1 BENCH_SCRAPES=50 BENCH_EXPLAIN=1 npm run bench:scrape
@@ -58,7 +59,7 @@ interface ScrapeRound {
   seconds: number[];
   collectors: Map<string, number[]>;
   failed: number;
-  /** CPU seconds per scrape in the exporter and in its PostgreSQL backends, less what they use idle. */
+  /** CPU seconds per scrape in the exporter and in its PostgreSQL backends, read around each scrape. */
   cpu: { exporter: number; postgres: number };
 }
 
@@ -76,33 +77,28 @@ function cpuSince(before: Awaited<ReturnType<typeof cpuOf>>, after: Awaited<Retu
 
 async function scrapeRound(base: string, count: number, exporterPid: number, client: pg.Client, measureCpu = true): Promise<ScrapeRound> {
   const round: ScrapeRound = { seconds: [], collectors: new Map(), failed: 0, cpu: { exporter: NaN, postgres: NaN } };
-  // What the exporter and its backends use without scrapes (jobs, timers), to subtract.
-  const idleStart = await cpuOf(exporterPid, client);
-  const idleStarted = performance.now();
-  if (measureCpu) await new Promise((r) => setTimeout(r, 3_000));
-  const idleEnd = await cpuOf(exporterPid, client);
-  const idle = cpuSince(idleStart, idleEnd);
-  const idleSeconds = (performance.now() - idleStarted) / 1000;
-  const started = performance.now();
+  // CPU is read around each scrape, so that a background job (timers, agent_time) counts only
+  // when it overlaps one. /proc counts 10 ms ticks: exact only as an average over the round.
+  const cpu = { exporter: 0, postgres: 0 };
   for (let i = 0; i < count; i++) {
     // Scrapes within a second share one collector run: space them as Prometheus would (less so).
     await new Promise((r) => setTimeout(r, 1_050));
+    const before = measureCpu ? await cpuOf(exporterPid, client) : undefined;
     const started = performance.now();
     const text = await (await fetch(`${base}/metrics`)).text();
     round.seconds.push((performance.now() - started) / 1000);
+    if (before) {
+      const used = cpuSince(before, await cpuOf(exporterPid, client));
+      cpu.exporter += used.exporter;
+      cpu.postgres += used.postgres;
+    }
     for (const collector of ['conversations', 'agents']) {
       const duration = metric(text, 'whatsapp_scrape_collector_duration_seconds', `collector="${collector}"`);
       if (duration !== undefined) round.collectors.set(collector, [...(round.collectors.get(collector) ?? []), duration]);
       if (metric(text, 'whatsapp_scrape_collector_success', `collector="${collector}"`) !== 1) round.failed += 1;
     }
   }
-  const used = cpuSince(idleEnd, await cpuOf(exporterPid, client));
-  const seconds = (performance.now() - started) / 1000;
-  if (measureCpu)
-    round.cpu = {
-      exporter: (used.exporter - (idle.exporter * seconds) / idleSeconds) / count,
-      postgres: (used.postgres - (idle.postgres * seconds) / idleSeconds) / count,
-    };
+  if (measureCpu) round.cpu = { exporter: cpu.exporter / count, postgres: cpu.postgres / count };
   return round;
 }
 
