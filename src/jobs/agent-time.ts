@@ -10,7 +10,7 @@
  *   3. folds every agent not folded yet up to the watermark — so a scrape never sees a reset
  *      agent's whole history as its window — and moves the others forward.
  * A batch touches at most BATCH agents with history to recompute, so every statement stays short,
- * and a run that recomputes whole histories pauses between batches for as long as each took.
+ * and a run that recomputes whole histories pauses between batches twice as long as each took.
  */
 import { addMissingAgents, advanceTotals, resetChangedAgents, watermark } from '../storage/agent-time-store.ts';
 import type { Database } from '../storage/database.ts';
@@ -24,6 +24,8 @@ const MAX_BATCHES = 500;
 const STEP_MS = 5 * 60_000;
 /** Agents moved forward per transaction. */
 const ADVANCE_BATCH = 200;
+/** The longest pause between two batches of a catch-up. */
+const PAUSE_AT_MOST_MS = 2_000;
 
 export interface AgentTimeContext {
   database: Database;
@@ -59,10 +61,11 @@ export async function maintainAgentTime(context: AgentTimeContext): Promise<Agen
     run.advanced += result.advanced;
     const more = result.changed.consumed === BATCH || result.added === BATCH - result.changed.reset || result.advanced === ADVANCE_BATCH;
     if (!more) break;
-    // Catching up (after an upgrade or a bulk load) recomputes whole histories: pause as long as
-    // the batch took, so that scrapes and webhooks keep at least half of the database's time.
+    // Catching up (after an upgrade or a bulk load) recomputes whole histories: pause twice as
+    // long as the batch took, so that scrapes and webhooks keep two thirds of the database's time
+    // and most scrapes meet no batch (at half, half of them did, each 20-30 ms slower on 2 cores).
     if (result.changed.reset + result.added > 0)
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, performance.now() - started)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(PAUSE_AT_MOST_MS, 2 * (performance.now() - started))));
   }
   return run;
 }
