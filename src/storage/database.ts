@@ -197,7 +197,7 @@ export function createPostgresDatabase(
           const results = (await connection.query(
             `BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(timeoutMs)}; SET LOCAL jit = off;\n${sql};\nCOMMIT`,
           )) as unknown as pg.QueryResult<R>[];
-          return results[3]!.rows;
+          return results.at(-2)!.rows; // the statement's, just before COMMIT's
         } catch (error) {
           await connection.query('ROLLBACK').catch(() => undefined);
           throw error;
