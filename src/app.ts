@@ -37,6 +37,7 @@ import { registerDatabaseMetrics } from './metrics/database.ts';
 import { registerIngestQueueGauges, webhookApplyFailures } from './metrics/ingest-queue.ts';
 import { IngestMetrics } from './metrics/ingest.ts';
 import { JobMetrics } from './metrics/jobs.ts';
+import { ScrapeRhythm } from './metrics/scrape-rhythm.ts';
 import { createRegistry } from './metrics/registry.ts';
 import type { Database } from './storage/database.ts';
 import { PrivacyMetrics } from './privacy/metrics.ts';
@@ -139,6 +140,7 @@ export function createApp(deps: AppDependencies): App {
   };
   for (const adapter of adapters) app.use(adapterRouter(adapter, pipeline));
   const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+  const scrapeRhythm = new ScrapeRhythm();
   const fastPath = fastWebhookPath(adapters, pipeline, {
     logger,
     authGuard,
@@ -150,6 +152,7 @@ export function createApp(deps: AppDependencies): App {
       database,
       metricsToken: config.metricsToken,
       isReady: deps.isReady,
+      rhythm: scrapeRhythm,
       // A scrape first lets this replica apply what it answered already (a short wait at most),
       // then counts what has settled, so counters lag the timeline by SETTLE_AFTER only.
       // The collectors read nothing that settling writes, so their run starts first; the scrape's
@@ -198,7 +201,7 @@ export function createApp(deps: AppDependencies): App {
     settle,
     surveys,
     retention,
-    agentTime: { database },
+    agentTime: { database, quietFor: (expectedMs, atMostMs) => scrapeRhythm.quietFor(expectedMs, atMostMs) },
     ingestQueue,
   };
 }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { maintainAgentTime } from '../src/jobs/agent-time.ts';
+import { ScrapeRhythm } from '../src/metrics/scrape-rhythm.ts';
 import { AGENT_GAUGES_SQL, advanceTotals, watermark } from '../src/storage/agent-time-store.ts';
 import { rememberAgents } from '../src/storage/conversation-store.ts';
 import { FULL_HISTORY_AGENTS_SQL } from './support/agent-time-reference.ts';
@@ -240,5 +241,45 @@ describe('agent time from running totals', () => {
     await maintainAgentTime({ database: db.database });
     m = await scrape(testApp(db.database)); // a new app: scrapes within a second share one collector run
     assert.equal(sample(m, 'whatsapp_agent_online_seconds_total', { agent }), 8 * 3600);
+  });
+
+  it("folds a bulk-loaded history in batches that start only between this process's scrapes", async () => {
+    const agents = Array.from({ length: 10 }, (_, i) => `between-${process.pid}-${i}`);
+    for (const [i, agent] of agents.entries()) {
+      await db.database.query('INSERT INTO agents (agent) VALUES ($1)', [agent]);
+      await db.database.query(
+        `INSERT INTO agent_status_events (event_id, agent, status, occurred_at)
+         VALUES ($2 || '-on', $1, 'online', now() - interval '5 days'), ($2 || '-off', $1, 'offline', now() - interval '5 days' + $3::interval)`,
+        [agent, `between-${i}`, `${i + 1} hours`],
+      );
+    }
+    const folded = async () =>
+      (await db.database.query<{ n: number }>('SELECT count(*)::int AS n FROM agent_time_totals WHERE agent = ANY($1)', [agents])).rows[0]!
+        .n;
+    const rhythm = new ScrapeRhythm();
+    const expected: number[] = [];
+    rhythm.started();
+    const run = maintainAgentTime({
+      database: db.database,
+      quietFor: (expectedMs, atMostMs) => {
+        expected.push(expectedMs);
+        return rhythm.quietFor(expectedMs, atMostMs);
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await folded(), 0, 'no batch while the scrape runs');
+    rhythm.finished();
+    const result = await run;
+    assert.ok(result && result.added >= agents.length);
+    assert.ok(expected.length >= 2, `ten agents, four in the first batch: ${expected.length} batches`);
+    assert.ok(expected.every((ms) => ms > 0));
+    const { rows } = await db.database.query<{ agent: string; online_seconds: number }>(
+      'SELECT agent, online_seconds::float8 AS online_seconds FROM agent_time_totals WHERE agent = ANY($1) ORDER BY agent',
+      [agents],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.agent, r.online_seconds]),
+      agents.map((agent, i) => [agent, (i + 1) * 3600]).sort(),
+    );
   });
 });

@@ -8,6 +8,7 @@ import type { Database } from '../storage/database.ts';
 import { isMigrated } from '../storage/migrate.ts';
 import { isUnavailable } from '../storage/database.ts';
 import { expositionParts } from '../metrics/registry.ts';
+import type { ScrapeRhythm } from '../metrics/scrape-rhythm.ts';
 import { VERSION } from '../version.ts';
 import { requireBearer } from './auth.ts';
 
@@ -19,6 +20,8 @@ export interface ServiceRouteOptions {
   beforeScrape?: () => Promise<unknown>;
   /** False until this process has applied the migrations (its webhooks answer 503 until then). */
   isReady?: () => boolean;
+  /** Told when each scrape begins and ends, so background work can keep out of the next one. */
+  rhythm?: Pick<ScrapeRhythm, 'started' | 'finished'>;
 }
 
 /** The longest a scrape waits for `beforeScrape`. */
@@ -56,6 +59,11 @@ export function serviceRouter(options: ServiceRouteOptions): Router {
 
   const metricsAuth = options.metricsToken ? [requireBearer(options.metricsToken, '/metrics')] : [];
   router.get('/metrics', ...metricsAuth, async (_req, res) => {
+    if (options.rhythm) {
+      const rhythm = options.rhythm;
+      rhythm.started();
+      res.once('close', () => rhythm.finished());
+    }
     if (options.beforeScrape) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
