@@ -58,7 +58,7 @@ describe('scrape rhythm', () => {
     assert.equal(rhythm.delayFor(1), 0);
   });
 
-  it('with two Prometheus servers offset, expects each of them (erring early, never late)', () => {
+  it('with two Prometheus servers offset, expects each of them (at worst early)', () => {
     const { clock, rhythm, scrape } = clocked();
     // A at 0, 15, 30 s; B at 3, 18 s.
     for (const at of [0, 3_000, 15_000, 18_000, 30_000]) scrape(at);

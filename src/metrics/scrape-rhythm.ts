@@ -39,7 +39,7 @@ export class ScrapeRhythm {
   /**
    * When the next scrape is expected: the earliest time after now that is a recent start plus a
    * recent gap between starts. One Prometheus gives its interval; two in HA, offset, give both
-   * of their gaps, and the guess errs early (the work waits a little longer), never late.
+   * of their gaps, and the guess then tends to come early (the work waits a little longer).
    * Undefined when no scrape is expected (fewer than two seen, or they stopped coming).
    */
   nextStart(): number | undefined {
