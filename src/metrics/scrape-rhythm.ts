@@ -45,10 +45,7 @@ export class ScrapeRhythm {
   nextStart(): number | undefined {
     const now = this.now();
     let next = Infinity;
-    for (let i = 1; i < this.starts.length; i++) {
-      const gap = this.starts[i]! - this.starts[i - 1]!;
-      for (const start of this.starts) if (start + gap > now) next = Math.min(next, start + gap);
-    }
+    for (const gap of this.gaps()) for (const start of this.starts) if (start + gap > now) next = Math.min(next, start + gap);
     return next === Infinity ? undefined : next;
   }
 
@@ -62,17 +59,16 @@ export class ScrapeRhythm {
     if (this.running > 0) return RUNNING_WAIT_MS;
     const next = this.nextStart();
     if (next === undefined) return 0;
-    const margin = Math.max(MARGIN_AT_LEAST_MS, MARGIN_SHARE * this.shortestGap());
+    const margin = Math.max(MARGIN_AT_LEAST_MS, MARGIN_SHARE * Math.min(...this.gaps()));
     const now = this.now();
     if (now + expectedMs + margin <= next) return 0;
     // The next scrape is too close: wait until it has begun (then for its end).
     return next - now + margin;
   }
 
-  private shortestGap(): number {
-    let shortest = Infinity;
-    for (let i = 1; i < this.starts.length; i++) shortest = Math.min(shortest, this.starts[i]! - this.starts[i - 1]!);
-    return shortest;
+  /** The recent gaps between consecutive scrape starts. */
+  private gaps(): number[] {
+    return this.starts.slice(1).map((start, i) => start - this.starts[i]!);
   }
 
   /**
